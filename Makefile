@@ -1,0 +1,49 @@
+# Two commands do all the set-up themselves and are safe to run again:
+#   make dashboard   serve the dashboard on http://127.0.0.1:8501
+#   make test        run the whole test suite
+# The virtual environment is rebuilt only when a requirements file changes (stamp files).
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8501
+RUNTIME_STAMP := $(VENV)/.runtime-$(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
+DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: dashboard test lint bench browser clean-venv
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt pyproject.toml | $(RUNTIME_STAMP)
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# Debian's Chromium drives the browser tests (Playwright's own browser download cannot work offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium is missing: run 'sudo apt-get install -y chromium' for the browser tests"; fi; }
+
+dashboard: $(RUNTIME_STAMP)
+	NUMBA_CACHE_DIR=$(CURDIR)/.lmc-cache/numba $(PY) -m streamlit run dashboard/app.py \
+	  --server.headless true --server.address $(HOST) --server.port $(PORT)
+
+test: $(DEV_STAMP) browser
+	NUMBA_CACHE_DIR=$(CURDIR)/.lmc-cache/numba $(PY) -m pytest
+
+lint: $(DEV_STAMP)
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+bench: $(RUNTIME_STAMP)
+	$(PY) -m lmc.bench
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,23 @@
+"""lmc: LMC-Memory video prediction (Lee et al., CVPR 2021) with an open memory.
+
+    from lmc import ModelConfig, build_model, save_checkpoint, load_checkpoint, import_official
+"""
+
+from lmc.checkpoint import load_checkpoint, save_checkpoint
+from lmc.config import ModelConfig
+from lmc.model import LMCMemoryModel, Prediction, build_model, parameter_counts
+from lmc.nn.memory import MemoryOverride, MemoryTrace
+from lmc.official import import_official
+
+__all__ = [
+    "LMCMemoryModel",
+    "MemoryOverride",
+    "MemoryTrace",
+    "ModelConfig",
+    "Prediction",
+    "build_model",
+    "import_official",
+    "load_checkpoint",
+    "parameter_counts",
+    "save_checkpoint",
+]

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m lmc.bench [SUITE] [options]`. Each suite module exposes `main(argv)`."""

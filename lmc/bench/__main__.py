@@ -1,0 +1,31 @@
+"""Dispatch `python -m lmc.bench SUITE ...` to `lmc.bench.SUITE.main`.
+
+Suites time one part of the toolkit and print a table plus a JSON file; compare ratios within one
+run and quote medians, since the machines this runs on are shared and noisy.
+"""
+
+import importlib
+import sys
+
+SUITES = {
+    "model": "training iteration and rollout speed, peak memory, per preset",
+    "data": "Moving-MNIST generator and cached frame-folder throughput, memory over a stream",
+    "metrics": "batched torch SSIM/PSNR/MSE against scikit-image frame by frame",
+    "train": "training clips/s of the CLI loop and evaluation throughput",
+    "dashboard": "first page, rollout and recall latency of the dashboard",
+}
+
+
+def main(argv=None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    suite = "model"
+    if argv and not argv[0].startswith("-"):
+        suite = argv.pop(0)
+    if suite not in SUITES:
+        valid = ", ".join(f"{name} ({what})" for name, what in SUITES.items())
+        raise SystemExit(f"unknown benchmark suite {suite!r}; valid suites: {valid}")
+    importlib.import_module(f"lmc.bench.{suite}").main(argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""Safe checkpoints: weights in safetensors, config and metadata as JSON in its header.
+
+One loader serves the CLI, notebooks and dashboard, and it never unpickles arbitrary objects:
+our own files are safetensors (no code inside by construction); plain PyTorch files, such as
+the authors' checkpoints or our training-state files, go only through
+`torch.load(weights_only=True)`, which refuses anything but tensors and primitive containers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from lmc.config import ModelConfig
+from lmc.model import LMCMemoryModel, build_model
+
+FORMAT_NAME = "lmc-checkpoint"
+FORMAT_VERSION = 1
+TRAIN_STATE_FORMAT = "lmc-train-state"  # written by train/, holds model + optimizer + RNG
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be loaded; the message says what is wrong and what was expected."""
+
+
+def unwrap(model: torch.nn.Module) -> LMCMemoryModel:
+    """The plain model inside DDP (`.module`) and torch.compile (`._orig_mod`) wrappers."""
+    while True:
+        if hasattr(model, "module") and isinstance(model.module, torch.nn.Module):
+            model = model.module
+        elif hasattr(model, "_orig_mod"):
+            model = model._orig_mod
+        else:
+            return model
+
+
+def atomic_write(path: str | os.PathLike, write) -> Path:
+    """Call `write(tmp_path)` then rename onto `path`, so a crash never leaves a partial file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike, **metadata: Any) -> Path:
+    """Write the model's weights and config, plus JSON-ready metadata (step, metrics, model card
+    text, ...), atomically to `path` (conventionally `*.safetensors`)."""
+    model = unwrap(model)
+    header = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "config": model.config.to_dict()}
+    try:
+        header["metadata"] = json.loads(json.dumps(metadata, allow_nan=True))
+    except TypeError as err:
+        raise TypeError(f"checkpoint metadata must be JSON-serialisable: {err}") from None
+    # safetensors refuses shared or non-contiguous storage: store independent contiguous copies.
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    return atomic_write(path, lambda tmp: save_file(state, tmp, metadata={"lmc": json.dumps(header)}))
+
+
+def load_checkpoint(
+    path: str | os.PathLike, *, dataset: str | None = None, map_location: str | torch.device = "cpu"
+) -> tuple[LMCMemoryModel, dict[str, Any]]:
+    """Load any checkpoint this project understands -> (model, metadata).
+
+    - our safetensors format;
+    - our training-state files (`*.pt` from train/), through `torch.load(weights_only=True)`;
+    - the authors' checkpoints (a DataParallel state dict), also only through weights_only,
+      imported by `lmc.official` (`dataset` "movingmnist" (default) or "kth" sets the image size
+      and output activation, which the weights do not record).
+    The model is in eval mode on `map_location`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head[:2] == b"PK" or head[:1] == b"\x80":
+        model, metadata = _load_torch_file(path, dataset)
+    else:
+        model, metadata = _load_safetensors(path)
+    return model.to(map_location).eval(), metadata
+
+
+def read_header(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON header of one of our safetensors checkpoints (config, metadata), weights unread."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = (f.metadata() or {}).get("lmc")
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(
+            f"{path} is not a readable safetensors checkpoint (truncated or corrupted?): {err}"
+        ) from None
+    if raw is None:
+        raise CheckpointError(
+            f"{path} is a safetensors file without an lmc header; expected one written by save_checkpoint"
+        )
+    try:
+        header = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise CheckpointError(f"{path} has a corrupted lmc header: {err}") from None
+    if header.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"{path} has format {header.get('format')!r}; expected {FORMAT_NAME!r}")
+    version = header.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has format_version {version!r}; this lmc reads version {FORMAT_VERSION} "
+            "(a newer lmc may have written it: upgrade lmc)"
+        )
+    return header
+
+
+def _load_safetensors(path: Path) -> tuple[LMCMemoryModel, dict[str, Any]]:
+    header = read_header(path)
+    config = config_from_header(header, path)
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"{path}: the weights cannot be read (truncated or corrupted?): {err}") from None
+    model = build_model(config)
+    load_state_strict(model, state, path)
+    metadata = dict(header.get("metadata", {}))
+    metadata.setdefault("format", "lmc")
+    return model, metadata
+
+
+def config_from_header(header: dict[str, Any], path: Path) -> ModelConfig:
+    try:
+        return ModelConfig.from_dict(header["config"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{path} holds an invalid model config: {err}") from None
+
+
+def load_state_strict(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path | str) -> None:
+    """Load a state dict, listing every missing, unexpected and mis-shaped tensor on mismatch."""
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = [
+        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+        for k in sorted(set(expected) & set(state))
+        if state[k].shape != expected[k].shape
+    ]
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing from the checkpoint: {', '.join(missing)}")
+        if unexpected:
+            parts.append(f"not in the model: {', '.join(unexpected)}")
+        if wrong:
+            parts.append(f"shape mismatch: {'; '.join(wrong)}")
+        raise CheckpointError(f"{path} does not match its model config: " + " | ".join(parts))
+    model.load_state_dict(state)
+
+
+def safe_torch_load(path: Path | str) -> Any:
+    """`torch.load` that never executes pickled code, with clear errors."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f"{path} was refused: loading it would need unpickling arbitrary Python objects, which "
+            f"could run code. Only tensors and plain containers are accepted. ({err})"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
+        raise CheckpointError(f"{path} cannot be read (truncated or corrupted?): {err}") from None
+
+
+def _load_torch_file(path: Path, dataset: str | None) -> tuple[LMCMemoryModel, dict[str, Any]]:
+    obj = safe_torch_load(path)
+    if isinstance(obj, dict) and obj.get("format") == TRAIN_STATE_FORMAT:
+        config = config_from_header(obj, path)
+        model = build_model(config)
+        load_state_strict(model, obj["model"], path)
+        metadata = dict(obj.get("metadata", {}))
+        metadata.update(format="lmc-train-state", step=obj.get("iteration"))
+        return model, metadata
+    if isinstance(obj, dict) and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        from lmc.official import model_from_official_state
+
+        model = model_from_official_state(obj, dataset or "movingmnist", source=str(path))
+        return model, {"format": "official", "dataset": dataset or "movingmnist", "source": str(path)}
+    raise CheckpointError(
+        f"{path} is a PyTorch file but neither an lmc training state nor a state dict of tensors "
+        f"(found {type(obj).__name__})"
+    )

@@ -1,0 +1,156 @@
+"""The model's configuration: one typed dataclass and its named presets.
+
+Only the top-level model reads a `ModelConfig`; every block below it takes plain numbers. The
+`paper-*` presets are the published LMC-Memory architecture (Lee et al., CVPR 2021, sec. 3 and the
+authors' released configuration); `small` is a width-reduced model that trains on a CPU in a couple
+of hours (the bundled demo) and `tiny` exists for tests.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+QUERY_MODES = ("local", "global")
+OUTPUT_ACTIVATIONS = ("none", "sigmoid")
+
+# Each 3D motion encoder halves time three times (after the first spatial-only pooling), so it
+# needs at least 2**3 = 8 frame differences, i.e. 9 frames.
+MOTION_TIME_POOLINGS = 3
+MIN_MOTION_FRAMES = 2**MOTION_TIME_POOLINGS + 1
+# Two stride-2 convolutions in the frame encoder and four spatial poolings in the motion encoder:
+# the query grid is H/16 x W/16 and the memory feature H/4 x W/4, so sides must divide by 16.
+SIDE_MULTIPLE = 16
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Every architectural choice of the model; the defaults are the published Moving-MNIST model."""
+
+    image_size: int = 64  # nominal training side; the model accepts any side that is a multiple of 16
+    image_channels: int = 1
+    encoder_channels: tuple[int, int] = (64, 128)  # frame encoder widths (first pair, second pair)
+    lstm_channels: int = 128
+    lstm_layers: int = 4
+    motion_channels: tuple[int, int, int] = (64, 128, 256)  # 3D encoder widths before memory_dim
+    memory_dim: int = 512  # width of a query, of a memory slot and of a readout
+    memory_size: int = 100  # S, the number of slots
+    embedder_channels: int = 256  # middle width of the readout embedder
+    feature_channels: int = 128  # channels of the memory feature F fed to the decoder
+    attention_hidden: int = 16
+    memory: bool = True  # False: the plain ConvLSTM predictor (the paper's no-memory baseline)
+    query: str = "local"  # "local": one query per H/16 x W/16 cell (published); "global": one query
+    temperature: float = 1.0  # softmax temperature of the addressing; 1.0 is the published model
+    output_activation: str = "none"  # "none" (Moving-MNIST) or "sigmoid" (KTH)
+
+    def __post_init__(self) -> None:
+        # JSON round trips turn tuples into lists; normalise so equality and hashing keep working.
+        for name in ("encoder_channels", "motion_channels"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError naming the field, its value and the limit for any bad setting."""
+        problems = []
+        if self.image_size < SIDE_MULTIPLE or self.image_size % SIDE_MULTIPLE:
+            problems.append(
+                f"image_size={self.image_size}: must be a positive multiple of {SIDE_MULTIPLE}"
+            )
+        if self.image_channels not in (1, 3):
+            problems.append(f"image_channels={self.image_channels}: must be 1 or 3")
+        if len(self.encoder_channels) != 2:
+            problems.append(f"encoder_channels={self.encoder_channels}: must hold 2 widths")
+        if len(self.motion_channels) != 3:
+            problems.append(f"motion_channels={self.motion_channels}: must hold 3 widths")
+        for name in (
+            "lstm_channels",
+            "lstm_layers",
+            "memory_dim",
+            "memory_size",
+            "embedder_channels",
+            "feature_channels",
+            "attention_hidden",
+        ):
+            if getattr(self, name) < 1:
+                problems.append(f"{name}={getattr(self, name)}: must be at least 1")
+        for width in (*self.encoder_channels, *self.motion_channels):
+            if width < 1:
+                problems.append(f"channel width {width}: must be at least 1")
+        if self.query not in QUERY_MODES:
+            problems.append(f"query={self.query!r}: must be one of {QUERY_MODES}")
+        if not self.temperature > 0:
+            problems.append(f"temperature={self.temperature}: must be > 0")
+        if self.output_activation not in OUTPUT_ACTIVATIONS:
+            problems.append(
+                f"output_activation={self.output_activation!r}: must be one of {OUTPUT_ACTIVATIONS}"
+            )
+        if problems:
+            raise ValueError("invalid ModelConfig: " + "; ".join(problems))
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """Query grid (rows, cols) at the nominal image size."""
+        if self.query == "global":
+            return (1, 1)
+        side = self.image_size // SIDE_MULTIPLE
+        return (side, side)
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> ModelConfig:
+        """A named preset, optionally with some fields replaced."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}")
+        return dataclasses.replace(PRESETS[name], **overrides)
+
+    def replace(self, **changes: Any) -> ModelConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ModelConfig:
+        """Build from a dict with the same keys; unknown keys are an error listing the valid ones."""
+        valid = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - valid)
+        if unknown:
+            raise ValueError(
+                f"unknown ModelConfig keys {unknown}; valid keys: {', '.join(sorted(valid))}"
+            )
+        return cls(**values)
+
+
+PRESETS: dict[str, ModelConfig] = {
+    "paper-mnist": ModelConfig(),
+    "paper-kth": ModelConfig(image_size=128, output_activation="sigmoid"),
+    "small": ModelConfig(
+        encoder_channels=(16, 32),
+        lstm_channels=32,
+        lstm_layers=4,
+        motion_channels=(8, 16, 32),
+        memory_dim=64,
+        memory_size=100,
+        embedder_channels=32,
+        feature_channels=32,
+        attention_hidden=8,
+    ),
+    "tiny": ModelConfig(
+        image_size=32,
+        encoder_channels=(4, 8),
+        lstm_channels=8,
+        lstm_layers=2,
+        motion_channels=(2, 4, 8),
+        memory_dim=8,
+        memory_size=10,
+        embedder_channels=8,
+        feature_channels=8,
+        attention_hidden=4,
+    ),
+}
+
+
+def preset_names() -> list[str]:
+    return list(PRESETS)
+

@@ -1,0 +1,258 @@
+"""LMC-Memory: a ConvLSTM video predictor that recalls long-term motion context from a memory.
+
+Lee, Kim, Choi, Kim and Ro, "Video Prediction Recalling Long-term Motion Context via Memory
+Alignment Learning", CVPR 2021 (arXiv 2104.00924). The public tensor layout is (B, T, C, H, W),
+floats in [0, 1]. Losses and training phases live outside the model: the phase is an explicit
+argument of `forward`, never a flag read from elsewhere.
+
+Entry points for looking inside without hooks: `encode_motion`, `address`, `recall`, `rollout`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from einops import rearrange
+from torch import nn
+
+from lmc.config import MIN_MOTION_FRAMES, SIDE_MULTIPLE, ModelConfig
+from lmc.nn.convlstm import ConvLSTMStack
+from lmc.nn.frames import FrameDecoder, FrameEncoder
+from lmc.nn.fusion import AttentionFusion
+from lmc.nn.memory import MemoryOverride, MemoryTrace, MotionMemory
+
+
+@dataclass
+class Prediction:
+    """frames (B, out_len, C, H, W), raw decoder output (not clamped); memory: the recall trace
+    (None for the no-memory model)."""
+
+    frames: torch.Tensor
+    memory: MemoryTrace | None
+
+
+class LMCMemoryModel(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        width1, width2 = c.encoder_channels
+        self.frame_encoder = FrameEncoder(c.image_channels, width1, width2)
+        self.convlstm = ConvLSTMStack(width2, c.lstm_channels, c.lstm_layers)
+        decoder_in = c.lstm_channels + (c.feature_channels if c.memory else 0)
+        self.frame_decoder = FrameDecoder(
+            decoder_in, width1, width2, c.image_channels, sigmoid=c.output_activation == "sigmoid"
+        )
+        self.memory: MotionMemory | None = None
+        self.fusion: AttentionFusion | None = None
+        if c.memory:
+            self.memory = MotionMemory(
+                c.image_channels,
+                c.motion_channels,
+                c.memory_dim,
+                c.memory_size,
+                c.embedder_channels,
+                c.feature_channels,
+                global_query=c.query == "global",
+                temperature=c.temperature,
+            )
+            self.fusion = AttentionFusion(c.lstm_channels, c.feature_channels, c.attention_hidden)
+
+    # ----------------------------------------------------------------------------- checks
+    def check_frames(self, frames: torch.Tensor, name: str, min_frames: int = 1) -> None:
+        """Raise ValueError naming the value and the limit if `frames` is not a valid clip."""
+        if not isinstance(frames, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor of shape (B, T, C, H, W), got {type(frames).__name__}")
+        if frames.dim() != 5:
+            raise ValueError(
+                f"{name} has shape {tuple(frames.shape)} ({frames.dim()} dims); expected 5 dims (B, T, C, H, W)"
+            )
+        if not frames.is_floating_point():
+            raise ValueError(f"{name} has dtype {frames.dtype}; expected a floating dtype with values in [0, 1]")
+        _, t, ch, h, w = frames.shape
+        if ch != self.config.image_channels:
+            raise ValueError(
+                f"{name} has {ch} channels; this model expects image_channels={self.config.image_channels}"
+            )
+        if h < SIDE_MULTIPLE or w < SIDE_MULTIPLE or h % SIDE_MULTIPLE or w % SIDE_MULTIPLE:
+            raise ValueError(
+                f"{name} frames are {h}x{w}; each side must be a positive multiple of {SIDE_MULTIPLE}"
+            )
+        if t < min_frames:
+            raise ValueError(f"{name} has {t} frames; at least {min_frames} are needed")
+
+    def _check_phase(self, phase: int) -> None:
+        if phase not in (1, 2):
+            raise ValueError(f"phase={phase!r}: must be 1 (long-term context) or 2 (short input)")
+
+    # ----------------------------------------------------------------------------- memory
+    def _require_memory(self) -> MotionMemory:
+        if self.memory is None:
+            raise RuntimeError("this model was built with memory=False and has no memory to query")
+        return self.memory
+
+    def encode_motion(self, frames: torch.Tensor, phase: int = 2) -> tuple[torch.Tensor, tuple[int, int]]:
+        """frames (B, T, C, H, W) -> motion queries (B, cells, D) and their grid (rows, cols)."""
+        self._check_phase(phase)
+        self.check_frames(frames, "long" if phase == 1 else "short", MIN_MOTION_FRAMES)
+        return self._require_memory().encode_motion(frames, phase)
+
+    def address(self, query: torch.Tensor, phase: int = 2) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """queries (B, cells, D) -> cosine, weights (B, cells, S), readout (B, cells, D)."""
+        self._check_phase(phase)
+        return self._require_memory().address(query, phase)
+
+    def recall(
+        self,
+        short: torch.Tensor | None = None,
+        long: torch.Tensor | None = None,
+        phase: int = 2,
+        memory_override: MemoryOverride | None = None,
+    ) -> tuple[MemoryTrace, torch.Tensor]:
+        """Address the memory from `long` (phase 1) or `short` (phase 2).
+
+        Returns the trace (detached) and the memory feature F (B, F, H/4, W/4), computed once per
+        sequence and reused at every output step.
+        """
+        self._check_phase(phase)
+        memory = self._require_memory()
+        source = long if phase == 1 else short
+        if source is None:
+            raise ValueError(f"phase {phase} addresses the memory from {'long' if phase == 1 else 'short'}, which is None")
+        query, grid = self.encode_motion(source, phase)
+        cosine, weights, readout = memory.address(query, phase)
+        overridden = None
+        if memory_override is not None:
+            weights, readout, overridden = memory.apply_override(weights, readout, memory_override, phase)
+        feature = memory.embed(readout, grid)
+        trace = MemoryTrace(
+            query=query.detach(),
+            cosine=cosine.detach(),
+            weights=weights.detach(),
+            readout=readout.detach(),
+            grid=(1, 1) if query.shape[1] == 1 else grid,
+            phase=phase,
+            overridden=overridden,
+        )
+        return trace, feature
+
+    # ----------------------------------------------------------------------------- predictor
+    def rollout(
+        self, short: torch.Tensor, out_len: int, feature: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Predict `out_len` frames after `short` (B, T, C, H, W).
+
+        Steps 0 .. T+out_len-2: the encoder reads input frame t while t < T, then the model's own
+        previous (unclamped) prediction; a frame is emitted at every step t >= T-1. Returns the
+        frames (B, out_len, C, H, W) and the fusion gates (B, out_len, F), or None without memory.
+        """
+        if out_len < 1:
+            raise ValueError(f"out_len={out_len}: must be at least 1")
+        if (feature is None) != (self.fusion is None):
+            raise ValueError("feature must be given exactly when the model has a memory")
+        b, t = short.shape[:2]
+        # All input frames go through the encoder in one batched call.
+        encoded = rearrange(
+            self.frame_encoder(rearrange(short, "b t c h w -> (b t) c h w")), "(b t) c h w -> b t c h w", b=b
+        )
+        state = self.convlstm.initial_state(encoded[:, 0])
+        frames, gates = [], []
+        for step in range(t + out_len - 1):
+            x = encoded[:, step] if step < t else self.frame_encoder(frames[-1])
+            state = self.convlstm(x, state)
+            if step < t - 1:
+                continue
+            h_top, c_top = state[-1]
+            if self.fusion is not None:
+                decoder_in, gate = self.fusion(h_top, c_top, feature)
+                gates.append(gate)
+            else:
+                decoder_in = h_top
+            frames.append(self.frame_decoder(decoder_in))
+        return torch.stack(frames, dim=1), (torch.stack(gates, dim=1) if gates else None)
+
+    def forward(
+        self,
+        short: torch.Tensor,
+        long: torch.Tensor | None = None,
+        out_len: int = 10,
+        phase: int = 2,
+        memory_override: MemoryOverride | None = None,
+    ) -> Prediction:
+        """short (B, T, C, H, W) in [0, 1] -> Prediction of out_len frames.
+
+        phase 1 addresses the memory from `long` through the motion context encoder (training
+        only); phase 2 from `short` through the motion matching encoder (training and inference).
+        """
+        self._check_phase(phase)
+        if not isinstance(out_len, int) or out_len < 1:
+            raise ValueError(f"out_len={out_len!r}: must be an integer of at least 1")
+        min_short = MIN_MOTION_FRAMES if (self.memory is not None and phase == 2) else 1
+        self.check_frames(short, "short", min_short)
+        if self.memory is None:
+            if memory_override is not None:
+                raise ValueError("memory_override was given but this model has no memory")
+            frames, _ = self.rollout(short, out_len)
+            return Prediction(frames=frames, memory=None)
+        if phase == 1:
+            if long is None:
+                raise ValueError("phase 1 needs the long-term sequence `long` (B, T_long, C, H, W)")
+            self.check_frames(long, "long", MIN_MOTION_FRAMES)
+            if long.shape[0] != short.shape[0] or long.shape[2:] != short.shape[2:]:
+                raise ValueError(
+                    f"long has shape {tuple(long.shape)} and short {tuple(short.shape)}; "
+                    "batch, channels and frame size must match"
+                )
+        trace, feature = self.recall(short, long, phase, memory_override)
+        frames, gates = self.rollout(short, out_len, feature)
+        trace.gates = gates.detach()
+        return Prediction(frames=frames, memory=trace)
+
+    @torch.inference_mode()
+    def predict(
+        self,
+        short: torch.Tensor,
+        out_len: int = 10,
+        long: torch.Tensor | None = None,
+        phase: int = 2,
+        memory_override: MemoryOverride | None = None,
+    ) -> Prediction:
+        """`forward` in evaluation mode without autograd: what the CLI and dashboard call."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self(short, long=long, out_len=out_len, phase=phase, memory_override=memory_override)
+        finally:
+            self.train(was_training)
+
+
+def build_model(config: ModelConfig | str) -> LMCMemoryModel:
+    """The model for a config or a preset name (`ModelConfig.preset` lists them).
+
+    Every variant (full model, no-memory baseline, global query, temperature) is a config field,
+    so one class serves them all.
+    """
+    if isinstance(config, str):
+        config = ModelConfig.preset(config)
+    if not isinstance(config, ModelConfig):
+        raise TypeError(f"build_model takes a ModelConfig or a preset name, got {type(config).__name__}")
+    return LMCMemoryModel(config)
+
+
+# Parameter groups by top-level module, for counts and for the per-phase gradient checks.
+PARTS = ("frame_encoder", "convlstm", "frame_decoder", "fusion", "memory.matching_encoder",
+         "memory.context_encoder", "memory.embedder", "memory.slots")
+
+
+def parameter_counts(model: LMCMemoryModel) -> dict[str, int]:
+    """Parameters per part, plus `total` and `inference` (all but the context encoder, which only
+    training phase 1 uses)."""
+    counts = dict.fromkeys(PARTS, 0)
+    for name, p in model.named_parameters():
+        part = next(k for k in PARTS if name == k or name.startswith(k + "."))
+        counts[part] += p.numel()
+    counts = {k: v for k, v in counts.items() if v or not k.startswith(("memory", "fusion"))}
+    counts["total"] = sum(p.numel() for p in model.parameters())
+    counts["inference"] = counts["total"] - counts.get("memory.context_encoder", 0)
+    return counts
