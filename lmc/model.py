@@ -98,10 +98,11 @@ class LMCMemoryModel(nn.Module):
         self.check_frames(frames, "long" if phase == 1 else "short", MIN_MOTION_FRAMES)
         return self._require_memory().encode_motion(frames, phase)
 
-    def address(self, query: torch.Tensor, phase: int = 2) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def address(
+        self, query: torch.Tensor, memory_trainable: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """queries (B, cells, D) -> cosine, weights (B, cells, S), readout (B, cells, D)."""
-        self._check_phase(phase)
-        return self._require_memory().address(query, phase)
+        return self._require_memory().address(query, memory_trainable)
 
     def recall(
         self,
@@ -109,22 +110,28 @@ class LMCMemoryModel(nn.Module):
         long: torch.Tensor | None = None,
         phase: int = 2,
         memory_override: MemoryOverride | None = None,
+        memory_trainable: bool | None = None,
     ) -> tuple[MemoryTrace, torch.Tensor]:
         """Address the memory from `long` (phase 1) or `short` (phase 2).
 
         Returns the trace (detached) and the memory feature F (B, F, H/4, W/4), computed once per
-        sequence and reused at every output step.
+        sequence and reused at every output step. The memory slots receive gradients in phase 1
+        only, unless `memory_trainable` says otherwise (the one-phase "no alignment" ablation
+        trains them from the short input).
         """
         self._check_phase(phase)
+        trainable = phase == 1 if memory_trainable is None else memory_trainable
         memory = self._require_memory()
         source = long if phase == 1 else short
         if source is None:
             raise ValueError(f"phase {phase} addresses the memory from {'long' if phase == 1 else 'short'}, which is None")
         query, grid = self.encode_motion(source, phase)
-        cosine, weights, readout = memory.address(query, phase)
+        cosine, weights, readout = memory.address(query, trainable)
         overridden = None
         if memory_override is not None:
-            weights, readout, overridden = memory.apply_override(weights, readout, memory_override, phase)
+            weights, readout, overridden = memory.apply_override(
+                weights, readout, memory_override, trainable
+            )
         feature = memory.embed(readout, grid)
         trace = MemoryTrace(
             query=query.detach(),
@@ -179,11 +186,14 @@ class LMCMemoryModel(nn.Module):
         out_len: int = 10,
         phase: int = 2,
         memory_override: MemoryOverride | None = None,
+        memory_trainable: bool | None = None,
     ) -> Prediction:
         """short (B, T, C, H, W) in [0, 1] -> Prediction of out_len frames.
 
         phase 1 addresses the memory from `long` through the motion context encoder (training
         only); phase 2 from `short` through the motion matching encoder (training and inference).
+        The slots learn in phase 1 and are exactly frozen in phase 2; `memory_trainable`
+        overrides that (for the one-phase ablation).
         """
         self._check_phase(phase)
         if not isinstance(out_len, int) or out_len < 1:
@@ -204,7 +214,7 @@ class LMCMemoryModel(nn.Module):
                     f"long has shape {tuple(long.shape)} and short {tuple(short.shape)}; "
                     "batch, channels and frame size must match"
                 )
-        trace, feature = self.recall(short, long, phase, memory_override)
+        trace, feature = self.recall(short, long, phase, memory_override, memory_trainable)
         frames, gates = self.rollout(short, out_len, feature)
         trace.gates = gates.detach()
         return Prediction(frames=frames, memory=trace)

@@ -128,16 +128,19 @@ class MotionMemory(nn.Module):
         return rearrange(query_map, "b d h w -> b (h w) d"), grid
 
     def address(
-        self, query: torch.Tensor, phase: int
+        self, query: torch.Tensor, trainable: bool
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """query (B, cells, D) -> cosine, weights (B, cells, S) and readout (B, cells, D)."""
-        slots = self.slots if phase == 1 else self.slots.detach()  # exact freeze in phase 2
+        """query (B, cells, D) -> cosine, weights (B, cells, S) and readout (B, cells, D).
+
+        With trainable=False the slots are read through detach(): an exact freeze.
+        """
+        slots = self.slots if trainable else self.slots.detach()
         cosine = F.normalize(query, dim=-1) @ F.normalize(slots, dim=-1).T
         weights = torch.softmax(cosine / self.temperature, dim=-1)
         return cosine, weights, weights @ slots
 
     def apply_override(
-        self, weights: torch.Tensor, readout: torch.Tensor, override: MemoryOverride, phase: int
+        self, weights: torch.Tensor, readout: torch.Tensor, override: MemoryOverride, trainable: bool
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return (weights, readout, overridden mask) with the override's cells replaced."""
         b, cells, size = weights.shape
@@ -147,7 +150,7 @@ class MotionMemory(nn.Module):
         mask = mask.to(device=weights.device, dtype=torch.bool)
         if mask.shape != (cells,):
             raise ValueError(f"MemoryOverride.cells has shape {tuple(mask.shape)}; expected ({cells},)")
-        slots = self.slots if phase == 1 else self.slots.detach()
+        slots = self.slots if trainable else self.slots.detach()
         if override.weights is not None:
             new_weights = override.weights.to(weights)
             _check_override_shape("weights", new_weights, b, cells, size)
