@@ -1,6 +1,6 @@
 """lmc: LMC-Memory video prediction (Lee et al., CVPR 2021) with an open memory.
 
-    from lmc import ModelConfig, build_model, save_checkpoint, load_checkpoint, import_official
+from lmc import ModelConfig, build_model, save_checkpoint, load_checkpoint, import_official
 """
 
 from lmc.checkpoint import load_checkpoint, save_checkpoint

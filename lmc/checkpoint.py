@@ -64,14 +64,20 @@ def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike, **metadata:
     """Write the model's weights and config, plus JSON-ready metadata (step, metrics, model card
     text, ...), atomically to `path` (conventionally `*.safetensors`)."""
     model = unwrap(model)
-    header = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "config": model.config.to_dict()}
+    header = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "config": model.config.to_dict(),
+    }
     try:
         header["metadata"] = json.loads(json.dumps(metadata, allow_nan=True))
     except TypeError as err:
         raise TypeError(f"checkpoint metadata must be JSON-serialisable: {err}") from None
     # safetensors refuses shared or non-contiguous storage: store independent contiguous copies.
     state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
-    return atomic_write(path, lambda tmp: save_file(state, tmp, metadata={"lmc": json.dumps(header)}))
+    return atomic_write(
+        path, lambda tmp: save_file(state, tmp, metadata={"lmc": json.dumps(header)})
+    )
 
 
 def load_checkpoint(
@@ -118,7 +124,9 @@ def read_header(path: str | os.PathLike) -> dict[str, Any]:
     except json.JSONDecodeError as err:
         raise CheckpointError(f"{path} has a corrupted lmc header: {err}") from None
     if header.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{path} has format {header.get('format')!r}; expected {FORMAT_NAME!r}")
+        raise CheckpointError(
+            f"{path} has format {header.get('format')!r}; expected {FORMAT_NAME!r}"
+        )
     version = header.get("format_version")
     if version != FORMAT_VERSION:
         raise CheckpointError(
@@ -134,7 +142,9 @@ def _load_safetensors(path: Path) -> tuple[LMCMemoryModel, dict[str, Any]]:
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError) as err:
-        raise CheckpointError(f"{path}: the weights cannot be read (truncated or corrupted?): {err}") from None
+        raise CheckpointError(
+            f"{path}: the weights cannot be read (truncated or corrupted?): {err}"
+        ) from None
     model = build_model(config)
     load_state_strict(model, state, path)
     metadata = dict(header.get("metadata", {}))
@@ -149,7 +159,9 @@ def config_from_header(header: dict[str, Any], path: Path) -> ModelConfig:
         raise CheckpointError(f"{path} holds an invalid model config: {err}") from None
 
 
-def load_state_strict(model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path | str) -> None:
+def load_state_strict(
+    model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path | str
+) -> None:
     """Load a state dict, listing every missing, unexpected and mis-shaped tensor on mismatch."""
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
@@ -197,7 +209,11 @@ def _load_torch_file(path: Path, dataset: str | None) -> tuple[LMCMemoryModel, d
         from lmc.official import model_from_official_state
 
         model = model_from_official_state(obj, dataset or "movingmnist", source=str(path))
-        return model, {"format": "official", "dataset": dataset or "movingmnist", "source": str(path)}
+        return model, {
+            "format": "official",
+            "dataset": dataset or "movingmnist",
+            "source": str(path),
+        }
     raise CheckpointError(
         f"{path} is a PyTorch file but neither an lmc training state nor a state dict of tensors "
         f"(found {type(obj).__name__})"

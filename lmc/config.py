@@ -28,7 +28,9 @@ SIDE_MULTIPLE = 16
 class ModelConfig:
     """Every architectural choice of the model; the defaults are the published Moving-MNIST model."""
 
-    image_size: int = 64  # nominal training side; the model accepts any side that is a multiple of 16
+    image_size: int = (
+        64  # nominal training side; the model accepts any side that is a multiple of 16
+    )
     image_channels: int = 1
     encoder_channels: tuple[int, int] = (64, 128)  # frame encoder widths (first pair, second pair)
     lstm_channels: int = 128
@@ -108,7 +110,9 @@ class ModelConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ModelConfig:
@@ -153,4 +157,3 @@ PRESETS: dict[str, ModelConfig] = {
 
 def preset_names() -> list[str]:
     return list(PRESETS)
-

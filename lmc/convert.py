@@ -16,11 +16,17 @@ from lmc.official import DATASETS, import_official
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(prog="python -m lmc.convert", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m lmc.convert", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("checkpoint", type=Path, help="the authors' .pt file")
     parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--dataset", choices=sorted(DATASETS), default="movingmnist",
-                        help="sets image size and output activation, which the weights do not record")
+    parser.add_argument(
+        "--dataset",
+        choices=sorted(DATASETS),
+        default="movingmnist",
+        help="sets image size and output activation, which the weights do not record",
+    )
     args = parser.parse_args(argv)
     try:
         model = import_official(args.checkpoint, dataset=args.dataset)

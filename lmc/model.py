@@ -63,13 +63,17 @@ class LMCMemoryModel(nn.Module):
     def check_frames(self, frames: torch.Tensor, name: str, min_frames: int = 1) -> None:
         """Raise ValueError naming the value and the limit if `frames` is not a valid clip."""
         if not isinstance(frames, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor of shape (B, T, C, H, W), got {type(frames).__name__}")
+            raise TypeError(
+                f"{name} must be a torch.Tensor of shape (B, T, C, H, W), got {type(frames).__name__}"
+            )
         if frames.dim() != 5:
             raise ValueError(
                 f"{name} has shape {tuple(frames.shape)} ({frames.dim()} dims); expected 5 dims (B, T, C, H, W)"
             )
         if not frames.is_floating_point():
-            raise ValueError(f"{name} has dtype {frames.dtype}; expected a floating dtype with values in [0, 1]")
+            raise ValueError(
+                f"{name} has dtype {frames.dtype}; expected a floating dtype with values in [0, 1]"
+            )
         _, t, ch, h, w = frames.shape
         if ch != self.config.image_channels:
             raise ValueError(
@@ -92,7 +96,9 @@ class LMCMemoryModel(nn.Module):
             raise RuntimeError("this model was built with memory=False and has no memory to query")
         return self.memory
 
-    def encode_motion(self, frames: torch.Tensor, phase: int = 2) -> tuple[torch.Tensor, tuple[int, int]]:
+    def encode_motion(
+        self, frames: torch.Tensor, phase: int = 2
+    ) -> tuple[torch.Tensor, tuple[int, int]]:
         """frames (B, T, C, H, W) -> motion queries (B, cells, D) and their grid (rows, cols)."""
         self._check_phase(phase)
         self.check_frames(frames, "long" if phase == 1 else "short", MIN_MOTION_FRAMES)
@@ -124,7 +130,9 @@ class LMCMemoryModel(nn.Module):
         memory = self._require_memory()
         source = long if phase == 1 else short
         if source is None:
-            raise ValueError(f"phase {phase} addresses the memory from {'long' if phase == 1 else 'short'}, which is None")
+            raise ValueError(
+                f"phase {phase} addresses the memory from {'long' if phase == 1 else 'short'}, which is None"
+            )
         query, grid = self.encode_motion(source, phase)
         cosine, weights, readout = memory.address(query, trainable)
         overridden = None
@@ -161,7 +169,9 @@ class LMCMemoryModel(nn.Module):
         b, t = short.shape[:2]
         # All input frames go through the encoder in one batched call.
         encoded = rearrange(
-            self.frame_encoder(rearrange(short, "b t c h w -> (b t) c h w")), "(b t) c h w -> b t c h w", b=b
+            self.frame_encoder(rearrange(short, "b t c h w -> (b t) c h w")),
+            "(b t) c h w -> b t c h w",
+            b=b,
         )
         state = self.convlstm.initial_state(encoded[:, 0])
         frames, gates = [], []
@@ -232,7 +242,9 @@ class LMCMemoryModel(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            return self(short, long=long, out_len=out_len, phase=phase, memory_override=memory_override)
+            return self(
+                short, long=long, out_len=out_len, phase=phase, memory_override=memory_override
+            )
         finally:
             self.train(was_training)
 
@@ -246,13 +258,23 @@ def build_model(config: ModelConfig | str) -> LMCMemoryModel:
     if isinstance(config, str):
         config = ModelConfig.preset(config)
     if not isinstance(config, ModelConfig):
-        raise TypeError(f"build_model takes a ModelConfig or a preset name, got {type(config).__name__}")
+        raise TypeError(
+            f"build_model takes a ModelConfig or a preset name, got {type(config).__name__}"
+        )
     return LMCMemoryModel(config)
 
 
 # Parameter groups by top-level module, for counts and for the per-phase gradient checks.
-PARTS = ("frame_encoder", "convlstm", "frame_decoder", "fusion", "memory.matching_encoder",
-         "memory.context_encoder", "memory.embedder", "memory.slots")
+PARTS = (
+    "frame_encoder",
+    "convlstm",
+    "frame_decoder",
+    "fusion",
+    "memory.matching_encoder",
+    "memory.context_encoder",
+    "memory.embedder",
+    "memory.slots",
+)
 
 
 def parameter_counts(model: LMCMemoryModel) -> dict[str, int]:

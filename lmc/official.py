@@ -70,8 +70,12 @@ def official_to_ours(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     for layer, parts in sorted(cells.items()):
         missing = {"weight_x", "weight_h", "bias_x", "bias_h"} - set(parts)
         if missing:
-            raise ValueError(f"ConvLSTM layer {layer} lacks {sorted(missing)} in the official checkpoint")
-        ours[f"convlstm.cells.{layer}.weight"] = torch.cat([parts["weight_x"], parts["weight_h"]], dim=1)
+            raise ValueError(
+                f"ConvLSTM layer {layer} lacks {sorted(missing)} in the official checkpoint"
+            )
+        ours[f"convlstm.cells.{layer}.weight"] = torch.cat(
+            [parts["weight_x"], parts["weight_h"]], dim=1
+        )
         ours[f"convlstm.cells.{layer}.bias_x"] = parts["bias_x"]
         ours[f"convlstm.cells.{layer}.bias_h"] = parts["bias_h"]
     return ours
@@ -113,7 +117,11 @@ def config_from_official(state: dict[str, torch.Tensor], dataset: str) -> ModelC
             encoder_channels=(s["encoder.0.weight"].shape[0], s["encoder.4.weight"].shape[0]),
             lstm_channels=s["convlstm_list.0.conv2d_h.weight"].shape[1],
             lstm_layers=layers,
-            motion_channels=(s[f"{enc}.0.weight"].shape[0], s[f"{enc}.3.weight"].shape[0], s[f"{enc}.6.weight"].shape[0]),
+            motion_channels=(
+                s[f"{enc}.0.weight"].shape[0],
+                s[f"{enc}.3.weight"].shape[0],
+                s[f"{enc}.6.weight"].shape[0],
+            ),
             memory_dim=s["memory.memory_w"].shape[1],
             memory_size=s["memory.memory_w"].shape[0],
             embedder_channels=s["memory.embedder.0.weight"].shape[1],
@@ -122,7 +130,9 @@ def config_from_official(state: dict[str, torch.Tensor], dataset: str) -> ModelC
             **DATASETS[dataset],
         )
     except (KeyError, ValueError) as err:
-        raise ValueError(f"not an LMC-Memory checkpoint: cannot find {err} among its keys") from None
+        raise ValueError(
+            f"not an LMC-Memory checkpoint: cannot find {err} among its keys"
+        ) from None
 
 
 def model_from_official_state(

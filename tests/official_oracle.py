@@ -20,7 +20,11 @@ def _seq_conv2d(x, sd, prefix, strides, act, transpose=False):
 
 def _motion(frames, sd, prefix):
     x = (frames[:, 1:] - frames[:, :-1]).permute(0, 2, 1, 3, 4)  # N C T H W
-    conv = lambda x, i: F.relu(F.conv3d(x, sd[f"{prefix}.{i}.weight"], sd[f"{prefix}.{i}.bias"], padding=1))  # noqa: E731
+
+    def conv(x, i):
+        w, b = sd[f"{prefix}.{i}.weight"], sd[f"{prefix}.{i}.bias"]
+        return F.relu(F.conv3d(x, w, b, padding=1))
+
     x = F.max_pool3d(conv(x, 0), (1, 2, 2))
     x = F.max_pool3d(conv(x, 3), (2, 2, 2))
     x = F.max_pool3d(conv(conv(x, 6), 8), (2, 2, 2))
@@ -56,19 +60,32 @@ def official_forward(sd, short, long, out_len, phase, sigmoid=False):
         for layer in layers:
             p = f"convlstm_list.{layer}"
             gx = F.conv2d(x, sd[f"{p}.conv2d_x.weight"], sd[f"{p}.conv2d_x.bias"], padding=1)
-            gh = F.conv2d(hs[layer], sd[f"{p}.conv2d_h.weight"], sd[f"{p}.conv2d_h.bias"], padding=1)
+            gh = F.conv2d(
+                hs[layer], sd[f"{p}.conv2d_h.weight"], sd[f"{p}.conv2d_h.bias"], padding=1
+            )
             xi, xg, xf, xo = gx.chunk(4, 1)
             hi, hg, hf, ho = gh.chunk(4, 1)
-            cs[layer] = torch.sigmoid(xf + hf) * cs[layer] + torch.sigmoid(xi + hi) * torch.tanh(xg + hg)
+            cs[layer] = torch.sigmoid(xf + hf) * cs[layer] + torch.sigmoid(xi + hi) * torch.tanh(
+                xg + hg
+            )
             hs[layer] = torch.sigmoid(xo + ho) * torch.tanh(cs[layer])
             x = hs[layer]
         if step >= t - 1:
             pooled = torch.cat([cs[-1], feat], 1).mean(dim=(2, 3))
             a = F.relu(F.linear(pooled, sd["attention_func.2.weight"], sd["attention_func.2.bias"]))
-            a = torch.sigmoid(F.linear(a, sd["attention_func.4.weight"], sd["attention_func.4.bias"]))
+            a = torch.sigmoid(
+                F.linear(a, sd["attention_func.4.weight"], sd["attention_func.4.bias"])
+            )
             dec_in = torch.cat([hs[-1], a[:, :, None, None] * feat], 1)
             y = _seq_conv2d(dec_in, sd, "decoder", [(0, 1), (2, 2), (4, 1)], F.elu, transpose=True)
-            y = F.conv_transpose2d(y, sd["decoder.6.weight"], sd["decoder.6.bias"], stride=2, padding=1, output_padding=1)
+            y = F.conv_transpose2d(
+                y,
+                sd["decoder.6.weight"],
+                sd["decoder.6.bias"],
+                stride=2,
+                padding=1,
+                output_padding=1,
+            )
             if sigmoid:
                 y = torch.sigmoid(y)
             outs.append(y)

@@ -27,7 +27,9 @@ def random_official_state(seed=0) -> dict[str, torch.Tensor]:
 
 
 def test_round_trip_gives_identical_outputs_and_metadata(tiny_model, tmp_path):
-    path = save_checkpoint(tiny_model, tmp_path / "m.safetensors", step=12, metrics={"mse": 1.5}, model_card="hi")
+    path = save_checkpoint(
+        tiny_model, tmp_path / "m.safetensors", step=12, metrics={"mse": 1.5}, model_card="hi"
+    )
     model, meta = load_checkpoint(path)
     assert meta["step"] == 12 and meta["metrics"] == {"mse": 1.5} and meta["model_card"] == "hi"
     assert model.config == tiny_model.config
@@ -154,11 +156,23 @@ def test_convert_cli_writes_our_format(tmp_path):
     torch.save(state, tmp_path / "official.pt")
     out = tmp_path / "converted"
     result = subprocess.run(
-        [sys.executable, "-m", "lmc.convert", str(tmp_path / "official.pt"), str(out), "--dataset", "movingmnist"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "lmc.convert",
+            str(tmp_path / "official.pt"),
+            str(out),
+            "--dataset",
+            "movingmnist",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     model, meta = load_checkpoint(out / "official.safetensors")
     assert meta["source"].endswith("official.pt") and meta["dataset"] == "movingmnist"
     direct = import_official(tmp_path / "official.pt")
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), direct.state_dict().values(), strict=True))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(model.state_dict().values(), direct.state_dict().values(), strict=True)
+    )

@@ -191,9 +191,15 @@ def test_memory_override_with_a_readout(tiny_model):
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        (dict(weights=torch.zeros(1, 3, 10)), r"MemoryOverride.weights has shape \(1, 3, 10\); expected"),
+        (
+            dict(weights=torch.zeros(1, 3, 10)),
+            r"MemoryOverride.weights has shape \(1, 3, 10\); expected",
+        ),
         (dict(readout=torch.zeros(2, 4, 5)), r"MemoryOverride.readout has shape"),
-        (dict(weights=torch.zeros(1, 4, 10), cells=torch.ones(3, dtype=torch.bool)), r"cells has shape \(3,\)"),
+        (
+            dict(weights=torch.zeros(1, 4, 10), cells=torch.ones(3, dtype=torch.bool)),
+            r"cells has shape \(3,\)",
+        ),
     ],
 )
 def test_bad_memory_overrides_are_named(tiny_model, kwargs, match):
@@ -212,11 +218,23 @@ def test_bad_memory_overrides_are_named(tiny_model, kwargs, match):
         (torch.rand(2, 8, 1, 32, 32), {}, r"short has 8 frames; at least 9"),
         (torch.rand(2, 10, 3, 32, 32), {}, r"3 channels; this model expects image_channels=1"),
         (torch.rand(10, 1, 32, 32), {}, r"4 dims\); expected 5 dims"),
-        (torch.randint(0, 255, (2, 10, 1, 32, 32), dtype=torch.uint8), {}, r"dtype torch.uint8; expected a floating"),
-        (torch.rand(2, 10, 1, 32, 32), {"out_len": 0}, r"out_len=0: must be an integer of at least 1"),
+        (
+            torch.randint(0, 255, (2, 10, 1, 32, 32), dtype=torch.uint8),
+            {},
+            r"dtype torch.uint8; expected a floating",
+        ),
+        (
+            torch.rand(2, 10, 1, 32, 32),
+            {"out_len": 0},
+            r"out_len=0: must be an integer of at least 1",
+        ),
         (torch.rand(2, 10, 1, 32, 32), {"phase": 3}, r"phase=3"),
         (torch.rand(2, 10, 1, 32, 32), {"phase": 1}, r"phase 1 needs the long-term sequence"),
-        (torch.rand(2, 10, 1, 32, 32), {"phase": 1, "long": torch.rand(2, 5, 1, 32, 32)}, r"long has 5 frames; at least 9"),
+        (
+            torch.rand(2, 10, 1, 32, 32),
+            {"phase": 1, "long": torch.rand(2, 5, 1, 32, 32)},
+            r"long has 5 frames; at least 9",
+        ),
     ],
 )
 def test_bad_input_is_refused_before_computing(tiny_model, short, kwargs, match):

@@ -23,7 +23,9 @@ class ConvLSTMCell(nn.Module):
         self.hidden_channels = hidden_channels
         self.padding = kernel_size // 2
         k = kernel_size
-        self.weight = nn.Parameter(torch.empty(4 * hidden_channels, in_channels + hidden_channels, k, k))
+        self.weight = nn.Parameter(
+            torch.empty(4 * hidden_channels, in_channels + hidden_channels, k, k)
+        )
         self.bias_x = nn.Parameter(torch.empty(4 * hidden_channels))
         self.bias_h = nn.Parameter(torch.empty(4 * hidden_channels))
         self.reset_parameters()

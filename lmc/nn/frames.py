@@ -31,7 +31,9 @@ class FrameDecoder(nn.Sequential):
     clamping happens here (metrics clamp, the rollout feeds back the raw prediction).
     """
 
-    def __init__(self, in_channels: int, width1: int, width2: int, out_channels: int, sigmoid: bool):
+    def __init__(
+        self, in_channels: int, width1: int, width2: int, out_channels: int, sigmoid: bool
+    ):
         layers = [
             nn.ConvTranspose2d(in_channels, width2, 3, stride=1, padding=1),
             nn.ELU(),

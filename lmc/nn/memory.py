@@ -100,7 +100,9 @@ class MotionMemory(nn.Module):
         # Both encoders start from the same weights, as published.
         self.context_encoder.load_state_dict(self.matching_encoder.state_dict())
         self.embedder = nn.Sequential(
-            nn.ConvTranspose2d(memory_dim, embedder_channels, 3, stride=2, padding=1, output_padding=1),
+            nn.ConvTranspose2d(
+                memory_dim, embedder_channels, 3, stride=2, padding=1, output_padding=1
+            ),
             nn.ReLU(),
             nn.ConvTranspose2d(
                 embedder_channels, feature_channels, 3, stride=2, padding=1, output_padding=1
@@ -112,7 +114,9 @@ class MotionMemory(nn.Module):
     def memory_size(self) -> int:
         return self.slots.shape[0]
 
-    def encode_motion(self, frames: torch.Tensor, phase: int) -> tuple[torch.Tensor, tuple[int, int]]:
+    def encode_motion(
+        self, frames: torch.Tensor, phase: int
+    ) -> tuple[torch.Tensor, tuple[int, int]]:
         """frames (B, T, C, H, W) -> queries (B, cells, D) and the grid (rows, cols) they tile.
 
         The encoder reads first-order differences of the raw frames; phase 1 uses the context
@@ -140,7 +144,11 @@ class MotionMemory(nn.Module):
         return cosine, weights, weights @ slots
 
     def apply_override(
-        self, weights: torch.Tensor, readout: torch.Tensor, override: MemoryOverride, trainable: bool
+        self,
+        weights: torch.Tensor,
+        readout: torch.Tensor,
+        override: MemoryOverride,
+        trainable: bool,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return (weights, readout, overridden mask) with the override's cells replaced."""
         b, cells, size = weights.shape
@@ -149,7 +157,9 @@ class MotionMemory(nn.Module):
             mask = torch.ones(cells, dtype=torch.bool)
         mask = mask.to(device=weights.device, dtype=torch.bool)
         if mask.shape != (cells,):
-            raise ValueError(f"MemoryOverride.cells has shape {tuple(mask.shape)}; expected ({cells},)")
+            raise ValueError(
+                f"MemoryOverride.cells has shape {tuple(mask.shape)}; expected ({cells},)"
+            )
         slots = self.slots if trainable else self.slots.detach()
         if override.weights is not None:
             new_weights = override.weights.to(weights)
@@ -162,7 +172,9 @@ class MotionMemory(nn.Module):
             _check_override_shape("readout", new_readout, b, cells, readout.shape[-1])
             new_readout = new_readout.expand_as(readout)
             # The weights that produced an injected readout are unknown: mark them NaN.
-            weights = torch.where(mask[None, :, None], torch.full_like(weights, float("nan")), weights)
+            weights = torch.where(
+                mask[None, :, None], torch.full_like(weights, float("nan")), weights
+            )
         readout = torch.where(mask[None, :, None], new_readout, readout)
         return weights, readout, mask
 

@@ -1,0 +1,138 @@
+"""`python -m lmc.data`: write datasets in the authors' frame-folder layout.
+
+    python -m lmc.data export OUT_DIR --num-clips 100 --seq-len 20 --seed 0 --split test
+    python -m lmc.data kth RAW_DIR OUT_DIR [--sequences sequences.txt] [--size 128]
+
+`export` writes generated Moving-MNIST clips as `OUT_DIR/video_00000/frame_00000.png` ... so the
+original LMC-Memory code (and `FrameFolderDataset`) can read them, with the true motion beside
+them in `OUT_DIR/meta.npz` and the generator arguments in `OUT_DIR/export.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from lmc.data.folders import write_video_frames
+
+EXPORT_ARRAYS = ("labels", "digit_indices", "positions", "continuous_positions", "velocities")
+
+
+def export_moving_mnist(
+    out_dir: str | os.PathLike,
+    *,
+    num_clips: int,
+    seq_len: int,
+    seed: int,
+    split: str,
+    num_digits: int = 2,
+    image_size: int = 64,
+    ext: str = "png",
+) -> Path:
+    """Generate clips with `generate_clips` and write them as frame folders under out_dir.
+
+    Writes video_00000/ ... (frames, and a meta.json with the clip's digit labels), meta.npz
+    holding (N, ...) arrays `labels`, `digit_indices`, `positions`, `continuous_positions`,
+    `velocities` (see `MovingMNISTClips`), and export.json with the arguments. PNG frames are
+    exactly the generated ones; JPEG ones are lossy. Returns out_dir.
+    """
+    from lmc.data.moving_mnist import GENERATOR_VERSION, generate_clips
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise FileExistsError(f"{out_dir} is not empty; export into a new or empty folder")
+    # Before writing anything, so that bad arguments leave no folder behind.
+    clips = generate_clips(
+        num_clips, seq_len, seed=seed, split=split, num_digits=num_digits, image_size=image_size
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for i, frames in enumerate(clips.frames):
+        meta = {"clip": i, "labels": clips.labels[i].tolist(), "seed": seed, "split": split}
+        write_video_frames(out_dir / f"video_{i:05d}", frames, ext, meta=meta)
+    np.savez(out_dir / "meta.npz", **{name: getattr(clips, name) for name in EXPORT_ARRAYS})
+    # Written last: its presence says the export finished.
+    args = {
+        "generator": "lmc.data.moving_mnist.generate_clips",
+        "generator_version": GENERATOR_VERSION,
+        "num_clips": num_clips,
+        "seq_len": seq_len,
+        "seed": seed,
+        "split": split,
+        "num_digits": num_digits,
+        "image_size": image_size,
+        "ext": ext,
+    }
+    (out_dir / "export.json").write_text(json.dumps(args, indent=1))
+    return out_dir
+
+
+def _export(args: argparse.Namespace) -> None:
+    out = export_moving_mnist(
+        args.out_dir,
+        num_clips=args.num_clips,
+        seq_len=args.seq_len,
+        seed=args.seed,
+        split=args.split,
+        num_digits=args.num_digits,
+        image_size=args.image_size,
+        ext=args.ext,
+    )
+    print(f"wrote {args.num_clips} clips of {args.seq_len} frames ({args.split}) to {out}")
+
+
+def _kth(args: argparse.Namespace) -> None:
+    from lmc.data.kth import ACTIONS, convert_kth
+
+    summary = convert_kth(
+        args.raw_dir,
+        args.out_dir,
+        size=args.size,
+        sequences_file=args.sequences,
+        actions=args.actions.split(",") if args.actions else ACTIONS,
+        log=print,
+    )
+    print(summary)
+    if sum(summary.videos.values()) == 0:
+        raise SystemExit(f"error: no KTH video could be converted from {args.raw_dir}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lmc.data", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    export = commands.add_parser("export", help="generated Moving-MNIST as frame folders")
+    export.add_argument("out_dir", type=Path)
+    export.add_argument("--num-clips", type=int, required=True)
+    export.add_argument("--seq-len", type=int, required=True)
+    export.add_argument("--seed", type=int, required=True)
+    export.add_argument("--split", choices=("train", "val", "test"), required=True)
+    export.add_argument("--num-digits", type=int, default=2)
+    export.add_argument("--image-size", type=int, default=64)
+    export.add_argument("--ext", choices=("png", "jpg"), default="png")
+    export.set_defaults(run=_export)
+
+    kth = commands.add_parser("kth", help="the KTH archive's AVIs as 128x128 gray frame folders")
+    kth.add_argument("raw_dir", type=Path, help="folder holding personNN_<action>_dN_uncomp.avi")
+    kth.add_argument("out_dir", type=Path, help="gets train/ (persons 1-16) and test/ (17-25)")
+    kth.add_argument("--sequences", type=Path, help="the archive's sequences.txt: cut videos")
+    kth.add_argument("--size", type=int, default=128, help="side of the square frames")
+    kth.add_argument("--actions", help="comma-separated subset of the six actions (default all)")
+    kth.set_defaults(run=_kth)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        args.run(args)
+    except (ValueError, OSError) as err:  # bad arguments or files: a message, not a traceback
+        raise SystemExit(f"error: {err}") from err
+
+
+if __name__ == "__main__":
+    main()

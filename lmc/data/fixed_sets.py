@@ -1,0 +1,147 @@
+"""Fixed validation and test sets: generated once, written to disk, the same clips every time.
+
+A set is three files in the cache folder, named after its parameters:
+`{stem}.npy` the frames (N, T, H, W) uint8, `{stem}.npz` the metadata (positions,
+continuous_positions, velocities, labels, digit_indices) and `{stem}.json` the parameters. The
+JSON is written last and read first: a set counts as present only when it exists and its
+parameters (generator version included) match the request, otherwise the set is generated again.
+
+Defaults follow the Moving-MNIST 10 -> 10 protocol: 20 frames, 10 seen and 10 predicted. The
+standard benchmark file has 10,000 test clips; 1,000 test and 500 validation clips keep a full
+evaluation within minutes on a CPU while the mean per-clip MSE of a model is still known to a
+few percent. Each split has its own fixed seed and draws digits from its own disjoint pool.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from lmc.data.moving_mnist import (
+    GENERATOR_VERSION,
+    MovingMNISTClips,
+    check_generator_args,
+    generate_clips,
+)
+
+FORMAT_VERSION = 1
+CACHE_ENV = "LMC_CACHE_DIR"
+DEFAULT_SEEDS = {"val": 1001, "test": 2002}
+DEFAULT_NUM_CLIPS = {"val": 500, "test": 1000}
+DEFAULT_SEQ_LEN = 20
+METADATA_KEYS = ("positions", "continuous_positions", "velocities", "labels", "digit_indices")
+
+
+def default_cache_root() -> Path:
+    """`$LMC_CACHE_DIR/moving_mnist` if that variable is set, else `./.lmc-cache/moving_mnist`."""
+    base = os.environ.get(CACHE_ENV)
+    return (Path(base) if base else Path.cwd() / ".lmc-cache") / "moving_mnist"
+
+
+def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write through a temporary file in the same folder, then rename it over `path`.
+
+    Readers (another rank, a second run) then see either no file or a whole one, never a torn one.
+    """
+    # A unique name opened with "xb" rather than tempfile.mkstemp, whose files are private (0600):
+    # a shared cache must keep the umask's permissions so other users and processes can read it.
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
+    try:
+        with open(tmp, "xb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _path(stem: Path, suffix: str) -> Path:
+    # Not Path.with_suffix: the stem holds the step ("step0.1"), whose ".1" is no suffix.
+    return stem.parent / (stem.name + suffix)
+
+
+def _load(stem: Path, params: dict[str, Any]) -> MovingMNISTClips | None:
+    """The set at `stem` if it is complete and was made with `params`, else None."""
+    meta_path = _path(stem, ".json")
+    if not meta_path.is_file() or json.loads(meta_path.read_text()) != params:
+        return None
+    frames = np.load(_path(stem, ".npy"), allow_pickle=False)
+    expected = (params["num_clips"], params["seq_len"], params["image_size"], params["image_size"])
+    if frames.shape != expected or frames.dtype != np.uint8:
+        return None
+    with np.load(_path(stem, ".npz"), allow_pickle=False) as meta:
+        arrays = {key: meta[key] for key in METADATA_KEYS}
+    return MovingMNISTClips(frames=frames, seed=params["seed"], split=params["split"], **arrays)
+
+
+def _write(stem: Path, clips: MovingMNISTClips, params: dict[str, Any]) -> None:
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_write(_path(stem, ".npy"), lambda f: np.save(f, clips.frames))
+    arrays = {key: getattr(clips, key) for key in METADATA_KEYS}
+    _atomic_write(_path(stem, ".npz"), lambda f: np.savez(f, **arrays))
+    text = json.dumps(params, indent=1, sort_keys=True).encode()
+    _atomic_write(_path(stem, ".json"), lambda f: f.write(text))
+
+
+def fixed_set(
+    split: str,
+    num_clips: int | None = None,
+    seq_len: int = DEFAULT_SEQ_LEN,
+    *,
+    root: str | Path | None = None,
+    seed: int | None = None,
+    num_digits: int = 2,
+    image_size: int = 64,
+    step: float = 0.1,
+) -> MovingMNISTClips:
+    """The fixed `split` set ("val" or "test"), loaded from `root` or generated and written there.
+
+    Defaults: 500 val / 1000 test clips of 20 frames, seeds 1001 / 2002, root
+    `default_cache_root()`. Other arguments are those of `generate_clips`.
+    """
+    if split not in DEFAULT_SEEDS:
+        raise ValueError(
+            f"no fixed set for split {split!r}; valid splits: {', '.join(DEFAULT_SEEDS)}"
+        )
+    num_clips = DEFAULT_NUM_CLIPS[split] if num_clips is None else num_clips
+    seed = DEFAULT_SEEDS[split] if seed is None else seed
+    if isinstance(num_clips, bool) or not isinstance(num_clips, int) or num_clips < 1:
+        raise ValueError(f"num_clips={num_clips!r}: must be an integer >= 1")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"seed={seed!r}: a fixed set's seed must be one integer >= 0")
+    check_generator_args(
+        seq_len, seed=seed, split=split, num_digits=num_digits, image_size=image_size, step=step
+    )
+    params = {
+        "format_version": FORMAT_VERSION,
+        "generator_version": GENERATOR_VERSION,
+        "split": split,
+        "seed": seed,
+        "num_clips": num_clips,
+        "seq_len": seq_len,
+        "num_digits": num_digits,
+        "image_size": image_size,
+        "step": float(step),
+    }
+    root = default_cache_root() if root is None else Path(root)
+    name = f"{split}-seed{seed}-n{num_clips}-t{seq_len}-d{num_digits}-s{image_size}-step{step:g}"
+    stem = root / name
+    clips = _load(stem, params)
+    if clips is None:
+        clips = generate_clips(
+            num_clips,
+            seq_len,
+            seed=seed,
+            split=split,
+            num_digits=num_digits,
+            image_size=image_size,
+            step=step,
+        )
+        _write(stem, clips, params)
+    return clips

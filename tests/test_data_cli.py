@@ -1,0 +1,82 @@
+"""`python -m lmc.data`: export round trip against the generator, KTH, and error messages."""
+
+import json
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import torch
+
+from lmc.data.__main__ import main
+from lmc.data.folders import FrameFolderDataset
+from lmc.data.moving_mnist import generate_clips
+
+EXPORT = ["--num-clips", "3", "--seq-len", "5", "--seed", "7", "--split", "val"]
+
+
+def as_uint8(clip: torch.Tensor) -> np.ndarray:
+    return (clip * 255).round().to(torch.uint8).numpy()
+
+
+def test_png_export_reads_back_exactly(tmp_path, capsys):
+    out = tmp_path / "mm"
+    main(["export", str(out), *EXPORT, "--num-digits", "1"])
+    assert "wrote 3 clips of 5 frames (val)" in capsys.readouterr().out
+    clips = generate_clips(3, 5, seed=7, split="val", num_digits=1)
+    ds = FrameFolderDataset(out, 5, split="test")
+    assert len(ds) == 3 and ds.video_names == ["video_00000", "video_00001", "video_00002"]
+    for i in range(3):
+        np.testing.assert_array_equal(as_uint8(ds[i])[:, 0], clips.frames[i])
+        assert ds.metadata[i] == {
+            "clip": i,
+            "labels": clips.labels[i].tolist(),
+            "seed": 7,
+            "split": "val",
+        }
+    with np.load(out / "meta.npz") as meta:
+        np.testing.assert_array_equal(meta["positions"], clips.positions)
+        np.testing.assert_array_equal(meta["velocities"], clips.velocities)
+        np.testing.assert_array_equal(meta["labels"], clips.labels)
+    args = json.loads((out / "export.json").read_text())
+    assert args["seed"] == 7 and args["num_digits"] == 1 and args["ext"] == "png"
+
+
+def test_jpg_export_is_close(tmp_path):
+    out = tmp_path / "mm"
+    main(["export", str(out), *EXPORT, "--ext", "jpg"])
+    assert (out / "video_00000" / "frame_00004.jpg").is_file()
+    clips = generate_clips(3, 5, seed=7, split="val")
+    got = as_uint8(FrameFolderDataset(out, 5)[2])[:, 0].astype(int)
+    assert np.abs(got - clips.frames[2]).mean() < 4  # lossy, but quality 95
+
+
+def test_export_errors_are_messages(tmp_path):
+    out = tmp_path / "mm"
+    out.mkdir()
+    (out / "something").write_text("x")
+    with pytest.raises(SystemExit, match="mm is not empty"):
+        main(["export", str(out), *EXPORT])
+    with pytest.raises(SystemExit, match="error: .*num_clips"):
+        main(["export", str(tmp_path / "new"), *EXPORT[2:], "--num-clips", "0"])
+    assert not (tmp_path / "new").exists()
+    with pytest.raises(SystemExit) as bad_split:
+        main(["export", str(tmp_path / "x"), *EXPORT[:6], "--split", "holdout"])
+    assert bad_split.value.code == 2  # argparse's usage error, message on stderr
+
+
+def test_kth_command_prints_summary(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    video = np.zeros((6, 16, 16, 3), np.uint8)
+    video[:, 4:8, 4:8] = 200
+    iio.imwrite(raw / "person20_handwaving_d4_uncomp.avi", video, plugin="FFMPEG", codec="ffv1")
+    (raw / "person01_boxing_d1_uncomp.avi").write_bytes(b"broken")
+    main(["kth", str(raw), str(tmp_path / "out"), "--size", "32"])
+    printed = capsys.readouterr().out
+    assert "test: 1 videos, 6 frames, from 1 files" in printed
+    assert "person01_boxing_d1_uncomp.avi: cannot decode" in printed
+    assert FrameFolderDataset(tmp_path / "out" / "test", 6)[0].shape == (6, 1, 32, 32)
+    with pytest.raises(SystemExit, match="valid actions: boxing, handclapping"):
+        main(["kth", str(raw), str(tmp_path / "o2"), "--actions", "boxing,dancing"])
+    with pytest.raises(SystemExit, match="no KTH video could be converted"):
+        main(["kth", str(raw), str(tmp_path / "o3"), "--actions", "boxing"])

@@ -1,0 +1,1 @@
+"""Command-line training (`python -m train.train`) and evaluation (`python -m train.test`)."""

@@ -1,0 +1,239 @@
+"""The training run's configuration: one dataclass, one override order.
+
+Defaults live in `TrainConfig` only. A config file (`--config FILE`, JSON or TOML) uses the same
+keys; flags given on the command line override the file. Unknown keys and values of the wrong type
+fail with a message that lists the valid keys. The flag names of the authors' README are kept
+exactly (`--img_size`, `--checkpoint_load`, ...), so their commands run unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from lmc.config import ModelConfig
+
+DATASET_PRESETS = {"movingmnist": "paper-mnist", "kth": "paper-kth"}
+
+
+@dataclass
+class TrainConfig:
+    # --- the authors' flags
+    dataset: str = "movingmnist"
+    train_data_dir: str | None = (
+        None  # frame folders; None: Moving-MNIST from the built-in generator
+    )
+    valid_data_dir: str | None = None  # None: the built-in generated validation set
+    checkpoint_save_dir: str | None = None  # alias of run_dir, as in the original
+    checkpoint_load: bool = False  # initialise the weights from checkpoint_load_file
+    checkpoint_load_file: str | None = None
+    img_size: int | None = None  # None: the preset's
+    img_channel: int | None = None
+    memory_size: int | None = None
+    short_len: int = 10
+    long_len: int = 30
+    out_len: int = 30
+    batch_size: int = 128  # global batch, split evenly over the distributed processes
+    lr: float = 2e-4
+    iterations: int = 300_000
+    iterations_warmup: int = 5_000
+    print_freq: int = 1_000  # also the checkpoint interval, as in the original
+    workers: int = 2
+    # --- this project's additions
+    preset: str | None = None  # None: paper-mnist or paper-kth by dataset
+    seed: int = 1234
+    device: str = "auto"  # auto: cuda if available, else cpu
+    amp: str = "off"  # off | bf16 | fp16 (autocast, CUDA only)
+    compile: bool = False
+    resume: str | None = None  # auto | PATH of a training state
+    val_every: int | None = None  # None: print_freq
+    val_clips: int = 256
+    run_dir: str | None = None  # None: checkpoint_save_dir, else runs/<dataset>-<time>
+    alignment: str = "on"  # on: the two phases as published | off: one phase from the short input
+    memory: bool = True  # False: the ConvLSTM predictor without memory
+    query: str | None = None  # local | global; None: the preset's
+    temperature: float | None = None  # None: the preset's
+    sample_clips: int = 4  # clips drawn in the PNG rollout strips
+    model_card: str | None = None  # text stored in the checkpoints' metadata
+
+    def validate(self) -> None:
+        choices = {
+            "dataset": tuple(DATASET_PRESETS),
+            "amp": ("off", "bf16", "fp16"),
+            "alignment": ("on", "off"),
+            "query": (None, "local", "global"),
+        }
+        for name, valid in choices.items():
+            if getattr(self, name) not in valid:
+                raise ValueError(f"{name}={getattr(self, name)!r}: must be one of {valid}")
+        for name in ("batch_size", "iterations", "print_freq", "val_clips", "short_len", "out_len"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)}: must be at least 1")
+        if self.iterations_warmup < 0 or self.workers < 0:
+            raise ValueError("iterations_warmup and workers must be >= 0")
+        if self.lr <= 0:
+            raise ValueError(f"lr={self.lr}: must be > 0")
+        if self.dataset == "kth" and not self.train_data_dir:
+            raise ValueError(
+                "dataset=kth needs --train_data_dir (make one with `python -m lmc.data kth RAW_DIR OUT_DIR`)"
+            )
+        if self.checkpoint_load and not self.checkpoint_load_file:
+            raise ValueError("--checkpoint_load True needs --checkpoint_load_file PATH")
+
+    def model_config(self) -> ModelConfig:
+        """The model's config: the preset, then the flags that override it."""
+        preset = self.preset or DATASET_PRESETS[self.dataset]
+        overrides: dict[str, Any] = {"memory": self.memory}
+        for ours, theirs in (
+            ("image_size", "img_size"),
+            ("image_channels", "img_channel"),
+            ("memory_size", "memory_size"),
+            ("query", "query"),
+            ("temperature", "temperature"),
+        ):
+            if getattr(self, theirs) is not None:
+                overrides[ours] = getattr(self, theirs)
+        return ModelConfig.preset(preset, **overrides)
+
+    @property
+    def resolved_run_dir(self) -> str | None:
+        return self.run_dir or self.checkpoint_save_dir
+
+    @property
+    def resolved_val_every(self) -> int:
+        return self.val_every or self.print_freq
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def parse_bool(text: str) -> bool:
+    """Strict booleans: True/False (any case) only. `argparse type=bool` would take "False" as True."""
+    lowered = str(text).lower()
+    if lowered == "true":
+        return True
+    if lowered == "false":
+        return False
+    raise argparse.ArgumentTypeError(f"expected True or False, got {text!r}")
+
+
+def parse_switch(text: str) -> bool:
+    """on/off, or the strict booleans."""
+    if str(text).lower() in ("on", "off"):
+        return str(text).lower() == "on"
+    try:
+        return parse_bool(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected on or off, got {text!r}") from None
+
+
+def _field_types() -> dict[str, Any]:
+    return get_type_hints(TrainConfig)
+
+
+def _base_type(hint: Any) -> type:
+    args = [a for a in getattr(hint, "__args__", ()) if a is not type(None)]
+    return args[0] if args else hint
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m train.train",
+        description="Train LMC-Memory with memory alignment learning (Lee et al., CVPR 2021).",
+        argument_default=argparse.SUPPRESS,  # only flags actually given override the file
+    )
+    parser.add_argument("--config", help="JSON or TOML file with TrainConfig keys")
+    for field in dataclasses.fields(TrainConfig):
+        base = _base_type(_field_types()[field.name])
+        flag = f"--{field.name}"
+        default = field.default
+        if base is bool:
+            # --flag, --flag True|False, --no-flag; anything else is an error. The ablation
+            # switch --memory also reads on|off, like --alignment.
+            switch = field.name == "memory"
+            parser.add_argument(
+                flag,
+                nargs="?",
+                const=True,
+                type=parse_switch if switch else parse_bool,
+                metavar="on|off" if switch else "True|False",
+                help=f"(default {default})",
+            )
+            parser.add_argument(
+                f"--no-{field.name}", dest=field.name, action="store_const", const=False
+            )
+        elif field.name == "alignment":
+            parser.add_argument(flag, choices=("on", "off"), help=f"(default {default})")
+        else:
+            parser.add_argument(flag, type=base, help=f"(default {default})")
+    return parser
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"config file not found: {path}")
+    text = path.read_text()
+    try:
+        values = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ValueError(f"config file {path} cannot be parsed: {err}") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"config file {path} must hold a mapping of TrainConfig keys")
+    return values
+
+
+def coerce(values: dict[str, Any], source: str) -> dict[str, Any]:
+    """Check keys and types of a file's values against TrainConfig."""
+    hints = _field_types()
+    unknown = sorted(set(values) - set(hints))
+    if unknown:
+        raise ValueError(
+            f"{source}: unknown keys {unknown}; valid keys: {', '.join(sorted(hints))}"
+        )
+    out = {}
+    for key, value in values.items():
+        hint = hints[key]
+        base = _base_type(hint)
+        optional = type(None) in getattr(hint, "__args__", ())
+        if value is None and optional:
+            out[key] = None
+        elif base is bool:
+            if isinstance(value, str) and key == "memory" and value in ("on", "off"):
+                value = value == "on"
+            if not isinstance(value, bool):
+                raise ValueError(f"{source}: {key} must be true or false, got {value!r}")
+            out[key] = value
+        elif base is float and isinstance(value, int | float) and not isinstance(value, bool):
+            out[key] = float(value)
+        elif isinstance(value, base) and not isinstance(value, bool):
+            out[key] = value
+        else:
+            raise ValueError(f"{source}: {key} must be {base.__name__}, got {value!r}")
+    return out
+
+
+def parse_args(argv: list[str] | None = None) -> TrainConfig:
+    """Defaults < config file < command-line flags; the result is validated."""
+    parser = build_parser()
+    args = vars(parser.parse_args(list(argv or [])))
+    values: dict[str, Any] = {}
+    config_path = args.pop("config", None)
+    if config_path:
+        try:
+            values.update(coerce(load_config_file(config_path), str(config_path)))
+        except ValueError as err:
+            parser.error(str(err))
+    values.update(args)
+    try:
+        config = TrainConfig(**values)
+        config.validate()
+        config.model_config()
+    except (ValueError, TypeError) as err:
+        parser.error(str(err))
+    return config

@@ -1,0 +1,278 @@
+"""Train LMC-Memory with memory alignment learning: `python -m train.train [flags]`.
+
+Linear on purpose: setup, data, model, optimizer, resume, loop (train, validate, checkpoint).
+Several GPUs or machines: launch with `torchrun`; each process is detected by the RANK variable,
+rank 0 alone writes files, and data seeds differ per rank.
+
+The run directory holds config.json (resolved), metrics.jsonl, last.pt (the full training state,
+written atomically every --print_freq iterations and at the end), last.safetensors and
+best.safetensors (the model alone, for the dashboard and evaluation) and samples/*.png.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+from lmc.checkpoint import load_checkpoint, load_state_strict, save_checkpoint, unwrap
+from lmc.config import MIN_MOTION_FRAMES
+from lmc.evaluation import batched, evaluate, finalize
+from lmc.model import build_model, parameter_counts
+from lmc.training import ClipWindows, check_windows, train_step
+from lmc.viz import rollout_strip, save_png
+from train.config import TrainConfig, parse_args
+from train.data import make_train_source, validation_clips
+from train.state import load_train_state, restore_rng, save_train_state
+
+
+class TrainingStopped(RuntimeError):
+    """The run cannot go on (a non-finite loss); the last good checkpoint is kept."""
+
+
+def log(*args) -> None:
+    print(*args, file=sys.stderr, flush=True)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(
+            f"--device {name}: CUDA is not available on this machine; use --device cpu"
+        )
+    return device
+
+
+def default_run_dir(cfg: TrainConfig) -> Path:
+    return Path("runs") / f"{cfg.dataset}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def truncate_metrics(path: Path, iteration: int) -> None:
+    """On resume, drop the log lines written after the checkpoint, so the log has no duplicates."""
+    if not path.exists():
+        return
+    kept = [
+        line
+        for line in path.read_text().splitlines()
+        if line.strip() and json.loads(line)["iteration"] <= iteration
+    ]
+    path.write_text("".join(line + "\n" for line in kept))
+
+
+def main(argv: list[str] | None = None) -> dict:
+    cfg = parse_args(sys.argv[1:] if argv is None else argv)
+
+    # ---------------------------------------------------------------- setup (DDP detected by RANK)
+    distributed = int(os.environ.get("RANK", -1)) != -1
+    if distributed:
+        backend = "nccl" if torch.cuda.is_available() and cfg.device in ("auto", "cuda") else "gloo"
+        dist.init_process_group(backend)
+        rank, world = dist.get_rank(), dist.get_world_size()
+        local_rank = int(os.environ.get("LOCAL_RANK", 0))
+        device = torch.device(f"cuda:{local_rank}") if backend == "nccl" else torch.device("cpu")
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+    else:
+        rank, world, device = 0, 1, resolve_device(cfg.device)
+    master = rank == 0
+    if cfg.amp != "off" and device.type != "cuda":
+        raise SystemExit(f"--amp {cfg.amp} needs a CUDA device (this run is on {device.type})")
+    autocast_dtype = {"off": None, "bf16": torch.bfloat16, "fp16": torch.float16}[cfg.amp]
+    scaler = torch.amp.GradScaler("cuda") if cfg.amp == "fp16" else None
+
+    model_cfg = cfg.model_config()
+    check_windows(cfg.short_len, cfg.out_len, cfg.long_len, MIN_MOTION_FRAMES)
+    run_dir = Path(cfg.resolved_run_dir or default_run_dir(cfg))
+    if distributed and not cfg.resolved_run_dir:
+        raise SystemExit("distributed runs need --run_dir (every process must agree on it)")
+    resume_path = None
+    if cfg.resume == "auto":
+        resume_path = run_dir / "last.pt" if (run_dir / "last.pt").exists() else None
+    elif cfg.resume:
+        resume_path = Path(cfg.resume)
+        if not resume_path.is_file():
+            raise SystemExit(f"--resume {cfg.resume}: no such training state file")
+    if master:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "samples").mkdir(exist_ok=True)
+        resolved = {"train": cfg.to_dict(), "model": model_cfg.to_dict(), "world_size": world}
+        (run_dir / "config.json").write_text(json.dumps(resolved, indent=2) + "\n")
+        log(json.dumps(resolved, indent=2))
+
+    # ---------------------------------------------------------------- data
+    source = make_train_source(cfg, model_cfg.image_size, model_cfg.image_channels, rank, world)
+    val_clips, val_label = validation_clips(cfg, model_cfg.image_size, model_cfg.image_channels)
+    val_shard = val_clips[rank::world]
+
+    # ---------------------------------------------------------------- model and optimizer
+    torch.manual_seed(cfg.seed)  # the same initial weights on every rank
+    model = build_model(model_cfg).to(device)
+    if cfg.checkpoint_load:
+        loaded, _ = load_checkpoint(cfg.checkpoint_load_file, dataset=cfg.dataset)
+        load_state_strict(model, loaded.state_dict(), cfg.checkpoint_load_file)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    start, best_val = 0, None
+    if resume_path is not None:
+        state = load_train_state(resume_path)
+        load_state_strict(model, state["model"], resume_path)
+        optimizer.load_state_dict(state["optimizer"])
+        source.load_state_dict(state["data"])
+        restore_rng(state["rng"])
+        start, best_val = state["iteration"], state["best_val"]
+        if master:
+            truncate_metrics(run_dir / "metrics.jsonl", start)
+            log(f"resumed from {resume_path} at iteration {start}")
+    if master:
+        log(f"parameters: {parameter_counts(model)}")
+    train_model = model
+    if distributed:
+        # Each phase leaves some parts unused (the context encoder in phase 2, the matching one in
+        # phase 1); DDP leaves the gradients of globally unused parameters untouched (None).
+        train_model = torch.nn.parallel.DistributedDataParallel(
+            model,
+            device_ids=[device.index] if device.type == "cuda" else None,
+            find_unused_parameters=model_cfg.memory,
+        )
+    if cfg.compile:
+        train_model = torch.compile(train_model)
+
+    # ---------------------------------------------------------------- helpers of the loop
+    metrics_path = run_dir / "metrics.jsonl"
+
+    def write_metrics(record: dict) -> None:
+        if master:
+            with open(metrics_path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+    def validate(iteration: int) -> dict:
+        sums = evaluate(model, batched(val_shard, 32), cfg.short_len, cfg.out_len, device=device)
+        if distributed:
+            for group in sums.values():
+                for tensor in group.values():
+                    dist.all_reduce(tensor)  # sums and counts add up over ranks
+        return finalize(sums)
+
+    def save_samples(iteration: int) -> None:
+        clips = val_clips[: cfg.sample_clips].to(device)
+        pred = model.predict(clips[:, : cfg.short_len], cfg.out_len).frames
+        strips = [
+            rollout_strip(c[: cfg.short_len], c[cfg.short_len :], p)
+            for c, p in zip(clips, pred, strict=True)
+        ]
+        import numpy as np
+
+        save_png(np.concatenate(strips, axis=0), run_dir / "samples" / f"iter_{iteration:07d}.png")
+
+    def checkpoint(iteration: int) -> None:
+        if not master:
+            return
+        meta = {"step": iteration, "run_dir": str(run_dir), "model_card": cfg.model_card or ""}
+        save_train_state(
+            run_dir / "last.pt",
+            model,
+            optimizer,
+            iteration=iteration,
+            data=source.state_dict(),
+            best_val=best_val,
+            train_config=cfg.to_dict(),
+            metadata=meta,
+        )
+        save_checkpoint(model, run_dir / "last.safetensors", **meta)
+
+    # ---------------------------------------------------------------- loop
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=cfg.iterations, initial=start, disable=not master, dynamic_ncols=True, file=sys.stderr
+    )
+    val_every = cfg.resolved_val_every
+    clips_seen, timer = 0, time.perf_counter()
+    iteration = start
+    try:
+        while iteration < cfg.iterations:
+            windows = ClipWindows(
+                cfg.short_len, cfg.out_len, cfg.long_len, warmup=iteration < cfg.iterations_warmup
+            )
+            clip = source.next_batch().to(device, non_blocking=True)
+            try:
+                losses = train_step(
+                    train_model,
+                    optimizer,
+                    clip,
+                    windows,
+                    windows.long_start(cfg.seed, iteration),
+                    memory=model_cfg.memory,
+                    alignment=cfg.alignment,
+                    autocast_dtype=autocast_dtype,
+                    scaler=scaler,
+                )
+            except FloatingPointError as err:
+                raise TrainingStopped(
+                    f"iteration {iteration + 1}: {err}; stopping. The last good checkpoint is "
+                    f"{run_dir / 'last.pt'} (iteration {iteration - iteration % cfg.print_freq})"
+                ) from None
+            iteration += 1
+            clips_seen += clip.shape[0] * world
+            bar.update(1)
+            if (
+                iteration % cfg.print_freq == 0
+                or iteration == cfg.iterations
+                or iteration % val_every == 0
+            ):
+                elapsed = time.perf_counter() - timer
+                rate = clips_seen / max(elapsed, 1e-9)
+                record = {
+                    "iteration": iteration,
+                    **losses,
+                    "lr": optimizer.param_groups[0]["lr"],
+                    "clips_per_s": rate,
+                }
+                bar.set_postfix(loss=f"{sum(losses.values()):.4f}", clips_s=f"{rate:.1f}")
+                if iteration % val_every == 0 or iteration == cfg.iterations:
+                    val = validate(iteration)
+                    record["val"] = {k: v["mean"] for k, v in val["model"].items()}
+                    record["val_baselines"] = {
+                        m: {k: v["mean"] for k, v in val[m].items()} for m in ("copy_last", "zeros")
+                    }
+                    record["val_source"] = val_label
+                    if best_val is None or record["val"]["mse"] < best_val:
+                        best_val = record["val"]["mse"]
+                        if master:
+                            save_checkpoint(
+                                model,
+                                run_dir / "best.safetensors",
+                                step=iteration,
+                                metrics=record["val"],
+                                metrics_source=val_label,
+                                model_card=cfg.model_card or "",
+                            )
+                    if master:
+                        save_samples(iteration)
+                write_metrics(record)
+                clips_seen, timer = 0, time.perf_counter()
+            if iteration % cfg.print_freq == 0 or iteration == cfg.iterations:
+                checkpoint(iteration)
+    finally:
+        bar.close()
+        if distributed:
+            dist.destroy_process_group()
+    return {
+        "iteration": iteration,
+        "run_dir": str(run_dir),
+        "best_val_mse": best_val,
+        "model": unwrap(model),
+    }
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except TrainingStopped as err:
+        raise SystemExit(f"training stopped: {err}") from None
