@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from lmc.config import ModelConfig
+from lmc.io import atomic_write
 from lmc.model import LMCMemoryModel, build_model
 
 FORMAT_NAME = "lmc-checkpoint"
@@ -41,23 +41,6 @@ def unwrap(model: torch.nn.Module) -> LMCMemoryModel:
             model = model._orig_mod
         else:
             return model
-
-
-def atomic_write(path: str | os.PathLike, write) -> Path:
-    """Call `write(tmp_path)` then rename onto `path`, so a crash never leaves a partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike, **metadata: Any) -> Path:

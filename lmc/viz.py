@@ -45,7 +45,7 @@ def save_png(image: np.ndarray, path: str | Path) -> Path:
     """uint8 (H, W, C) with C 1 or 3 -> PNG, written atomically."""
     from PIL import Image
 
-    from lmc.checkpoint import atomic_write
+    from lmc.io import atomic_write
 
     image = image[..., 0] if image.shape[-1] == 1 else image
     return atomic_write(path, lambda tmp: Image.fromarray(image).save(tmp, format="PNG"))

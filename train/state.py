@@ -13,7 +13,8 @@ from typing import Any
 
 import torch
 
-from lmc.checkpoint import TRAIN_STATE_FORMAT, atomic_write, safe_torch_load, unwrap
+from lmc.checkpoint import TRAIN_STATE_FORMAT, safe_torch_load, unwrap
+from lmc.io import atomic_write
 
 STATE_VERSION = 1
 

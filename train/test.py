@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lmc.checkpoint import CheckpointError, atomic_write, load_checkpoint
+from lmc.checkpoint import CheckpointError, load_checkpoint
 from lmc.config import ModelConfig
 from lmc.evaluation import METHODS, batched, evaluate, finalize
+from lmc.io import atomic_write
 from lmc.metrics import lpips_available
 from train.config import DATASET_PRESETS, parse_bool
 

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +27,7 @@ from lmc.data.moving_mnist import (
     check_generator_args,
     generate_clips,
 )
+from lmc.io import atomic_write
 
 FORMAT_VERSION = 1
 CACHE_ENV = "LMC_CACHE_DIR"
@@ -42,23 +41,6 @@ def default_cache_root() -> Path:
     """`$LMC_CACHE_DIR/moving_mnist` if that variable is set, else `./.lmc-cache/moving_mnist`."""
     base = os.environ.get(CACHE_ENV)
     return (Path(base) if base else Path.cwd() / ".lmc-cache") / "moving_mnist"
-
-
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write through a temporary file in the same folder, then rename it over `path`.
-
-    Readers (another rank, a second run) then see either no file or a whole one, never a torn one.
-    """
-    # A unique name opened with "xb" rather than tempfile.mkstemp, whose files are private (0600):
-    # a shared cache must keep the umask's permissions so other users and processes can read it.
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp"
-    try:
-        with open(tmp, "xb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _path(stem: Path, suffix: str) -> Path:
@@ -82,11 +64,11 @@ def _load(stem: Path, params: dict[str, Any]) -> MovingMNISTClips | None:
 
 def _write(stem: Path, clips: MovingMNISTClips, params: dict[str, Any]) -> None:
     stem.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(_path(stem, ".npy"), lambda f: np.save(f, clips.frames))
+    atomic_write(_path(stem, ".npy"), lambda tmp: np.save(tmp, clips.frames))
     arrays = {key: getattr(clips, key) for key in METADATA_KEYS}
-    _atomic_write(_path(stem, ".npz"), lambda f: np.savez(f, **arrays))
+    atomic_write(_path(stem, ".npz"), lambda tmp: np.savez(tmp, **arrays))
     text = json.dumps(params, indent=1, sort_keys=True).encode()
-    _atomic_write(_path(stem, ".json"), lambda f: f.write(text))
+    atomic_write(_path(stem, ".json"), lambda tmp: tmp.write_bytes(text))
 
 
 def fixed_set(

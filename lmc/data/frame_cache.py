@@ -17,13 +17,14 @@ import hashlib
 import json
 import logging
 import os
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from lmc.io import temp_path
 
 log = logging.getLogger(__name__)
 
@@ -165,11 +166,6 @@ def _from_index(index_path: Path, index: dict) -> FrameCache:
     )
 
 
-def _temp_path(final: Path) -> Path:
-    # Hidden and unique per writer: concurrent builders (e.g. DDP ranks) never share a temp file.
-    return final.parent / f".{final.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
-
-
 def _build(
     index_path: Path,
     fp: str,
@@ -182,7 +178,7 @@ def _build(
         raise FrameFolderError(f"no frames to cache for {index_path.parent}")
     index_path.parent.mkdir(parents=True, exist_ok=True)
     array_path = index_path.with_name(f"{index_path.stem}-{fp[:16]}.npy")
-    tmp = _temp_path(array_path)
+    tmp = temp_path(array_path)
     try:
         _decode_all(tmp, videos, total, channels, size)
         with open(tmp, "rb") as f:
@@ -204,7 +200,7 @@ def _build(
         ],
     }
     previous = _previous_array(index_path)
-    tmp_index = _temp_path(index_path)
+    tmp_index = temp_path(index_path)
     try:
         tmp_index.write_text(json.dumps(index, indent=1))
         os.replace(tmp_index, index_path)

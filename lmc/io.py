@@ -1,0 +1,33 @@
+"""Atomic file writes: readers (another rank, a second run, the dashboard) see either no file or
+a whole one, never a torn one, and an interrupted write leaves nothing behind."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+
+def temp_path(final: str | os.PathLike) -> Path:
+    """A hidden sibling of `final`, unique per writer, that keeps `final`'s suffix last (so
+    writers that add a missing suffix, such as np.save, write exactly this name)."""
+    final = Path(final)
+    return final.parent / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}-{final.name}"
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+    """Call `write(tmp)` with a temporary path next to `path`, flush it to disk, then rename it
+    onto `path`. The file keeps the umask's permissions (unlike tempfile.mkstemp's 0600), so a
+    shared cache or checkpoint stays readable by the other users of the project."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_path(path)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
