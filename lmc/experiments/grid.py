@@ -1,0 +1,323 @@
+"""Run a grid of variants x seeds with the training CLI and read the results back as tables.
+
+Every run is a normal run directory, made by calling `train.train.main` in-process, so the
+dashboard and `lmc.load_checkpoint` open it like any other:
+
+    root/<budget>/<variant>/seed<seed>/  config.json, metrics.jsonl, last.pt, last.safetensors,
+                                         best.safetensors, samples/, train.log, experiment.json
+
+`experiment.json` (written last) records the variant, seed, budget and wall time. All variants
+of a grid draw the same training clips (the generator is seeded by the seed alone) and are
+validated on the same fixed clips. A run whose directory already finished is skipped, an
+interrupted one continues from its last checkpoint (`--resume auto`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lmc.experiments.variants import Budget, Variant
+
+METRICS = ("mse", "mae", "psnr", "ssim")
+SETTINGS = ("memory", "alignment", "query", "memory_size", "temperature", "long_len")
+BASELINE = "copy_last"
+TABLE_COLUMNS = (
+    "variant",
+    "seed",
+    *SETTINGS,
+    *METRICS,
+    *(f"{BASELINE}_{m}" for m in METRICS),
+    "iterations",
+    "train_s",
+    "wall_s",
+    "run_dir",
+)
+CURVE_COLUMNS = ("variant", "seed", "iteration", "source", "metric", "value")
+EXPERIMENT_FILE = "experiment.json"
+LOG_FILE = "train.log"
+
+
+@dataclass
+class ExperimentResult:
+    """The results of a grid.
+
+    table: one row per variant x seed, columns TABLE_COLUMNS: the variant and seed; the settings
+    the ablations change, as the run resolved them (for a no-memory run the memory settings are
+    unused); the validation mse/mae/psnr/ssim at the end of the budget and the copy-last-frame
+    baseline on the same clips; iterations; train_s, the seconds spent in training iterations
+    (from the run's log, validation excluded); wall_s, the wall time of the call that finished
+    the run (NaN if unknown); run_dir.
+    curves: the learning curves in long format (CURVE_COLUMNS), `source` being "train" (the
+    losses: phase1 and phase2, or loss for one-phase runs), "val", "copy_last" or "zeros".
+    """
+
+    table: pd.DataFrame
+    curves: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class _Run:
+    variant: Variant
+    seed: int
+    run_dir: Path
+    argv: list[str]
+    config: dict[str, Any]  # the resolved TrainConfig as config.json will hold it
+
+
+def _flag_value(value: Any) -> str:
+    return str(value)  # True/False parse strictly; on/off, numbers and paths as written
+
+
+def _argv(settings: dict[str, Any]) -> list[str]:
+    argv = []
+    for key, value in settings.items():
+        if value is not None:
+            argv += [f"--{key}", _flag_value(value)]
+    return argv
+
+
+def _plan(variant: Variant, seed: int, budget: Budget, root: Path) -> _Run:
+    """The run's flags, checked now so that a bad variant fails before any training."""
+    from lmc.config import MIN_MOTION_FRAMES
+    from lmc.training import check_windows
+    from train.config import parse_args
+
+    run_dir = root / budget.name / variant.name / f"seed{seed}"
+    settings = {
+        **budget.train_settings(),
+        **variant.overrides,
+        "seed": seed,
+        "run_dir": str(run_dir),
+        "resume": "auto",
+    }
+    argv = _argv(settings)
+    errors = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(errors):
+            cfg = parse_args(argv)
+        check_windows(cfg.short_len, cfg.out_len, cfg.long_len, MIN_MOTION_FRAMES)
+    except SystemExit:
+        message = errors.getvalue().strip().splitlines()[-1:] or ["invalid flags"]
+        raise ValueError(f"variant {variant.name!r}: {message[0]}") from None
+    except ValueError as err:
+        raise ValueError(f"variant {variant.name!r}: {err}") from None
+    config = json.loads(json.dumps(cfg.to_dict()))
+    return _Run(variant, seed, run_dir, argv, config)
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def _records(run_dir: Path) -> list[dict[str, Any]]:
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _status(run: _Run) -> str:
+    """The run's state: new, finished or partial; raises if the folder holds other settings."""
+    config_path = run.run_dir / "config.json"
+    if not config_path.exists():
+        return "new"
+    stored = _read_json(config_path).get("train", {})
+    differ = sorted(k for k in set(stored) | set(run.config) if stored.get(k) != run.config.get(k))
+    if differ:
+        details = ", ".join(
+            f"{k} {stored.get(k)!r} there vs {run.config.get(k)!r} here" for k in differ
+        )
+        raise ValueError(
+            f"{run.run_dir} holds a run with other settings ({details}); choose another root or "
+            "budget name, or pass resume=False to replace it"
+        )
+    records = _records(run.run_dir)
+    last = records[-1] if records else {}
+    done = last.get("iteration") == run.config["iterations"] and "val" in last
+    if done and (run.run_dir / "last.safetensors").exists():
+        return "finished"
+    return "partial"
+
+
+def _clear(run_dir: Path) -> None:
+    """Remove a run directory, but only one that looks like a run directory."""
+    if not run_dir.exists():
+        return
+    if not (run_dir / "config.json").exists() and any(run_dir.iterdir()):
+        raise ValueError(f"{run_dir} is not empty and is no run directory; refusing to delete it")
+    shutil.rmtree(run_dir)
+
+
+def _train(run: _Run, budget: Budget, quiet: bool) -> float:
+    """Train (or continue) one run; returns its wall time in seconds."""
+    from train import train
+
+    if not (run.run_dir / "last.pt").exists():
+        _clear(run.run_dir)  # a run that died before its first checkpoint starts over, clean
+    run.run_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with contextlib.ExitStack() as stack:
+        if quiet:
+            log_file = stack.enter_context(open(run.run_dir / LOG_FILE, "a"))
+            stack.enter_context(contextlib.redirect_stderr(log_file))
+        try:
+            train.main(run.argv)
+        except Exception as err:
+            where = f"; its log: {run.run_dir / LOG_FILE}" if quiet else ""
+            raise RuntimeError(
+                f"variant {run.variant.name!r} seed {run.seed} failed: {err}{where}"
+            ) from err
+    wall = time.perf_counter() - start
+    _write_info(run, budget, wall)
+    return wall
+
+
+def _write_info(run: _Run, budget: Budget, wall: float | None) -> None:
+    info = {
+        "variant": run.variant.name,
+        "overrides": run.variant.overrides,
+        "seed": run.seed,
+        "budget": dataclasses.asdict(budget),
+        "wall_s": wall,  # None: unknown (the run finished outside run_grid)
+    }
+    (run.run_dir / EXPERIMENT_FILE).write_text(json.dumps(info, indent=2) + "\n")
+
+
+def train_seconds(records: Sequence[dict[str, Any]], batch_size: int) -> float:
+    """Seconds spent in training iterations (validation excluded), from a run's metrics records:
+    each record's `clips_per_s` covers the iterations since the record before it."""
+    total, previous = 0.0, 0
+    for record in records:
+        rate = record.get("clips_per_s")
+        if rate:
+            total += (record["iteration"] - previous) * batch_size / rate
+        previous = record["iteration"]
+    return total
+
+
+def read_run(run_dir: str | Path) -> tuple[dict[str, Any], pd.DataFrame]:
+    """One finished run directory -> (its table row, its learning curves)."""
+    run_dir = Path(run_dir)
+    config = _read_json(run_dir / "config.json")
+    train_cfg, model_cfg = config["train"], config["model"]
+    info_path = run_dir / EXPERIMENT_FILE
+    info = _read_json(info_path) if info_path.exists() else {}
+    variant = info.get("variant", run_dir.parent.name)
+    seed = info.get("seed", train_cfg["seed"])
+    records = _records(run_dir)
+    validated = [r for r in records if "val" in r]
+    if not validated:
+        raise ValueError(f"{run_dir} has no validation record yet: has the run finished?")
+    final = validated[-1]
+    row: dict[str, Any] = {
+        "variant": variant,
+        "seed": seed,
+        "memory": model_cfg["memory"],
+        "alignment": train_cfg["alignment"],
+        "query": model_cfg["query"],
+        "memory_size": model_cfg["memory_size"],
+        "temperature": model_cfg["temperature"],
+        "long_len": train_cfg["long_len"],
+        **{m: final["val"].get(m, math.nan) for m in METRICS},
+        **{f"{BASELINE}_{m}": final["val_baselines"][BASELINE].get(m, math.nan) for m in METRICS},
+        "iterations": final["iteration"],
+        "train_s": train_seconds(records, train_cfg["batch_size"]),
+        "wall_s": math.nan if info.get("wall_s") is None else float(info["wall_s"]),
+        "run_dir": str(run_dir),
+    }
+    return row, _curves(records, variant, seed)
+
+
+def _curves(records: Iterable[dict[str, Any]], variant: str, seed: int) -> pd.DataFrame:
+    rows = []
+    for record in records:
+        it = record["iteration"]
+        for name in ("phase1", "phase2", "loss"):
+            if name in record:
+                rows.append((variant, seed, it, "train", name, record[name]))
+        for metric, value in record.get("val", {}).items():
+            rows.append((variant, seed, it, "val", metric, value))
+        for method, values in record.get("val_baselines", {}).items():
+            for metric, value in values.items():
+                rows.append((variant, seed, it, method, metric, value))
+    return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
+
+
+def _collect(run_dirs: Iterable[Path]) -> ExperimentResult:
+    rows, curves = [], []
+    for run_dir in run_dirs:
+        row, curve = read_run(run_dir)
+        rows.append(row)
+        curves.append(curve)
+    table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
+    curves_df = (
+        pd.concat(curves, ignore_index=True)
+        if curves
+        else pd.DataFrame(columns=list(CURVE_COLUMNS))
+    )
+    return ExperimentResult(table=table, curves=curves_df)
+
+
+def run_grid(
+    variants: Iterable[Variant],
+    budget: Budget,
+    seeds: Iterable[int] = (0,),
+    root: str | Path = "runs/ablations",
+    resume: bool = True,
+    *,
+    quiet: bool = True,
+    log: Callable[[str], None] = print,
+) -> ExperimentResult:
+    """Train every variant with every seed under one budget and return their results.
+
+    Runs go to root/<budget.name>/<variant>/seed<seed>. resume=True skips runs that finished and
+    continues interrupted ones; resume=False trains every run again from scratch, replacing its
+    directory. A directory made with other settings is an error, never silently reused.
+    quiet=True sends each run's own log (config, progress bar) to its train.log; `log` receives
+    one line per run.
+    """
+    variants = list(variants)
+    names = [v.name for v in variants]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ValueError(f"variant names must be unique; repeated: {duplicated}")
+    seeds = [int(s) for s in seeds]
+    if not variants or not seeds:
+        raise ValueError("run_grid needs at least one variant and one seed")
+    root = Path(root)
+    runs = [_plan(v, s, budget, root) for v in variants for s in seeds]
+    for i, run in enumerate(runs, 1):
+        label = f"[{i}/{len(runs)}] {run.variant.name} seed {run.seed}"
+        if not resume:
+            _clear(run.run_dir)
+        status = _status(run)
+        if status == "finished":
+            log(f"{label}: skipped, already finished in {run.run_dir}")
+            if not (run.run_dir / EXPERIMENT_FILE).exists():
+                _write_info(run, budget, None)
+            continue
+        if status == "partial":
+            log(f"{label}: continuing the interrupted run in {run.run_dir}")
+        wall = _train(run, budget, quiet)
+        row, _ = read_run(run.run_dir)
+        log(f"{label}: {row['iterations']} iterations in {wall:.1f} s, val mse {row['mse']:.2f}")
+    return _collect(run.run_dir for run in runs)
+
+
+def load_grid(root: str | Path) -> ExperimentResult:
+    """The results of every run under `root` that finished (has an experiment.json), without
+    training anything; `root` may be a grid's root or one budget's folder inside it."""
+    paths = sorted(Path(root).rglob(EXPERIMENT_FILE))
+    return _collect(p.parent for p in paths)

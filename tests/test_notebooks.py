@@ -1,0 +1,134 @@
+"""The notebooks run headless from top to bottom at their smallest budget, and are committed clean.
+
+Each notebook runs with LMC_NOTEBOOK_SMOKE=1 (an untrained tiny model stands in for a missing demo
+checkpoint; the ablation grid trains two iterations per run) in a kernel of this interpreter.
+A probe cell appended to the in-memory copy prints what the notebook computed, as JSON.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NAMES = ["01_quickstart", "02_ablations", "03_memory_analysis"]
+
+PROBE_HEAD = """import json, sys
+import numpy as np
+facts = {"executable": sys.executable}
+"""
+PROBES = {
+    "01_quickstart": """
+means = frames.groupby(["method", "metric"])["value"].mean()
+facts["methods"] = sorted(frames["method"].unique())
+facts["finite"] = bool(np.isfinite(means).all())
+facts["strip_rows"] = int(strip.shape[0])
+facts["weights_shape"] = list(weights.shape)
+facts["weights_sum"] = weights.sum(axis=-1).tolist()
+""",
+    "02_ablations": """
+metrics = ["mse", "mae", "psnr", "ssim", "copy_last_mse"]
+facts["rows"] = len(result.table)
+facts["variants"] = [v.name for v in variants]
+facts["table_variants"] = result.table["variant"].tolist()
+facts["seeds"] = list(SEEDS)
+facts["finite"] = bool(np.isfinite(result.table[metrics].to_numpy(dtype=float)).all())
+facts["summary_rows"] = len(summary)
+facts["summary_n"] = summary["n"].tolist()
+facts["curve_points"] = len(result.curves)
+""",
+    "03_memory_analysis": """
+facts["usage_sum"] = float(usage["short"].top1_fraction.sum())
+facts["alignment"] = summarise(al)
+facts["chance"] = summarise(chance)
+facts["points"] = int(occupied.sum())
+facts["projection_finite"] = bool(np.isfinite(projection.contexts).all())
+facts["points_mapped"] = len(projection.contexts)
+facts["slots_placed"] = len(projection.slots)
+facts["memory_size"] = passed.memory_size
+""",
+}
+PROBE_TAIL = "\nprint(json.dumps(facts))\n"
+
+
+def load(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_notebook_is_clean_and_starts_with_its_question(name):
+    nb = load(name)
+    nbformat.validate(nb)
+    assert nb.cells[0].cell_type == "markdown" and "**Question:**" in nb.cells[0].source
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{name}: a code cell has outputs; clear them"
+            assert cell.execution_count is None, f"{name}: clear the execution counts"
+    assert any("from lmc" in cell.source for cell in nb.cells), f"{name} must be a client of lmc"
+
+
+def execute(name: str, tmp_path: Path) -> dict:
+    """Run the notebook with the probe appended; return the probe's JSON."""
+    from nbclient import NotebookClient
+
+    nb = load(name)
+    nb.cells.append(nbformat.v4.new_code_cell(PROBE_HEAD + PROBES[name] + PROBE_TAIL))
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",  # jupyter_client runs a "python" kernelspec with sys.executable
+        timeout=300,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+    client.execute()
+    outputs = [o for o in nb.cells[-1].outputs if o.output_type == "stream" and o.name == "stdout"]
+    return json.loads(outputs[-1].text.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def smoke_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("LMC_NOTEBOOK_SMOKE", "1")
+    monkeypatch.setenv("LMC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the smoke ablation runs go to a temp folder
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+
+
+@pytest.mark.slow
+def test_quickstart_runs_and_reports_model_and_baselines(smoke_env, tmp_path):
+    facts = execute("01_quickstart", tmp_path)
+    assert facts["executable"] == sys.executable  # the kernel is this environment's Python
+    assert facts["methods"] == ["copy_last", "model", "zeros"]
+    assert facts["finite"]
+    assert facts["strip_rows"] > 0
+    cells, slots = facts["weights_shape"]
+    assert cells >= 1 and slots >= 1
+    assert facts["weights_sum"] == pytest.approx([1.0] * cells, abs=1e-5)
+
+
+@pytest.mark.slow
+def test_ablations_give_one_row_per_variant_and_seed_with_finite_metrics(smoke_env, tmp_path):
+    facts = execute("02_ablations", tmp_path)
+    assert facts["executable"] == sys.executable
+    seeds = len(facts["seeds"])
+    assert facts["rows"] == len(facts["variants"]) * seeds
+    assert facts["table_variants"] == [v for v in facts["variants"] for _ in range(seeds)]
+    assert facts["finite"]
+    assert facts["summary_rows"] == len(facts["variants"])
+    assert facts["summary_n"] == [seeds] * len(facts["variants"])
+    assert facts["curve_points"] > 0
+    assert list(tmp_path.glob("lmc-ablations-*/smoke/full/seed0/best.safetensors"))
+
+
+@pytest.mark.slow
+def test_memory_analysis_runs_usage_alignment_and_umap(smoke_env, tmp_path):
+    facts = execute("03_memory_analysis", tmp_path)
+    assert facts["executable"] == sys.executable
+    assert facts["usage_sum"] == pytest.approx(1.0)
+    for summary in (facts["alignment"], facts["chance"]):
+        assert 0.0 <= summary["top1_agreement"] <= 1.0
+        assert summary["kl_mean"] >= 0.0
+    assert facts["points"] >= 4 and facts["points_mapped"] == facts["points"]
+    assert facts["projection_finite"]
+    assert facts["slots_placed"] == facts["memory_size"]
