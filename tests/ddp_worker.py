@@ -60,6 +60,8 @@ def main(out_dir: str) -> None:
             "memory_unchanged_in_phase2": bool(memory_frozen),
         }
         Path(out_dir, "ddp.json").write_text(json.dumps(report))
+    # Both ranks leave together: a rank that tears Gloo down while the other still writes aborts.
+    dist.barrier()
     dist.destroy_process_group()
 
 

@@ -287,7 +287,7 @@ def test_two_process_gloo_ddp_keeps_identical_weights_after_every_step(tmp_path)
             str(script),
             str(tmp_path),
         ],
-        env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUMTHREADS": "1"},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},
         capture_output=True,
         text=True,
         timeout=600,
