@@ -1,0 +1,247 @@
+"""Slot atlas: which memory slots the model uses over a sample of clips, and for which motion.
+
+Over the first N clips of the generated test set every query cell picks a top slot. The page
+counts how often each slot is the top choice, its mean weight above uniform and the slots never
+chosen (dead), then shows for a chosen slot the true motion of the cells that choose it and a
+gallery of the cells and clips that recall it most (Lee et al., CVPR 2021, sec. 3.2).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import memory_widgets as mw
+from dashboard import state
+from lmc.analysis import alignment as al
+from lmc.analysis.slots import cell_box, slot_motion, slot_usage, top_cells
+
+PHASES = {"short input (phase 2)": "short", "long window (phase 1)": "long"}
+GALLERY = 16
+GALLERY_COLUMNS = 4
+GALLERY_ROWS = 4
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _usage(model_key: str, selection: str, phase: str, _sample):
+    weights = _sample.phase(phase)["weights"]
+    top = weights.argmax(axis=-1)
+    usage = slot_usage(weights)
+    motion = tuning = chance = None
+    if _sample.direction is not None:
+        size = weights.shape[-1]
+        motion = slot_motion(top, _sample.direction, _sample.speed, size, _sample.occupancy)
+        tuning = motion.tuning()
+        # Chance level: the same top-1 counts handed to cells at random.
+        shuffled = np.random.default_rng(0).permutation(top.reshape(-1)).reshape(top.shape)
+        chance = slot_motion(
+            shuffled, _sample.direction, _sample.speed, size, _sample.occupancy
+        ).tuning()
+    return usage, motion, tuning, chance
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _alignment(model_key: str, selection: str, _sample) -> dict[str, tuple[float, float]]:
+    args = (
+        _sample.long_weights,
+        _sample.short_weights,
+        _sample.long_readout,
+        _sample.short_readout,
+    )
+    real = al.summarise(al.alignment(*args))
+    chance = al.summarise(al.mismatched(*args))
+    return {k: (real[k], chance[k]) for k in real}
+
+
+def _pick_slot() -> None:
+    values = mw.selected_customdata(st.session_state.get("atlas.usage_chart"))
+    if values:
+        first = values[0]
+        st.session_state["atlas.slot"] = int(first[0] if isinstance(first, list | tuple) else first)
+
+
+def _slot_table(usage, motion) -> pd.DataFrame:
+    table = pd.DataFrame(
+        {
+            "slot": np.arange(len(usage.top1_count)),
+            "top-1 count": usage.top1_count,
+            "top-1 share": usage.top1_fraction,
+            "mean w − 1/S": usage.mean_centred,
+            "dead": np.where(usage.dead, "dead", ""),
+        }
+    )
+    if motion is not None:
+        table["cells with a digit"] = motion.count
+        table["mean direction"] = [
+            mw.motion_text(d, s)
+            for d, s in zip(motion.mean_direction, motion.mean_speed, strict=True)
+        ]
+        table["direction consistency R"] = motion.resultant
+    return table.sort_values("top-1 count", ascending=False)
+
+
+@st.fragment
+def _slot_panel(sample, phase: str, usage, motion) -> None:
+    state.trace("atlas.slot")
+    size = len(usage.top1_count)
+    if st.session_state.get("atlas.slot") not in range(size):
+        st.session_state["atlas.slot"] = int(np.argmax(usage.top1_count))
+    slot = st.session_state["atlas.slot"]
+    st.markdown("**How often each slot is the top choice** — click a bar to open that slot")
+    st.plotly_chart(
+        mw.usage_figure(usage.top1_fraction, usage.mean_centred, usage.dead, slot),
+        key="atlas.usage_chart",
+        on_select=_pick_slot,
+        selection_mode="points",
+    )
+
+    def label(k: int) -> str:
+        text = f"slot {k} · top-1 of {usage.top1_fraction[k]:.1%}"
+        if motion is not None and motion.count[k]:
+            text += f" · {mw.arrow(motion.mean_direction[k])} R {motion.resultant[k]:.2f}"
+        return text + (" · dead" if usage.dead[k] else "")
+
+    st.selectbox("slot", range(size), key="atlas.slot", format_func=label)
+    with st.expander("All slots as a table"):
+        st.dataframe(_slot_table(usage, motion), hide_index=True, height=300)
+
+    weights = sample.phase(phase)["weights"]
+    left, right = st.columns([1, 2])
+    with left:
+        if motion is not None:
+            top = weights.argmax(axis=-1)
+            chosen = (top == slot) & (sample.occupancy >= 0.5)
+            everyone = sample.occupancy >= 0.5
+            st.plotly_chart(
+                mw.direction_rose(
+                    sample.direction[chosen],
+                    sample.direction[everyone],
+                    f"true direction of the {int(chosen.sum())} cells whose top slot is {slot}",
+                ),
+                key="atlas.rose",
+            )
+            if motion.count[slot]:
+                st.markdown(
+                    f"Mean motion {mw.motion_text(motion.mean_direction[slot], motion.mean_speed[slot])}, "
+                    f"direction consistency R = {motion.resultant[slot]:.2f} (1: one direction, 0: none)."
+                )
+        else:
+            st.caption("These clips carry no true motion, so the slot's motion cannot be shown.")
+        st.markdown(
+            f"Slot {slot}: top choice of **{usage.top1_count[slot]}** of {usage.queries} queries "
+            f"({usage.top1_fraction[slot]:.2%}); mean w − 1/S = {usage.mean_centred[slot]:+.5f}."
+        )
+        per_cell = (weights.argmax(axis=-1) == slot).mean(axis=0)
+        st.plotly_chart(
+            mw.cell_values_figure(
+                per_cell,
+                sample.grid,
+                "where on the grid it is the top choice",
+                [f"{c}: {v:.0%}" for c, v in enumerate(per_cell)],
+                "Blues",
+                0,
+                max(float(per_cell.max()), 1e-9),
+                height=240,
+            ),
+            key="atlas.where",
+        )
+        st.caption(
+            "Share of the clips in which each cell picks this slot first. The memory has no position input; a slot tied to one cell reads position from the encoder's borders."
+        )
+    with right:
+        st.markdown(f"**The {GALLERY} cells that give slot {slot} the most weight**")
+        st.caption(
+            "Each card: the clip's last input frame with the cell outlined, the cell's patch, and "
+            "below it where the input moved (motion energy). Caption: clip, cell, w − 1/S, true "
+            "motion over the input, digit."
+        )
+        best = top_cells(weights, slot, GALLERY)
+        cards, captions = [], []
+        size_hw = sample.last_frame.shape[1:]
+        for clip, cell, w, rank in zip(best.clip, best.cell, best.weight, best.rank, strict=True):
+            box = cell_box(cell, sample.grid, size_hw)
+            cards.append(mw.cell_card(sample.last_frame[clip], sample.energy[clip], box))
+            text = f"clip {sample.clip_index[clip]}, cell {cell}: {w - 1 / size:+.4f}"
+            if rank:
+                text += f" (rank {rank})"
+            if sample.direction is not None:
+                text += (
+                    f" · {mw.motion_text(sample.direction[clip, cell], sample.speed[clip, cell])}"
+                )
+            if sample.cell_digit is not None and sample.cell_digit[clip, cell] >= 0:
+                text += f" · digit {sample.cell_digit[clip, cell]}"
+            captions.append(text)
+        for start in range(0, len(cards), GALLERY_COLUMNS):
+            cols = st.columns(GALLERY_COLUMNS)
+            for col, card, caption in zip(
+                cols,
+                cards[start : start + GALLERY_COLUMNS],
+                captions[start : start + GALLERY_COLUMNS],
+                strict=False,
+            ):
+                col.image(card, caption=caption, width="stretch")
+
+
+# --------------------------------------------------------------------------------- the page
+state.trace("atlas")
+st.title("Slot atlas")
+loaded = state.require_model()
+if loaded.model.memory is None:
+    st.info(
+        "This model was built without a memory (`memory=False`, the paper's ConvLSTM baseline): "
+        "it has no slots to map. Open an LMC-Memory checkpoint on the **Model** page."
+    )
+    st.stop()
+st.caption(
+    "Every query cell of every clip picks its top slot. A slot that stands for a motion is chosen "
+    "by cells that move the same way; a slot no cell ever picks is dead."
+)
+sample = mw.dataset_sample(loaded, "atlas")
+if sample is None:
+    st.stop()
+phases = list(PHASES) if sample.has_long else list(PHASES)[:1]
+st.session_state.setdefault("atlas.phase", phases[0])
+if st.session_state["atlas.phase"] not in phases:
+    st.session_state["atlas.phase"] = phases[0]
+st.radio("recall", phases, key="atlas.phase", horizontal=True)
+phase = PHASES[st.session_state["atlas.phase"]]
+selection = str(sample.selection)
+usage, motion, tuning, chance = _usage(loaded.key, selection, phase, sample)
+size = len(usage.top1_count)
+c = st.columns(5)
+c[0].metric(
+    "queries", f"{usage.queries:,}", help=f"{sample.num_clips} clips × {sample.num_cells} cells"
+)
+c[1].metric("slots ever top-1", f"{size - usage.num_dead} of {size}")
+c[2].metric("dead slots", usage.num_dead, help="never the top choice of any query in this sample")
+busiest = int(np.argmax(usage.top1_count))
+c[3].metric(
+    f"busiest: slot {busiest}",
+    f"{usage.top1_fraction[busiest]:.1%}",
+    help="share of queries whose top slot it is",
+)
+if tuning is not None and not math.isnan(tuning):
+    c[4].metric(
+        "direction consistency",
+        f"{tuning:.2f}",
+        delta=f"{tuning - chance:+.2f} vs shuffled",
+        help="mean resultant length R of the true directions of the cells choosing each slot, "
+        f"weighted by count; {chance:.2f} when the same top-1 counts go to random cells",
+    )
+if sample.has_long:
+    with st.expander(
+        "Memory alignment over the sample (long window vs short input)", expanded=False
+    ):
+        rows = [
+            {"measure": k, "matched clips": real, "chance (clip i vs clip i+1)": rand}
+            for k, (real, rand) in _alignment(loaded.key, selection, sample).items()
+        ]
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        st.caption(
+            "Matched: each clip's long-window recall against its own short-input recall, cell by "
+            "cell. Chance: against the next clip's. Alignment learning should beat chance."
+        )
+_slot_panel(sample, phase, usage, motion)

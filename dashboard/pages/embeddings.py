@@ -1,0 +1,335 @@
+"""Embeddings: maps of the recalled motion contexts and of the queries over a sample of clips.
+
+Every (clip, cell) pair is one point: its readout (the motion context recalled from memory) or
+its query (what the motion encoder asked for). PCA shows at once; UMAP is computed on request
+and stored on disk. Points are coloured by the true motion of the cell, the digit, the top slot,
+the entropy or the cell's position; the memory slots sit in the same space as black diamonds.
+Lasso or box a group to see its cells; click one point for its nearest slots and contexts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import memory_widgets as mw
+from dashboard import state
+from lmc.analysis import projection as pj
+from lmc.analysis.dataset_pass import cache_root, selection_hash
+from lmc.analysis.recall import normalised_entropy
+from lmc.analysis.slots import cell_box
+
+SPACES = {"recalled contexts (readouts)": "readout", "queries": "query"}
+PHASES = {"short input (phase 2)": "short", "long window (phase 1)": "long"}
+DRAG = {"lasso select": "lasso", "box select": "select", "zoom": "zoom", "pan": "pan"}
+POINTS_RANGE = (500, 8000, 500)
+MAX_CARDS = 40
+NEIGHBOURS = 6
+
+
+def _sample_points(total: int, max_points: int, keep: np.ndarray | None) -> np.ndarray:
+    """Flat (clip * cells + cell) indices of the points to map: all, or a seeded random subset."""
+    pool = np.arange(total) if keep is None else np.flatnonzero(keep)
+    if len(pool) <= max_points:
+        return pool
+    return np.sort(np.random.default_rng(0).choice(pool, max_points, replace=False))
+
+
+def _vectors(
+    sample, phase: str, space: str, index: np.ndarray, temperature: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The chosen points and the slot markers in the space the map is made of."""
+    arrays = sample.phase(phase)
+    flat = arrays[space].reshape(-1, arrays[space].shape[-1])[index]
+    if space == "readout":
+        return pj.readout_space(flat, sample.slots, temperature)
+    return pj.query_space(flat, sample.slots)
+
+
+@st.cache_data(max_entries=8, show_spinner="PCA ...")
+def _pca(model_key: str, key: str, _points: np.ndarray, _slots: np.ndarray) -> pj.Projection:
+    return pj.pca(_points, _slots)
+
+
+def _umap_path(model_key: str, key: str):
+    return cache_root() / f"{model_key[:16]}-{selection_hash({'map': key})[:16]}-umap.npz"
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _stored_umap(path: str, mtime_ns: int) -> pj.Projection | None:
+    return pj.load_projection(path)
+
+
+def _pick_points() -> None:
+    values = mw.selected_customdata(st.session_state.get("embeddings.chart"))
+    st.session_state["embeddings.selected"] = [
+        int(v[0] if isinstance(v, list | tuple) else v) for v in values
+    ]
+
+
+def _colours(sample, phase: str, index: np.ndarray, by: str) -> tuple[np.ndarray, str, str]:
+    """(values per point, colour-bar name, kind) for the chosen colouring."""
+    clip, cell = np.divmod(index, sample.num_cells)
+    weights = sample.phase(phase)["weights"]
+    if by == "true direction":
+        return np.degrees(sample.direction[clip, cell]), "direction (°)", "cyclic"
+    if by == "speed":
+        return sample.speed[clip, cell], "px/frame", "continuous"
+    if by == "digit":
+        digits = sample.cell_digit[clip, cell]
+        return np.where(digits >= 0, digits.astype(str), "none"), "digit", "category"
+    if by == "top slot":
+        top = weights[clip, cell].argmax(-1)
+        counts = np.bincount(top, minlength=weights.shape[-1])
+        frequent = set(np.argsort(-counts)[:9][counts[np.argsort(-counts)[:9]] > 0])
+        return np.array([str(t) if t in frequent else "other" for t in top]), "slot", "category"
+    if by == "entropy / log S":
+        return normalised_entropy(weights[clip, cell]), "entropy / log S", "continuous"
+    if by == "occupancy":
+        return sample.occupancy[clip, cell], "occupancy", "continuous"
+    if by == "KTH action":
+        names = np.asarray(sample.action_names)
+        return names[sample.actions[clip]], "action", "category"
+    return cell.astype(str), "cell", "category"
+
+
+def _hover(sample, phase: str, index: np.ndarray) -> list[str]:
+    clip, cell = np.divmod(index, sample.num_cells)
+    top = sample.phase(phase)["weights"][clip, cell].argmax(-1)
+    texts = []
+    for i, (c, k) in enumerate(zip(clip, cell, strict=True)):
+        text = f"clip {sample.clip_index[c]} · cell {k} · top slot {top[i]}"
+        if sample.direction is not None:
+            text += f"<br>{mw.motion_text(sample.direction[c, k], sample.speed[c, k])}"
+        if sample.cell_digit is not None and sample.cell_digit[c, k] >= 0:
+            text += f" · digit {sample.cell_digit[c, k]}"
+        texts.append(text)
+    return texts
+
+
+def _card(sample, flat: int) -> tuple[np.ndarray, str]:
+    clip, cell = divmod(int(flat), sample.num_cells)
+    box = cell_box(cell, sample.grid, sample.last_frame.shape[1:])
+    text = f"clip {sample.clip_index[clip]}, cell {cell}"
+    if sample.direction is not None:
+        text += f" · {mw.motion_text(sample.direction[clip, cell], sample.speed[clip, cell])}"
+    return mw.cell_card(sample.last_frame[clip], sample.energy[clip], box, side=96), text
+
+
+def _selection_panel(
+    sample, phase: str, index: np.ndarray, points: np.ndarray, slot_points: np.ndarray
+) -> None:
+    chosen = st.session_state.get("embeddings.selected") or []
+    chosen = [c for c in chosen if -len(slot_points) <= c < len(index)]
+    if not chosen:
+        st.caption("Select points with the lasso or the box (drag on the map), or click one point.")
+        return
+    contexts = sorted(c for c in chosen if c >= 0)  # in clip order, not in trace order
+    slots = sorted(-1 - c for c in chosen if c < 0)
+    weights = sample.phase(phase)["weights"]
+    if len(chosen) == 1:
+        if slots:
+            k = slots[0]
+            near, dist = pj.nearest(points, slot_points[k], NEIGHBOURS)
+            st.markdown(f"**Slot {k}**: its {NEIGHBOURS} nearest contexts in the full space")
+        else:
+            i = contexts[0]
+            clip, cell = divmod(int(index[i]), sample.num_cells)
+            near_slots, slot_dist = pj.nearest(slot_points, points[i], 5)
+            w = weights[clip, cell]
+            st.markdown(
+                f"**Clip {sample.clip_index[clip]}, cell {cell}** — nearest slots in the full space: "
+                + ", ".join(
+                    f"**{k}** ({d:.3f}, w − 1/S {w[k] - 1 / len(w):+.4f})"
+                    for k, d in zip(near_slots, slot_dist, strict=True)
+                )
+            )
+            near, dist = pj.nearest(points, points[i], NEIGHBOURS, exclude=i)
+            image, text = _card(sample, index[i])
+            st.image(image, caption=f"the point: {text}", width=220)
+            st.markdown(f"Its {NEIGHBOURS} nearest other contexts:")
+        cards = [_card(sample, index[j]) for j in near]
+        st.image(
+            [c for c, _ in cards],
+            caption=[f"{t} · distance {d:.3f}" for (_, t), d in zip(cards, dist, strict=True)],
+            width=180,
+        )
+        return
+    listed = ", ".join(map(str, slots[:12])) + (" ..." if len(slots) > 12 else "")
+    st.markdown(
+        f"**{len(contexts)} contexts selected**"
+        + (f" and {len(slots)} slots ({listed})" if slots else "")
+    )
+    if not contexts:
+        return
+    flat = index[np.asarray(contexts)]
+    clip, cell = np.divmod(flat, sample.num_cells)
+    top = weights[clip, cell].argmax(-1)
+    values, counts = np.unique(top, return_counts=True)
+    order = np.argsort(-counts)[:5]
+    summary = "top slots: " + ", ".join(f"{values[o]} ({counts[o]})" for o in order)
+    if sample.direction is not None:
+        d = sample.direction[clip, cell]
+        d = d[np.isfinite(d)]
+        if len(d):
+            mean = np.arctan2(np.sin(d).mean(), np.cos(d).mean())
+            resultant = np.hypot(np.sin(d).mean(), np.cos(d).mean())
+            summary += f" · mean direction {mw.arrow(mean)} {np.degrees(mean):.0f}° (R {resultant:.2f}, {len(d)} with a digit)"
+    st.caption(
+        summary
+        + f" · cells: {', '.join(f'{c}×{n}' for c, n in zip(*np.unique(cell, return_counts=True), strict=True))}"
+    )
+    shown = flat[:MAX_CARDS]
+    cards = [_card(sample, f) for f in shown]
+    if len(flat) > MAX_CARDS:
+        st.caption(f"The first {MAX_CARDS} of {len(flat)}:")
+    st.image([c for c, _ in cards], caption=[t for _, t in cards], width=150)
+
+
+@st.fragment
+def _map_panel(
+    loaded, sample, phase: str, space: str, index: np.ndarray, total: int, key: str
+) -> None:
+    state.trace("embeddings.map")
+    points, slot_points = _vectors(sample, phase, space, index, loaded.model.config.temperature)
+    umap_path = _umap_path(loaded.key, key)
+    maps = ["PCA"] + (["UMAP"] if umap_path.is_file() else [])
+    st.session_state.setdefault("embeddings.map", maps[-1])
+    if st.session_state.pop("embeddings.umap_done", False):
+        st.session_state["embeddings.map"] = "UMAP"  # set before the radio exists
+    if st.session_state["embeddings.map"] not in maps:
+        st.session_state["embeddings.map"] = "PCA"
+    c1, c2, c3, c4 = st.columns([1, 2, 2, 2])
+    c1.radio("map", maps, key="embeddings.map", horizontal=True)
+    colour_options = [
+        "true direction",
+        "speed",
+        "digit",
+        "top slot",
+        "entropy / log S",
+        "occupancy",
+        "cell",
+    ]
+    if sample.direction is None:
+        colour_options = ["top slot", "entropy / log S", "cell"]
+    if sample.actions is not None:
+        colour_options.insert(0, "KTH action")
+    st.session_state.setdefault("embeddings.colour", colour_options[0])
+    if st.session_state["embeddings.colour"] not in colour_options:
+        st.session_state["embeddings.colour"] = colour_options[0]
+    c2.selectbox("colour by", colour_options, key="embeddings.colour")
+    st.session_state.setdefault("embeddings.drag", "lasso select")
+    c3.radio("drag to", list(DRAG), key="embeddings.drag", horizontal=True)
+    st.session_state.setdefault("embeddings.show_slots", True)
+    c4.checkbox("show the memory slots", key="embeddings.show_slots")
+    if "UMAP" not in maps:
+        if st.button(
+            "Compute UMAP",
+            key="embeddings.umap.button",
+            help="About 5-10 s for 2,000 points; the first UMAP of a session also compiles numba code (10-20 s more).",
+        ):
+            with st.spinner(f"UMAP of {len(points):,} points ..."):
+                pj.save_projection(pj.umap(points, slot_points), umap_path)
+            st.session_state["embeddings.umap_done"] = True
+            st.rerun()
+    if st.session_state["embeddings.map"] == "UMAP":
+        proj = _stored_umap(str(umap_path), umap_path.stat().st_mtime_ns)
+    else:
+        proj = _pca(loaded.key, key, points, slot_points)
+    colours, colour_name, kind = _colours(
+        sample, phase, index, st.session_state["embeddings.colour"]
+    )
+    fig = mw.embedding_figure(
+        proj.contexts,
+        colours,
+        colour_name,
+        kind,
+        _hover(sample, phase, index),
+        proj.slots if st.session_state["embeddings.show_slots"] else None,
+        dragmode=DRAG[st.session_state["embeddings.drag"]],
+    )
+    what = "recalled contexts" if space == "readout" else "queries"
+    note = f"Showing {len(index):,} of {total:,} {what} ({sample.num_clips} clips × {sample.num_cells} cells"
+    note += ", a seeded random subset)" if len(index) < total else ")"
+    if proj.explained is not None:
+        note += f"; PCA axes explain {proj.explained[0]:.0%} and {proj.explained[1]:.0%} of the variance"
+    if st.session_state["embeddings.show_slots"]:
+        note += f"; ◆ = the {len(slot_points)} memory slots" + (
+            ", each at the readout with the most weight the softmax can give it"
+            if space == "readout"
+            else " (unit vectors, like the queries)"
+        )
+    st.caption(note + ".")
+    st.plotly_chart(
+        fig,
+        key="embeddings.chart",
+        on_select=_pick_points,
+        selection_mode=("points", "box", "lasso"),
+    )
+    _selection_panel(sample, phase, index, points, slot_points)
+
+
+# --------------------------------------------------------------------------------- the page
+state.trace("embeddings")
+st.title("Embeddings")
+loaded = state.require_model()
+if loaded.model.memory is None:
+    st.info(
+        "This model was built without a memory (`memory=False`, the paper's ConvLSTM baseline): "
+        "it recalls no contexts to map. Open an LMC-Memory checkpoint on the **Model** page."
+    )
+    st.stop()
+sample = mw.dataset_sample(loaded, "embeddings")
+if sample is None:
+    st.stop()
+c1, c2, c3 = st.columns(3)
+st.session_state.setdefault("embeddings.space", list(SPACES)[0])
+c1.radio("map of", list(SPACES), key="embeddings.space", horizontal=True)
+phases = list(PHASES) if sample.has_long else list(PHASES)[:1]
+st.session_state.setdefault("embeddings.phase", phases[0])
+if st.session_state["embeddings.phase"] not in phases:
+    st.session_state["embeddings.phase"] = phases[0]
+c2.radio("recall", phases, key="embeddings.phase", horizontal=True)
+total = sample.num_clips * sample.num_cells
+low, high, step = POINTS_RANGE
+st.session_state.setdefault("embeddings.points", 2000)
+c3.slider("points at most", low, high, step=step, key="embeddings.points")
+st.session_state.setdefault("embeddings.occupied", False)
+st.checkbox(
+    "only cells a digit passes through",
+    key="embeddings.occupied",
+    disabled=sample.occupancy is None,
+)
+space = SPACES[st.session_state["embeddings.space"]]
+phase = PHASES[st.session_state["embeddings.phase"]]
+keep = None
+if st.session_state["embeddings.occupied"] and sample.occupancy is not None:
+    keep = sample.occupancy.reshape(-1) > 0
+index = _sample_points(total, st.session_state["embeddings.points"], keep)
+if len(index) < 4:
+    st.info("Fewer than 4 points to map: include the empty cells or take more clips.")
+    st.stop()
+map_key = (
+    f"{sample.selection}|{phase}|{space}|{st.session_state['embeddings.points']}|{keep is not None}"
+)
+if st.session_state.get("embeddings.map_key") != map_key:
+    st.session_state["embeddings.map_key"] = map_key
+    st.session_state["embeddings.selected"] = []
+_map_panel(loaded, sample, phase, space, index, total, map_key)
+with st.expander("What the map shows"):
+    st.markdown(
+        "A readout is a blend w @ M of the memory slots, so it lies in their span: the readouts are "
+        "written in an orthonormal basis of the slots' row space (every distance kept) before PCA "
+        "or UMAP. Queries address the memory by cosine, so they are mapped as unit vectors. "
+        "Nearest slots and contexts are measured in that full space, not on the 2-D map."
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "space": ["readouts", "queries"],
+                "dimensions": [pj.slot_basis(sample.slots).shape[1], sample.short_query.shape[-1]],
+            }
+        ),
+        hide_index=True,
+    )

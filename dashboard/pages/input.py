@@ -1,0 +1,279 @@
+"""Input page: choose the clip every page works on: a generated test clip with its true motion,
+a motion probe with a chosen motion, an uploaded clip, a clip of a dataset file or a frame
+folder. A valid choice becomes the input at once; an invalid one says why and changes nothing."""
+
+import numpy as np
+import streamlit as st
+
+from dashboard import state, widgets
+from dashboard.settings import display_path, find_files, find_frame_datasets, label_paths
+from lmc.analysis.inputs import (
+    UPLOAD_TYPES,
+    Clip,
+    InputError,
+    array_to_clip_frames,
+    check_clip,
+    clip_collection,
+    decode_upload,
+    default_short_len,
+    guess_layout,
+    match_channels,
+    motion_probe,
+    motion_summary,
+    resize_frames,
+)
+from lmc.config import MIN_MOTION_FRAMES
+
+SOURCES = ["Test set", "Motion probe", "Upload", "Dataset file", "Frame folder"]
+LAYOUTS = {"TN": "(T, N, H, W): mnist_test_seq.npy", "NT": "(N, T, H, W) or (N, T, C, H, W)"}
+
+state.trace("page input")
+settings = state.settings()
+loaded = state.require_model()
+cfg = loaded.model.config
+st.title("Input")
+st.caption(
+    f"The model sees the first frames of a clip (at least {MIN_MOTION_FRAMES}) and predicts the "
+    f"rest; frames must be {cfg.image_channels}-channel with sides a multiple of 16 "
+    f"(this model was trained on {cfg.image_size}x{cfg.image_size})."
+)
+
+
+default = widgets.seed_widget
+
+
+@st.cache_data(max_entries=8, show_spinner="Decoding the upload ...")
+def decode(file_id: str, name: str, channels: int, _data: bytes) -> np.ndarray:
+    return decode_upload(_data, name, channels)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Opening the dataset file ...")
+def open_npy(path: str, mtime_ns: int) -> np.ndarray:
+    # Memory-mapped: the standard file is 800 MB and only the chosen clip is read.
+    return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Reading the frame folders (once) ...")
+def open_folder(root: str, clip_len: int, channels: int):
+    from lmc.data.folders import FrameFolderDataset
+
+    return FrameFolderDataset(root, clip_len, split="test", channels=channels)
+
+
+def from_test_set() -> tuple[Clip, tuple]:
+    n = settings.test_clips
+    index = st.slider("Test clip", 0, n - 1, key=default("input.test.index", 0, (0, n - 1)))
+    clip = state.test_clip(index, cfg.image_size, cfg.image_channels)
+    return clip, ("test", index)
+
+
+def from_probe() -> Clip:
+    left, right = st.columns(2)
+    with left:
+        count = st.slider("Digits", 1, 3, key=default("input.probe.count", 1))
+        digit_cols = st.columns(3)
+        labels = [
+            digit_cols[i].selectbox(
+                f"digit {i + 1}",
+                list(range(10)),
+                key=default(f"input.probe.digit{i}", (3 + 4 * i) % 10),
+            )
+            for i in range(count)
+        ]
+        future = st.slider(
+            "Future frames (ground truth)", 0, 20, key=default("input.probe.future", 10)
+        )
+    with right:
+        direction = st.slider(
+            "Direction (degrees; 0 right, 90 up)",
+            0,
+            355,
+            step=5,
+            key=default("input.probe.direction", 0),
+        )
+        speed = st.slider(
+            "Speed (pixels per frame)", 0.0, 8.0, step=0.5, key=default("input.probe.speed", 3.0)
+        )
+        turn = st.slider(
+            "Each further digit turns by (degrees)",
+            0,
+            180,
+            step=15,
+            key=default("input.probe.turn", 180),
+            disabled=count == 1,
+        )
+    directions = [direction + i * turn for i in range(count)]
+    clip = motion_probe(
+        labels, directions, speed, 10 + future, short_len=10, image_size=cfg.image_size
+    )
+    return Clip(
+        match_channels(clip.frames, cfg.image_channels), clip.short_len, clip.source, clip.motion
+    )
+
+
+def from_upload() -> Clip | None:
+    limit = settings.max_upload_mb
+    upload = st.file_uploader(
+        "Clip file",
+        type=list(UPLOAD_TYPES),
+        key="input.file.upload",
+        max_upload_size=limit,
+        help=f"GIF, MP4, a ZIP of frame images, or a .npy array (T, H, W) / (T, C, H, W) / "
+        f"(T, H, W, C), uint8 or floats in [0, 1]. At most {limit} MB.",
+    )
+    if upload is None:
+        return None
+    if problem := widgets.upload_problem(upload, limit):
+        raise InputError(problem)
+    frames = decode(upload.file_id, upload.name, cfg.image_channels, upload.getvalue())
+    h, w = frames.shape[-2:]
+    if h % 16 or w % 16 or h < 16 or w < 16:
+        side = cfg.image_size
+        resize = st.checkbox(
+            f"Resize the frames from {h}x{w} to {side}x{side}",
+            key=default("input.upload.resize", False),
+            help="Frames must have sides that are multiples of 16.",
+        )
+        if resize:
+            frames = resize_frames(frames, (side, side))
+    return Clip(frames, default_short_len(len(frames)), f"upload: {upload.name}")
+
+
+def from_dataset_file() -> Clip | None:
+    files = label_paths(find_files(settings.roots, (".npy",)), settings.roots)
+    picked = st.selectbox(
+        "Dataset file (.npy)",
+        list(files),
+        key="input.npy.pick",
+        placeholder="no .npy file in the folders" if not files else "choose a file",
+        help="A file of many clips inside the folders: "
+        + ", ".join(map(display_path, settings.roots)),
+    )
+    if not picked:
+        return None
+    path = files[picked]
+    try:
+        array = open_npy(str(path), path.stat().st_mtime_ns)
+    except (ValueError, OSError) as err:
+        raise InputError(f"{picked} is not a readable numeric .npy file: {err}") from None
+    if st.session_state.get("input.npy.layout_for") != picked:
+        st.session_state["input.npy.layout_for"] = picked
+        st.session_state["input.npy.layout"] = guess_layout(array.shape)
+    layout = st.radio(
+        "Layout", list(LAYOUTS), format_func=LAYOUTS.get, key="input.npy.layout", horizontal=True
+    )
+    clips = clip_collection(array, layout, picked)
+    top = max(len(clips) - 1, 1)
+    index = st.slider("Clip", 0, top, key=default("input.npy.index", 0, (0, top)))
+    if index >= len(clips):
+        raise InputError(f"clip {index}: {picked} has clips 0 .. {len(clips) - 1}")
+    frames = array_to_clip_frames(np.asarray(clips[index]), f"{picked} clip {index}")
+    return Clip(frames, default_short_len(len(frames)), f"{path.name} clip {index}")
+
+
+def from_frame_folder() -> Clip | None:
+    folders = label_paths(find_frame_datasets(settings.roots), settings.roots)
+    picked = st.selectbox(
+        "Frame-folder dataset",
+        list(folders),
+        key="input.folder.pick",
+        placeholder="no frame folders found" if not folders else "choose a dataset",
+        help="A folder of video folders of frames (video_00000/frame_00000.png ...).",
+    )
+    clip_len = st.number_input("Clip length", 2, 200, key=default("input.folder.clip_len", 20))
+    if not picked:
+        return None
+    root = folders[picked]
+    try:
+        dataset = open_folder(str(root), int(clip_len), cfg.image_channels)
+    except (ValueError, OSError) as err:
+        raise InputError(str(err)) from None
+    top = max(len(dataset) - 1, 1)
+    index = st.slider("Clip", 0, top, key=default("input.folder.index", 0, (0, top)))
+    index = min(index, len(dataset) - 1)
+    frames = dataset[index].numpy()
+    video = dataset.video_names[dataset.video_of(index)]
+    start, stop = dataset.frame_range(index)
+    return Clip(
+        frames, default_short_len(len(frames)), f"{root.name}/{video} frames {start}-{stop - 1}"
+    )
+
+
+def split_slider(clip: Clip, slug: str) -> Clip:
+    """Let the user choose how many frames the model sees; the rest is ground truth."""
+    t = clip.frames.shape[0]
+    if t <= MIN_MOTION_FRAMES:
+        return clip  # nothing to choose; check_clip explains when it is too short
+    key = default(f"input.split.{slug}", clip.short_len, (MIN_MOTION_FRAMES, t))
+    short_len = st.slider("Frames the model sees", MIN_MOTION_FRAMES, t, key=key)
+    return clip.with_short_len(short_len)
+
+
+def show_clip(clip: Clip) -> None:
+    st.image(widgets.strip(clip.frames, clip.short_len, label=""), width="stretch")
+    future = clip.frames.shape[0] - clip.short_len
+    st.caption(f"{clip.source}: {widgets.clip_summary(clip)}. Frames 1-{clip.short_len} go in.")
+    if not future:
+        st.info(
+            "This clip has no frames after the input: the rollout will show the prediction "
+            "without ground truth, so there is no error or score to compare.",
+            icon=":material/info:",
+        )
+    if clip.motion is not None:
+        left, right = st.columns([2, 3])
+        with left:
+            st.markdown("##### True motion over the input frames")
+            rows = motion_summary(clip.motion, slice(0, clip.short_len))
+            st.dataframe(
+                [
+                    {
+                        "digit": r["digit"],
+                        "direction": f"{r['direction_deg']:.0f} deg",
+                        "speed": f"{r['speed_px']:.2f} px/frame",
+                    }
+                    for r in rows
+                ],
+                hide_index=True,
+            )
+            st.caption("Mean velocity; a bounce on a border shortens the net speed.")
+        with right:
+            st.plotly_chart(
+                widgets.trajectory_figure(clip.motion, clip.short_len, clip.frames.shape[-1]),
+                key="input.trajectory",
+            )
+
+
+st.session_state.setdefault("input.source", SOURCES[0])
+source = st.segmented_control("Source", SOURCES, key="input.source", required=True)
+candidate, origin = None, None
+with st.container(border=True):
+    try:
+        if source == "Test set":
+            candidate, origin = from_test_set()
+        elif source == "Motion probe":
+            candidate = from_probe()
+        elif source == "Upload":
+            candidate = from_upload()
+        elif source == "Dataset file":
+            candidate = from_dataset_file()
+        else:
+            candidate = from_frame_folder()
+        if candidate is not None:
+            candidate = split_slider(candidate, source.lower().replace(" ", "_"))
+            check_clip(
+                candidate.frames,
+                channels=cfg.image_channels,
+                short_len=candidate.short_len,
+                what=candidate.source,
+            )
+    except (InputError, ValueError) as err:
+        st.error(str(err), icon=":material/error:")
+        candidate = None
+
+current = state.current_input()
+if candidate is not None:
+    state.set_input(candidate, origin)
+    show_clip(candidate)
+elif current is not None:
+    st.caption(f"The input stays **{current.source}** ({widgets.clip_summary(current)}).")
+    show_clip(current)

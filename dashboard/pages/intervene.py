@@ -1,0 +1,240 @@
+"""Intervene: make the memory recall something else and watch the prediction change.
+
+The recalled motion context reaches the predictor through an attention gate (Lee et al., CVPR
+2021, sec. 3.4). Forcing one slot (a one-hot addressing) or another clip's recall, in one cell or
+over the whole grid, and comparing the two predictions frame by frame answers "does the model
+follow its memory?".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+import torch
+
+from dashboard import memory_widgets as mw
+from dashboard import state
+from dashboard.widgets import Row, grid_image, heat, to_rgb
+from lmc.analysis import intervention as iv
+from lmc.analysis.projection import max_weight
+from lmc.analysis.recall import trace_arrays
+from lmc.analysis.rollout import default_out_len
+from lmc.config import SIDE_MULTIPLE
+
+SOURCES = ("one memory slot", "another test clip's recall")
+WHERE = ("the whole grid", "one cell")
+DONOR_WHAT = {"its addressing weights": "weights", "its readout": "readout"}
+STRENGTHS = ("the most the softmax allows", "the slot alone (one-hot)")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _donor_recall(
+    model_key: str, index: int, short_len: int, _model, image_size: int, channels: int
+):
+    clip = state.test_clip(index, image_size, channels, short_len)
+    short = torch.from_numpy(np.array(clip.short))[None].to(next(_model.parameters()).device)
+    return trace_arrays(_model.predict(short, 1).memory), clip.short
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _run(
+    model_key: str, clip_key: str, spec: str, out_len: int, _model, _clip, _override
+) -> iv.Intervention:
+    short = torch.from_numpy(np.array(_clip.short))
+    return iv.intervene(_model, short, out_len, _override)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _own_top_slots(model_key: str, clip_key: str, _model, _clip) -> np.ndarray:
+    short = torch.from_numpy(np.array(_clip.short))[None].to(next(_model.parameters()).device)
+    return _model.predict(short, 1).memory.weights[0].argmax(-1).cpu().numpy()
+
+
+def _pick_cell() -> None:
+    values = mw.selected_customdata(st.session_state.get("intervene.grid_chart"))
+    if values:
+        st.session_state["intervene.cell"] = int(values[0])
+        st.session_state["intervene.where"] = WHERE[1]
+
+
+@st.fragment
+def _panel(loaded, clip) -> None:
+    state.trace("intervene.panel")
+    model = loaded.model
+    cfg = model.config
+    size = cfg.memory_size
+    out_len = default_out_len(clip)
+    rows, cols = _grid(model, clip)
+    cells = rows * cols
+    for key, default in (
+        ("intervene.source", SOURCES[0]),
+        ("intervene.where", WHERE[0]),
+        ("intervene.cell", 0),
+    ):
+        st.session_state.setdefault(key, default)
+    if st.session_state["intervene.cell"] not in range(cells):
+        st.session_state["intervene.cell"] = 0
+    # A slot chosen on the Slot atlas page is the default here.
+    st.session_state.setdefault("intervene.slot", int(st.session_state.get("atlas.slot", 0)) % size)
+
+    left, right = st.columns([1, 2])
+    with left:
+        st.markdown("**Where** — click a cell to intervene there alone")
+        where_cells = (
+            [st.session_state["intervene.cell"]]
+            if st.session_state["intervene.where"] == WHERE[1]
+            else list(range(cells))
+        )
+        st.plotly_chart(
+            mw.grid_figure(clip.short[-1], (rows, cols), selected=where_cells, height=300),
+            key="intervene.grid_chart",
+            on_select=_pick_cell,
+            selection_mode="points",
+            config={"displayModeBar": False},
+        )
+        st.radio("intervene in", WHERE, key="intervene.where", horizontal=True)
+        if st.session_state["intervene.where"] == WHERE[1]:
+            st.selectbox("cell", range(cells), key="intervene.cell")
+    with right:
+        st.markdown("**What the memory recalls instead**")
+        st.radio("recall", SOURCES, key="intervene.source", horizontal=True)
+        if st.session_state["intervene.source"] == SOURCES[0]:
+            st.number_input(f"slot (0 .. {size - 1})", 0, size - 1, step=1, key="intervene.slot")
+            top = max_weight(size, cfg.temperature)
+            st.session_state.setdefault("intervene.strength", STRENGTHS[0])
+            st.radio(
+                "strength",
+                STRENGTHS,
+                key="intervene.strength",
+                horizontal=True,
+                help=f"The softmax gives one slot at most e²/(e²+S−1) = {top:.3f} of the weight; a one-hot "
+                "recall (weight 1, readout = the slot itself) is a vector about ten times longer than any "
+                "readout the model met in training.",
+            )
+            slot = int(st.session_state["intervene.slot"])
+            one_hot = st.session_state["intervene.strength"] == STRENGTHS[1]
+            weight = 1.0 if one_hot else top
+            spec = f"slot {slot} w {weight}"
+            explain = (
+                f"slot {slot} alone (weight 1, readout = M[{slot}])"
+                if one_hot
+                else f"slot {slot} as strongly as the softmax allows (weight {top:.3f}, the rest shared)"
+            )
+            usage = np.bincount(_own_top_slots(loaded.key, clip.key, model, clip), minlength=size)
+            favourites = ", ".join(
+                f"{k} ({usage[k]} cells)" for k in np.argsort(-usage)[:3] if usage[k]
+            )
+            st.caption(f"This input's own top slots: {favourites}.")
+        else:
+            test_clips = state.settings().test_clips
+            st.session_state.setdefault("intervene.donor", 1)
+            st.number_input(
+                f"test clip (0 .. {test_clips - 1})",
+                0,
+                test_clips - 1,
+                step=1,
+                key="intervene.donor",
+            )
+            st.session_state.setdefault("intervene.donor_what", list(DONOR_WHAT)[0])
+            st.radio("transplant", list(DONOR_WHAT), key="intervene.donor_what", horizontal=True)
+            donor_index = int(st.session_state["intervene.donor"])
+            what = DONOR_WHAT[st.session_state["intervene.donor_what"]]
+            donor, donor_short = _donor_recall(
+                loaded.key, donor_index, clip.short_len, model, cfg.image_size, cfg.image_channels
+            )
+            if donor.num_cells != cells:
+                st.error(
+                    f"Test clip {donor_index} has {donor.num_cells} cells, the input {cells}: they cannot be swapped."
+                )
+                return
+            spec = f"clip {donor_index} {what}"
+            explain = f"what test clip {donor_index} recalled ({what}), cell by cell"
+            st.image(
+                grid_image(
+                    [Row(f"test clip {donor_index}", to_rgb(donor_short))],
+                    len(donor_short),
+                    len(donor_short),
+                )
+            )
+    one_cell = st.session_state["intervene.where"] == WHERE[1]
+    target = [st.session_state["intervene.cell"]] if one_cell else None
+    if st.session_state["intervene.source"] == SOURCES[0]:
+        override = iv.slot_override(slot, cells, size, cells=target, weight=weight)
+    else:
+        override = iv.transplant_override(donor, cells=target, what=what)
+    where_text = f"cell {target[0]}" if one_cell else "every cell"
+    result = _run(loaded.key, clip.key, f"{spec}|{target}", out_len, model, clip, override)
+
+    st.subheader(f"The prediction when {where_text} recalls {explain}")
+    start = clip.short_len
+    strip_rows = [Row("input", to_rgb(clip.short))]
+    if clip.future.shape[0]:
+        strip_rows.append(Row("truth", to_rgb(clip.future[:out_len]), start))
+    strip_rows.append(Row("original", to_rgb(result.original), start))
+    strip_rows.append(Row("intervened", to_rgb(result.intervened), start))
+    diff = np.abs(result.intervened - result.original).mean(axis=1)
+    peak = max(float(diff.max()), 1e-6)
+    strip_rows.append(Row(f"|Δ| (max {peak:.3f})", heat(diff / peak), start))
+    st.image(grid_image(strip_rows, start + out_len, start))
+
+    reference = None
+    if clip.future.shape[0]:
+        truth = clip.future[:out_len]
+        reference = (
+            np.abs(np.clip(result.original[: len(truth)], 0, 1) - truth)
+            .reshape(len(truth), -1)
+            .mean(axis=1)
+        )
+    c1, c2 = st.columns([2, 1])
+    c1.plotly_chart(mw.difference_figure(result.mae, result.mse, reference), key="intervene.curve")
+    with c2:
+        st.metric(
+            "mean |Δ| per pixel",
+            _number(result.mae.mean()),
+            help="between the original and the intervened prediction, over all output frames",
+        )
+        st.metric(
+            "largest change of one pixel",
+            _number(np.abs(result.intervened - result.original).max()),
+        )
+        if reference is not None:
+            ratio = result.mae.mean() / max(float(reference.mean()), 1e-9)
+            st.metric(
+                "change / the model's own error",
+                f"{ratio:.2f}",
+                help="mean |Δ| divided by the mean absolute error of the original prediction against the truth",
+            )
+        st.caption(
+            "A model that follows its memory changes its prediction when the recall changes, most "
+            "where the forced cells are. Near zero: the predictor ignores the memory (look at the "
+            "attention gate on the Recall page)."
+        )
+
+
+def _number(value: float) -> str:
+    return f"{value:.2e}" if 0 < abs(value) < 1e-3 else f"{value:.4f}"
+
+
+def _grid(model, clip) -> tuple[int, int]:
+    """The query grid for the input's frame size (4 x 4 at 64 x 64); (1, 1) for a global query."""
+    if model.config.query == "global":
+        return (1, 1)
+    h, w = clip.frames.shape[-2:]
+    return (h // SIDE_MULTIPLE, w // SIDE_MULTIPLE)
+
+
+# --------------------------------------------------------------------------------- the page
+state.trace("intervene")
+st.title("Intervene on the memory")
+loaded, clip = state.require_model_and_input()
+if loaded.model.memory is None:
+    st.info(
+        "This model was built without a memory (`memory=False`, the paper's ConvLSTM baseline): "
+        "there is no recall to replace. Open an LMC-Memory checkpoint on the **Model** page."
+    )
+    st.stop()
+st.caption(
+    f"Input: {clip.source}. Choose what the memory should recall and where; the model then predicts "
+    "again with that recall (phase 2, as at inference) and the two predictions are compared."
+)
+_panel(loaded, clip)

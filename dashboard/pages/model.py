@@ -1,0 +1,213 @@
+"""Model page: open a checkpoint (bundled demo, checkpoint folders, upload) and read what it is:
+configuration, parameter counts, model card and training curves."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import state, widgets
+from dashboard.settings import (
+    CHECKPOINT_SUFFIXES,
+    display_path,
+    find_files,
+    inside_roots,
+    label_paths,
+)
+from lmc.checkpoint import CheckpointError
+from lmc.model import parameter_counts
+
+SOURCES = ["Bundled demo", "Checkpoint folders", "Upload"]
+DATASETS = {"movingmnist": "Moving-MNIST (64x64, gray)", "kth": "KTH (128x128, gray, sigmoid)"}
+
+state.trace("page model")
+settings = state.settings()
+st.title("Model")
+st.caption(
+    "Open an LMC-Memory checkpoint: ours (.safetensors, or a run's last.pt) or the authors' "
+    "released .pt. Files are never unpickled; a file that cannot be opened leaves the current "
+    "model loaded."
+)
+
+
+def try_open(path: Path, dataset: str | None, label: str, shown_name: str) -> None:
+    try:
+        loaded = state.open_checkpoint(path, dataset=dataset, label=label)
+    except (CheckpointError, OSError) as err:
+        # Uploads live under a hashed temporary name: show the user's file name instead.
+        message = str(err).replace(str(path), shown_name)
+        st.error(f"Could not open {shown_name}: {message}", icon=":material/error:")
+        if state.current_model() is not None:
+            st.caption("The previous model stays loaded.")
+        return
+    state.select_model(loaded)
+    st.success(f"Opened {label}.", icon=":material/check_circle:")
+
+
+def dataset_choice(key: str) -> str:
+    st.session_state.setdefault(key, "movingmnist")
+    return st.radio(
+        "Dataset of an authors' .pt checkpoint",
+        list(DATASETS),
+        format_func=DATASETS.get,
+        key=key,
+        horizontal=True,
+        help="The authors' weights do not record the image size and output activation; "
+        "ignored for our own checkpoints.",
+    )
+
+
+with st.container(border=True):
+    st.session_state.setdefault("model.source", SOURCES[0])
+    source = st.segmented_control(
+        "Checkpoint", SOURCES, key="model.source", required=True, label_visibility="collapsed"
+    )
+    if source == "Bundled demo":
+        demo = settings.demo_checkpoint
+        if not demo.is_file():
+            st.warning(
+                f"The bundled demo is not at `{display_path(demo)}`. Open a checkpoint from the "
+                "folders or upload one (or set LMC_DEMO_CHECKPOINT).",
+                icon=":material/warning:",
+            )
+        else:
+            st.caption(
+                f"`{display_path(demo)}`, the checkpoint opened at start (LMC_DEMO_CHECKPOINT)."
+            )
+            current = state.current_model()
+            is_open = current is not None and current.path == demo
+            label = "The bundled demo is open" if is_open else "Open the bundled demo"
+            if st.button(label, key="model.demo.button", type="primary", disabled=is_open):
+                try_open(demo, None, f"bundled demo ({demo.name})", demo.name)
+        if error := st.session_state.get("model.demo_error"):
+            st.error(f"The bundled demo could not be opened: {error}", icon=":material/error:")
+    elif source == "Checkpoint folders":
+        roots = settings.roots
+        # Options are label strings (plain values keep their state across pages).
+        files = label_paths(find_files(roots, CHECKPOINT_SUFFIXES), roots)
+        st.caption("Folders: " + ", ".join(f"`{display_path(r)}`" for r in roots))
+        left, right = st.columns([3, 2])
+        with left:
+            picked = st.selectbox(
+                "Checkpoint file",
+                list(files),
+                key="model.pick",
+                placeholder="no checkpoint in these folders" if not files else "choose a file",
+            )
+            typed = st.text_input(
+                "or a path inside those folders",
+                key="model.typed_path",
+                placeholder="runs/my-run/best.safetensors",
+            )
+        with right:
+            dataset = dataset_choice("model.dataset")
+        if st.button("Open checkpoint", key="model.open.button", type="primary"):
+            chosen = typed.strip() or files.get(picked)
+            if not chosen:
+                st.error("Choose a checkpoint file or type its path.", icon=":material/error:")
+            else:
+                try:
+                    path = inside_roots(chosen, roots)
+                except ValueError as err:
+                    st.error(str(err), icon=":material/block:")
+                else:
+                    label = typed.strip() or picked
+                    try_open(path, dataset, label, label)
+    else:
+        dataset = dataset_choice("model.upload_dataset")
+        limit = settings.max_upload_mb
+        upload = st.file_uploader(
+            "Checkpoint file",
+            type=["safetensors", "pt", "pth"],
+            key="model.file.upload",
+            max_upload_size=limit,
+            help=f"At most {limit} MB. Our .safetensors checkpoints, our training state last.pt, "
+            "or the authors' .pt; nothing is unpickled.",
+        )
+        if upload is not None:
+            if problem := widgets.upload_problem(upload, limit):
+                st.error(problem, icon=":material/error:")
+            elif st.session_state.get("model.uploaded") != (upload.file_id, dataset):
+                st.session_state["model.uploaded"] = (upload.file_id, dataset)
+                path = state.save_upload(upload.getvalue(), upload.name)
+                try_open(path, dataset, f"upload: {upload.name}", upload.name)
+
+loaded = state.current_model()
+if loaded is None:
+    st.info("No model is loaded. Open the bundled demo, a checkpoint file, or upload one.")
+    st.stop()
+
+cfg = loaded.model.config
+meta = loaded.metadata
+counts = parameter_counts(loaded.model)
+
+st.subheader(loaded.label)
+origin = "uploaded" if loaded.path.is_relative_to(state.UPLOAD_DIR) else display_path(loaded.path)
+facts = [f"format: {meta.get('format', '?')}", f"file: {origin}", f"sha256 {loaded.digest[:12]}"]
+if meta.get("step") is not None:
+    facts.insert(1, f"step {meta['step']}")
+st.caption(" - ".join(facts))
+
+cols = st.columns(4)
+cols[0].metric("Parameters (inference)", f"{counts['inference'] / 1e6:.2f} M")
+cols[1].metric(
+    "Memory",
+    f"{cfg.memory_size} x {cfg.memory_dim}" if cfg.memory else "off",
+    help="slots x slot width",
+)
+grid = f"{cfg.grid[0]}x{cfg.grid[1]} cells" if cfg.query == "local" else "1 global query"
+cols[2].metric("Query", grid if cfg.memory else "-", help="one query per H/16 x W/16 cell")
+cols[3].metric("Frames", f"{cfg.image_size}x{cfg.image_size}x{cfg.image_channels}")
+
+card = meta.get("model_card") or ""
+card_file = loaded.path.parent / "MODEL_CARD.md"
+if not card and card_file.is_file():
+    card = card_file.read_text()
+total = counts["total"]
+parts = [
+    {"part": f"`{k}`", "parameters": f"{v:,}", "share": f"{100 * v / total:.1f} %"}
+    for k, v in counts.items()
+    if k not in ("total", "inference")
+]
+parts.append({"part": "total (training)", "parameters": f"{total:,}", "share": "100 %"})
+
+left, right = st.columns([2, 3], gap="large")
+with left:
+    st.markdown("##### Configuration")
+    rows = [{"field": f"`{k}`", "value": str(v)} for k, v in cfg.to_dict().items()]
+    st.markdown(widgets.markdown_table(rows))
+    if metrics := meta.get("metrics"):
+        st.markdown("##### Validation scores saved with it")
+        shown = {name.upper(): f"{value:.4g}" for name, value in metrics.items()}
+        st.markdown(widgets.markdown_table([shown], right=tuple(shown)))
+        if meta.get("metrics_source"):
+            st.caption(f"on {meta['metrics_source']}; MSE and MAE are per-frame sums")
+with right:
+    st.markdown("##### Model card")
+    with st.container(border=bool(card), height=480 if card.count("\n") > 20 else "content"):
+        if card:
+            st.markdown(card)
+        else:
+            st.caption(
+                "This checkpoint carries no model card, and no MODEL_CARD.md lies beside it."
+            )
+    st.markdown("##### Parameters by part")
+    st.markdown(widgets.markdown_table(parts, right=("parameters", "share")))
+    st.caption(
+        "The context encoder reads the long-term sequence in training phase 1 only, so inference "
+        f"uses {counts['inference']:,} of the {total:,} parameters."
+    )
+
+log = loaded.path.parent / "metrics.jsonl"
+st.markdown("##### Training curves")
+if loaded.path.is_relative_to(state.UPLOAD_DIR) or not log.is_file():
+    st.caption(
+        "No metrics.jsonl beside this checkpoint: curves are shown for checkpoints opened from "
+        "a run folder."
+    )
+else:
+    records = widgets.read_training_log(log)
+    if records:
+        st.plotly_chart(widgets.training_figure(records), key="model.curves")
+        st.caption(f"{len(records)} records from `{display_path(log)}`.")
+    else:
+        st.caption(f"`{display_path(log)}` holds no records yet.")

@@ -1,0 +1,354 @@
+"""Memory recall: what the memory returns for the current input, cell by cell.
+
+LMC-Memory (Lee et al., CVPR 2021, sec. 3.2) cuts the motion of the input into one query per
+16x16 cell; each query addresses every memory slot (cosine, then softmax) and recalls a blend of
+them. The page shows the query grid over the input, the whole addressing (cells x slots) as the
+quantities that vary, one cell's distribution on click, the recall from the long-term window
+beside the recall from the short input when the clip's future is known, and the attention gate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from dashboard import memory_widgets as mw
+from dashboard import state
+from dashboard.widgets import Row, grid_image, to_rgb
+from lmc.analysis import alignment as al
+from lmc.analysis.projection import max_weight
+from lmc.analysis.recall import RecallView, centred, recall_stats, recall_view, slot_ranks
+from lmc.analysis.rollout import default_out_len
+from lmc.data.motion import cell_motion
+
+MEASURES = {
+    "weight − 1/S": "centred",
+    "weight − mean of the cells": "cell-specific",
+    "cosine": "cosine",
+    "rank (0 = top)": "rank",
+    "weight": "weight",
+}
+PHASES = ("short input (phase 2)", "long window (phase 1)", "both, side by side")
+TOP_K = 5
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _view(model_key: str, clip_key: str, out_len: int, _model, _clip) -> RecallView:
+    frames = torch.from_numpy(np.array(_clip.frames))
+    return recall_view(_model, frames, _clip.short_len, out_len)
+
+
+def _cell_motion(clip, grid):
+    """True motion per cell over the input (direction, speed), or None when unknown."""
+    if clip.motion is None or clip.frames.shape[-1] != clip.frames.shape[-2]:
+        return None
+    motion = cell_motion(
+        clip.motion.positions[None],
+        clip.motion.velocities[None],
+        clip.frames.shape[-1],
+        grid,
+        frames=slice(0, clip.short_len),
+    )
+    return motion.direction[0], motion.speed[0]
+
+
+def _measure(trace, name: str) -> tuple[np.ndarray, bool]:
+    """(cells, S) values of a measure and whether its colour scale diverges around 0."""
+    kind = MEASURES[name]
+    if kind == "centred":
+        return centred(trace.weights), True
+    if kind == "cell-specific":
+        # What one cell recalls more than the clip's cells on average: the per-slot offset that
+        # every cell shares (a slot most queries resemble) is taken out.
+        return trace.weights - trace.weights.mean(axis=0, keepdims=True), True
+    if kind == "cosine":
+        return trace.cosine.astype(np.float64), True
+    if kind == "rank":
+        return slot_ranks(trace.weights).astype(np.float64), False
+    return trace.weights.astype(np.float64), False
+
+
+def _pick_cell(chart_key: str) -> None:
+    """on_select of the grid and the heatmap: the clicked marker names its cell."""
+    values = mw.selected_customdata(st.session_state.get(chart_key))
+    if values:
+        first = values[0]
+        cell = first[0] if isinstance(first, list | tuple) else first
+        st.session_state["recall.cell"] = int(cell)
+
+
+def _summary(view: RecallView, align, temperature: float) -> None:
+    stats = recall_stats(view.short.weights, view.short.cosine)
+    size = view.short.memory_size
+    cols = st.columns(6 if align is not None else 3)
+    cols[0].metric(
+        "entropy / log S",
+        f"{stats.normalised_entropy.mean():.4f}",
+        help="mean over cells; 1 = uniform over all slots",
+    )
+    cols[1].metric(
+        "effective slots",
+        f"{stats.effective_slots.mean():.1f}",
+        help=f"exp(entropy), mean over cells; {size} = uniform, 1 = one slot",
+    )
+    cols[2].metric(
+        "largest weight",
+        f"{stats.max_weight.max():.4f}",
+        help=f"uniform = 1/S = {1 / size:.4f}; the softmax allows at most "
+        f"{max_weight(size, temperature):.4f} (e^(2/T) / (e^(2/T) + S − 1), T = {temperature:g})",
+    )
+    if align is not None:
+        cells = len(align.agree)
+        cols[3].metric(
+            "same top-1",
+            f"{int(align.agree.sum())}/{cells}",
+            help="cells whose long-window (phase 1) and short-input (phase 2) recalls pick the same top slot",
+        )
+        cols[4].metric(
+            "KL long‖short",
+            f"{align.kl.mean():.1e}",
+            help="KL(long ‖ short) of the addressing weights in nats, mean over cells",
+        )
+        cols[5].metric(
+            "readout cosine",
+            f"{align.cosine.mean():.4f}",
+            help="cosine of the long and short readouts, mean over cells",
+        )
+
+
+@st.fragment
+def _cells_panel(view: RecallView, motion, align) -> None:
+    state.trace("recall.cells")
+    short, long = view.short, view.long
+    cells, size = short.num_cells, short.memory_size
+    if st.session_state.get("recall.cell") not in range(cells):
+        st.session_state["recall.cell"] = 0
+    cell = st.session_state["recall.cell"]
+    stats = recall_stats(short.weights, short.cosine, TOP_K)
+
+    def cell_label(c: int) -> str:
+        if not 0 <= c < cells:
+            return f"cell {c}"
+        parts = [
+            f"cell {c}",
+            f"top slot {stats.top.slots[c, 0]}",
+            f"eff. slots {stats.effective_slots[c]:.1f}",
+        ]
+        if motion is not None:
+            parts.append(mw.motion_text(motion[0][c], motion[1][c]))
+        return " · ".join(parts)
+
+    left, right = st.columns([1, 2])
+    with left:
+        st.markdown("**Query grid over the last input frame** — click a cell")
+        grid_fig = mw.grid_figure(
+            view.short_frames[-1],
+            short.grid,
+            selected=[cell],
+            cell_text=[cell_label(c) for c in range(cells)],
+        )
+        st.plotly_chart(
+            grid_fig,
+            key="recall.grid_chart",
+            on_select=lambda: _pick_cell("recall.grid_chart"),
+            selection_mode="points",
+            config={"displayModeBar": False},
+        )
+        st.selectbox("cell", range(cells), key="recall.cell", format_func=cell_label)
+    with right:
+        fig = mw.distribution_figure(
+            short.weights[cell],
+            short.cosine[cell],
+            None if long is None else long.weights[cell],
+            None if long is None else long.cosine[cell],
+            cell=cell,
+        )
+        st.plotly_chart(fig, key="recall.distribution")
+        top = ", ".join(
+            f"**{s}** ({w - 1 / size:+.4f}, cos {c:.2f})"
+            for s, w, c in zip(
+                stats.top.slots[cell], stats.top.weights[cell], stats.top.cosines[cell], strict=True
+            )
+        )
+        st.markdown(f"Cell {cell}, top {TOP_K} slots (w − 1/S, cosine): {top}")
+        if align is not None:
+            verdict = "the same top slot" if align.agree[cell] else "different top slots"
+            st.caption(
+                f"Long vs short: {verdict}; KL(long ‖ short) = {align.kl[cell]:.2e} nats; readout cosine "
+                f"{align.cosine[cell]:.4f}; {align.overlap[cell]:.0%} of the top {align.k} shared."
+            )
+
+    st.markdown(
+        "**Addressing of every cell** (rows: query cells, columns: memory slots) — click a row to pick its cell"
+    )
+    c1, c2 = st.columns(2)
+    st.session_state.setdefault("recall.measure", "weight − 1/S")
+    c1.radio("show", list(MEASURES), key="recall.measure", horizontal=True)
+    phases = PHASES if long is not None else PHASES[:1]
+    st.session_state.setdefault("recall.phase", PHASES[0])
+    if st.session_state["recall.phase"] not in phases:
+        st.session_state["recall.phase"] = PHASES[0]
+    c2.radio("recall", phases, key="recall.phase", horizontal=True)
+    measure = st.session_state["recall.measure"]
+    if st.session_state["recall.phase"] == PHASES[2]:
+        # One colour scale for both, so equal colours mean equal values.
+        (v_long, diverging), (v_short, _) = _measure(long, measure), _measure(short, measure)
+        both = np.concatenate([v_long, v_short])
+        bound = float(np.nanmax(np.abs(both))) if diverging else None
+        limits = (-bound, bound) if diverging else (float(np.nanmin(both)), float(np.nanmax(both)))
+        for col, trace, name, key in zip(
+            st.columns(2),
+            (long, short),
+            ("long window (phase 1)", "short input (phase 2)"),
+            ("recall.heatmap_long", "recall.heatmap"),
+            strict=True,
+        ):
+            values, _ = _measure(trace, measure)
+            col.markdown(f"*{name}*")
+            col.plotly_chart(
+                mw.weights_heatmap(values, measure, cell, diverging, limits=limits),
+                key=key,
+                on_select=lambda key=key: _pick_cell(key),
+                selection_mode="points",
+            )
+    else:
+        trace = long if st.session_state["recall.phase"] == PHASES[1] else short
+        values, diverging = _measure(trace, measure)
+        heat_col, ent_col = st.columns([4, 1])
+        with heat_col:
+            st.plotly_chart(
+                mw.weights_heatmap(values, measure, cell, diverging),
+                key="recall.heatmap",
+                on_select=lambda: _pick_cell("recall.heatmap"),
+                selection_mode="points",
+            )
+        with ent_col:
+            trace_stats = recall_stats(trace.weights, trace.cosine)
+            st.plotly_chart(
+                mw.cell_stats_figure(trace_stats.normalised_entropy, trace_stats.effective_slots),
+                key="recall.entropy",
+            )
+    st.caption(
+        "Vertical stripes are slots that every cell favours (or avoids) alike; "
+        "'weight − mean of the cells' takes them out and shows what differs between cells. "
+        "Bars: entropy / log S per cell (1 = uniform)."
+    )
+    st.markdown(f"**Top {TOP_K} slots per cell**")
+    st.dataframe(
+        _top_table(view, stats, motion, align), hide_index=True, height=min(38 + 35 * cells, 600)
+    )
+
+
+def _top_table(view: RecallView, stats, motion, align) -> pd.DataFrame:
+    size = view.short.memory_size
+    rows = []
+    long_stats = (
+        None if view.long is None else recall_stats(view.long.weights, view.long.cosine, TOP_K)
+    )
+    for c in range(view.short.num_cells):
+        row = {"cell": c}
+        if motion is not None:
+            row["true motion (input)"] = mw.motion_text(motion[0][c], motion[1][c])
+        row[f"top {TOP_K} slots (short)"] = " · ".join(str(s) for s in stats.top.slots[c])
+        row["top w − 1/S"] = float(stats.top.weights[c, 0] - 1 / size)
+        row["top cosine"] = float(stats.top.cosines[c, 0])
+        row["entropy / log S"] = float(stats.normalised_entropy[c])
+        row["effective slots"] = float(stats.effective_slots[c])
+        if long_stats is not None:
+            row[f"top {TOP_K} slots (long)"] = " · ".join(str(s) for s in long_stats.top.slots[c])
+            row["same top-1"] = "✓" if align.agree[c] else "✗"
+            row["KL(long ‖ short)"] = float(align.kl[c])
+            row["readout cosine"] = float(align.cosine[c])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _alignment_section(view: RecallView, align) -> None:
+    st.subheader("Long-term recall vs short-input recall")
+    st.caption(
+        "Training phase 1 writes the memory from the long window (input and future) through the "
+        "context encoder; phase 2 teaches the matching encoder to recall the same from the input "
+        "alone. Where the two agree, the input alone brings back the long-term motion context."
+    )
+    grid = view.short.grid
+    cells = view.short.num_cells
+    c1, c2, c3 = st.columns(3)
+    agree_text = [f"{c}: {'✓' if a else '✗'}" for c, a in enumerate(align.agree)]
+    c1.plotly_chart(
+        mw.cell_values_figure(
+            align.agree.astype(float), grid, "same top-1 slot", agree_text, "RdYlGn", 0, 1
+        ),
+        key="recall.agree",
+    )
+    kl_text = [f"{c}: {v:.1e}" for c, v in enumerate(align.kl)]
+    c2.plotly_chart(
+        mw.cell_values_figure(
+            align.kl,
+            grid,
+            "KL(long ‖ short), nats",
+            kl_text,
+            "Reds",
+            0,
+            float(align.kl.max()) or 1.0,
+        ),
+        key="recall.kl",
+    )
+    cos_text = [f"{c}: {v:.3f}" for c, v in enumerate(align.cosine)]
+    low = float(min(align.cosine.min(), 0.99))
+    c3.plotly_chart(
+        mw.cell_values_figure(align.cosine, grid, "readout cosine", cos_text, "Viridis", low, 1.0),
+        key="recall.cosine",
+    )
+    st.caption(f"{cells} cells. Predictions with each recall:")
+    rows = [Row("input", to_rgb(view.short_frames))]
+    start = len(view.short_frames)
+    if view.future is not None and len(view.future):
+        rows.append(Row("truth", to_rgb(view.future[: len(view.prediction)]), start))
+    rows.append(Row("short recall (inference)", to_rgb(view.prediction), start))
+    rows.append(Row("long recall (phase 1)", to_rgb(view.long_prediction), start))
+    st.image(grid_image(rows, start + len(view.prediction), start))
+
+
+# --------------------------------------------------------------------------------- the page
+state.trace("recall")
+st.title("Memory recall")
+loaded, clip = state.require_model_and_input()
+model = loaded.model
+if model.memory is None:
+    st.info(
+        "This model was built without a memory (`memory=False`, the paper's ConvLSTM baseline): "
+        "there is nothing to recall. Open an LMC-Memory checkpoint on the **Model** page."
+    )
+    st.stop()
+
+out_len = default_out_len(clip)
+view = _view(loaded.key, clip.key, out_len, model, clip)
+size = view.short.memory_size
+rows, cols = view.short.grid
+st.caption(
+    f"Input: {clip.source}, {clip.short_len} frames seen. The motion matching encoder turns them into "
+    f"{rows} × {cols} = {rows * cols} queries, one per 16×16 cell; each addresses the {size} slots by "
+    f"cosine similarity and a softmax and recalls their blend. With no temperature every weight stays "
+    f"near 1/S = {1 / size:.4f}, so the views below show what varies: the weight above uniform, the "
+    "cosine, the ranking and the entropy."
+)
+align = None
+if view.long is not None:
+    align = al.alignment(
+        view.long.weights, view.short.weights, view.long.readout, view.short.readout
+    )
+elif clip.future.shape[0] == 0:
+    st.caption("The clip has no future frames, so the long-term recall (phase 1) cannot be shown.")
+_summary(view, align, model.config.temperature)
+motion = _cell_motion(clip, view.short.grid)
+_cells_panel(view, motion, align)
+if align is not None:
+    _alignment_section(view, align)
+st.subheader("Attention gate on the recalled motion")
+st.caption(
+    "At every output step the predictor weighs the memory feature channel by channel with a gate "
+    "in [0, 1] computed from its own state (sec. 3.4): near 0 the recall is ignored."
+)
+st.plotly_chart(mw.gates_figure(view.gates), key="recall.gates")

@@ -1,0 +1,259 @@
+"""Rollout page: what the model predicts from the current input, frame by frame, against the
+ground truth, the copy-last-frame baseline, a second checkpoint and other methods' predictions."""
+
+import numpy as np
+import streamlit as st
+
+from dashboard import state, widgets
+from dashboard.settings import CHECKPOINT_SUFFIXES, find_files, find_folders, label_paths
+from dashboard.widgets import Row, heat, to_rgb
+from lmc.analysis.inputs import InputError, read_npy
+from lmc.analysis.rollout import (
+    METHOD_FILES,
+    MethodResults,
+    Rollout,
+    copy_last,
+    default_out_len,
+    error_maps,
+    frame_scores,
+    load_method_dir,
+    method_results,
+    run_rollout,
+    score_table,
+)
+from lmc.checkpoint import CheckpointError
+
+NONE = "(none)"
+
+state.trace("page rollout")
+settings = state.settings()
+st.title("Rollout")
+loaded, clip = state.require_model_and_input()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def rollout(model_key: str, clip_key: str, out_len: int, _model, _clip) -> Rollout:
+    state.trace("model rollout")
+    return run_rollout(_model, _clip, out_len)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading the method's results ...")
+def open_method_dir(folder: str, mtime_ns: int) -> MethodResults:
+    return load_method_dir(folder)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def gif(
+    model_key: str, clip_key: str, extra: tuple, out_len: int, _panels, short_len: int
+) -> bytes:
+    return widgets.animation_gif(_panels, short_len)
+
+
+# ------------------------------------------------------------------------------- controls
+top = st.columns([1, 2, 2])
+if st.session_state.get("rollout.out_len_for") != clip.key:
+    # A new input starts with as many predicted frames as it has ground truth.
+    st.session_state["rollout.out_len_for"] = clip.key
+    st.session_state["rollout.out_len"] = default_out_len(clip)
+out_len = top[0].number_input("Frames to predict", 1, 50, key="rollout.out_len")
+checkpoints = label_paths(find_files(settings.roots, CHECKPOINT_SUFFIXES), settings.roots)
+second_options = [NONE, *checkpoints]
+st.session_state.setdefault("rollout.compare", NONE)
+if st.session_state["rollout.compare"] not in second_options:
+    st.session_state["rollout.compare"] = NONE
+second_pick = top[1].selectbox(
+    "Compare with a second checkpoint",
+    second_options,
+    key="rollout.compare",
+    help="e.g. the same model without memory; it predicts from the same input.",
+)
+st.caption(f"**{loaded.label}** on **{clip.source}** ({widgets.clip_summary(clip)}).")
+
+main = rollout(loaded.key, clip.key, int(out_len), loaded.model, clip)
+second, second_label, second_key = None, None, None
+if second_pick != NONE:
+    try:
+        other = state.open_checkpoint(checkpoints[second_pick], label=second_pick)
+        problem = state.input_problem(other, clip)
+        if problem:
+            raise InputError(f"the input does not fit {second_pick}: {problem}")
+        second = rollout(other.key, clip.key, int(out_len), other.model, clip)
+        second_label, second_key = "second model", other.key
+    except (CheckpointError, InputError, ValueError, OSError) as err:
+        st.error(f"Second checkpoint: {err}", icon=":material/error:")
+
+# ---------------------------------------------------------------------------- other methods
+methods: dict[str, np.ndarray] = {}  # name -> prediction (T, C, H, W) for this clip
+with top[2].popover("Other methods' predictions", icon=":material/compare:", width="stretch"):
+    st.caption(
+        "Results saved as inputs.npy, trues.npy and preds.npy (N, T, C, H, W) in [0, 1], the "
+        "layout of OpenSTL and most video-prediction code."
+    )
+    folders = label_paths(find_folders(settings.roots, METHOD_FILES), settings.roots)
+    folder = st.selectbox(
+        "Results folder",
+        [NONE, *folders],
+        key="rollout.method_dir",
+        help="inside the checkpoint folders",
+    )
+    uploads = st.file_uploader(
+        "or upload the three files",
+        type=["npy"],
+        accept_multiple_files=True,
+        key="rollout.method.upload",
+        max_upload_size=settings.max_upload_mb,
+        help=f"inputs.npy, trues.npy, preds.npy; at most {settings.max_upload_mb} MB each.",
+    )
+    name = st.text_input("Method name", key="rollout.method_name", placeholder="e.g. SimVP")
+    results = None
+    try:
+        if uploads:
+            for upload in uploads:
+                if problem := widgets.upload_problem(upload, settings.max_upload_mb):
+                    raise InputError(problem)
+            by_name = {u.name: u for u in uploads}
+            missing = [f for f in METHOD_FILES if f not in by_name]
+            if missing:
+                raise InputError(f"missing {', '.join(missing)} among the uploaded files")
+            arrays = [read_npy(by_name[f].getvalue(), f) for f in METHOD_FILES]
+            results = method_results(*arrays, name=name or "uploaded method")
+        elif folder != NONE:
+            path = folders[folder]
+            results = open_method_dir(str(path), (path / "preds.npy").stat().st_mtime_ns)
+            results = MethodResults(name or path.name, results.inputs, results.trues, results.preds)
+        if results is not None:
+            top = len(results) - 1
+            key = widgets.seed_widget("rollout.method_index", 0, (0, top))
+            index = st.number_input(f"Clip (0 .. {top})", 0, top, key=key)
+            if results.matches(clip, int(index)):
+                methods[results.name] = results.prediction(int(index))
+                st.success(f"Clip {index} is the current input: {results.name} is shown below.")
+            else:
+                st.warning(f"The current input is not clip {index} of these results.")
+                if st.button(f"Use clip {index} as the input", key="rollout.method_use.button"):
+                    state.set_input(results.clip(int(index)))
+                    st.rerun()
+    except (InputError, ValueError, OSError) as err:
+        st.error(str(err), icon=":material/error:")
+
+# --------------------------------------------------------------------------------- scores
+target = main.target
+named: dict[str, dict[str, np.ndarray]] = {}
+preds: dict[str, np.ndarray] = {"model": main.pred}
+if second is not None:
+    preds[second_label] = second.pred
+preds.update(methods)
+if target is not None:
+    named["model"] = frame_scores(main.pred, target)
+    named["copy last frame"] = frame_scores(copy_last(main.inputs, len(target)), target)
+    for label, pred in preds.items():
+        if label != "model":
+            named[label] = frame_scores(pred, target)
+
+cols = st.columns(4)
+if target is not None:
+    model_mse, base_mse = named["model"]["mse"].mean(), named["copy last frame"]["mse"].mean()
+    cols[0].metric(
+        "MSE per frame",
+        f"{model_mse:.1f}",
+        delta=f"{model_mse - base_mse:+.1f} vs copy-last",
+        delta_color="inverse",
+        help="sum of squared errors over the pixels of a frame, mean over the predicted frames",
+    )
+    ssim, base_ssim = named["model"]["ssim"].mean(), named["copy last frame"]["ssim"].mean()
+    cols[1].metric("SSIM", f"{ssim:.3f}", delta=f"{ssim - base_ssim:+.3f} vs copy-last")
+    psnr = named["model"]["psnr"].mean()
+    cols[2].metric("PSNR", f"{psnr:.1f} dB")
+else:
+    cols[0].info("No ground truth after the input: no scores.", icon=":material/info:")
+cols[3].metric(
+    "Model time", f"{main.seconds * 1000:.0f} ms", help="the model call alone, on the CPU"
+)
+
+# ----------------------------------------------------------------------------------- grid
+short_len = clip.short_len
+rows = [
+    Row(
+        "input | ground truth",
+        to_rgb(np.concatenate([main.inputs, target]) if target is not None else main.inputs),
+    )
+]
+for label, pred in preds.items():
+    rows.append(Row(label if label != "model" else "prediction", to_rgb(pred), short_len))
+    if target is not None:
+        rows.append(
+            Row(
+                f"|error| {label if label != 'model' else ''}".rstrip(),
+                heat(error_maps(pred, target)),
+                short_len,
+            )
+        )
+st.image(widgets.grid_image(rows, short_len + int(out_len), short_len), width="stretch")
+st.caption(
+    f"Frames 1-{short_len} are the input; the error maps show |prediction - truth| from black "
+    "(0) through red and yellow to white (1)."
+)
+
+
+# --------------------------------------------------------------------------- frame viewer
+@st.fragment
+def viewer() -> None:
+    state.trace("fragment rollout.viewer")
+    st.markdown("##### Frame by frame")
+    if out_len > 1:
+        key = widgets.seed_widget("rollout.frame", 1, (1, int(out_len)))
+        k = st.slider("Predicted frame", 1, int(out_len), key=key)
+    else:
+        k = 1
+    panels = [("last input", to_rgb(main.inputs[-1:])[0])]
+    if target is not None and k <= len(target):
+        panels.append(("ground truth", to_rgb(target[k - 1 : k])[0]))
+    for label, pred in preds.items():
+        panels.append((label if label != "model" else "prediction", to_rgb(pred[k - 1 : k])[0]))
+        if target is not None and k <= len(target):
+            err = heat(np.abs(pred[k - 1] - target[k - 1]).mean(0))
+            panels.append((f"|error| {label if label != 'model' else ''}".rstrip(), err))
+    factor = widgets.display_factor(panels[0][1].shape[0], 160)
+    columns = st.columns(len(panels))
+    for column, (title, image) in zip(columns, panels, strict=True):
+        column.image(widgets.upscale(image, factor), caption=title, width="stretch")
+    if named:
+        values = [
+            {"method": m, **{s: float(v[s][k - 1]) for s in ("mse", "ssim", "psnr")}}
+            for m, v in named.items()
+            if k <= len(v["mse"])
+        ]
+        st.dataframe(values, hide_index=True, column_config=widgets.score_columns())
+
+
+viewer()
+
+with st.expander("Animation", icon=":material/animation:"):
+    truth = np.concatenate([main.inputs, target]) if target is not None else main.inputs
+    panels = [("ground truth" if target is not None else "input", to_rgb(truth))]
+    for label, pred in preds.items():
+        panels.append(
+            (
+                label if label != "model" else "prediction",
+                to_rgb(np.concatenate([main.inputs, pred])),
+            )
+        )
+    extra = (second_key, *methods)
+    st.image(
+        gif(loaded.key, clip.key, extra, int(out_len), panels, short_len),
+        caption="input, then prediction",
+    )
+
+# --------------------------------------------------------------------------------- curves
+if named:
+    st.markdown("##### Per-frame scores")
+    gates = {"model": main.gate} if main.gate is not None else {}
+    if second is not None and second.gate is not None:
+        gates[second_label] = second.gate
+    st.plotly_chart(widgets.per_frame_figure(named, gates), key="rollout.curves")
+    st.dataframe(score_table(named), hide_index=True, column_config=widgets.score_columns())
+    st.caption(
+        "MSE and MAE are per-frame sums over pixels (the field's convention), predictions "
+        "clamped to [0, 1]. The memory gate is the mean attention on the recalled motion feature "
+        "at each step (Lee et al., eq. 6)."
+    )
