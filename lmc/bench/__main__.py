@@ -13,6 +13,7 @@ SUITES = {
     "metrics": "batched torch SSIM/PSNR/MSE against scikit-image frame by frame",
     "train": "training clips/s of the CLI loop and evaluation throughput",
     "dashboard": "first page, rollout and recall latency of the dashboard",
+    "memory": "recall view, dataset pass, UMAP and lasso latency of the memory analyses",
 }
 
 
