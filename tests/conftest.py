@@ -1,3 +1,6 @@
+import os
+import shutil
+
 import pytest
 import torch
 
@@ -23,3 +26,23 @@ def tiny_model(tiny_config):
 def clip(b=2, t=10, c=1, size=32, seed=0) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     return torch.rand(b, t, c, size, size, generator=g)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium for the browser tests: skipped where it is missing, a failure under CI
+    (where .ci/run installs it, so a missing browser means the set-up broke)."""
+
+    def missing(reason: str):
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set, so the browser tests must run)")
+        pytest.skip(reason)
+
+    path = shutil.which("chromium")
+    if path is None:
+        missing("chromium is not installed: `make browser` or `apt-get install chromium`")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing("the playwright Python package is not installed (requirements-dev.txt)")
+    return path

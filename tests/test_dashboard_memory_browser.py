@@ -8,53 +8,18 @@ pictures in docs/screenshots come from the bundled demo model this way).
 """
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import torch
 
+from dashboard.server import CHROMIUM_ARGS, serving
 from lmc import ModelConfig, build_model, save_checkpoint
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[1]
 WAIT_MS = 90_000  # the machine may be shared: pages and passes get time
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-
-def _missing(reason: str):
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so the browser tests must run)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        _missing("chromium is not installed: `make browser` or `apt-get install chromium`")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        _missing("the playwright Python package is not installed (requirements-dev.txt)")
-    return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -65,39 +30,14 @@ def server(tmp_path_factory, chromium):
         torch.manual_seed(0)
         config = ModelConfig.preset("tiny", image_size=64, output_activation="sigmoid")
         checkpoint = str(save_checkpoint(build_model(config), root / "tiny.safetensors"))
-    port = _free_port()
     env = dict(
         os.environ,
         LMC_DEMO_CHECKPOINT=checkpoint,
         LMC_CACHE_DIR=str(root / "cache"),
         NUMBA_CACHE_DIR=os.environ.get("NUMBA_CACHE_DIR", str(REPO / ".lmc-cache" / "numba")),
     )
-    command = [
-        sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
-        "--server.address", "127.0.0.1", "--server.port", str(port),
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    log = open(root / "server.log", "w")
-    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError((root / "server.log").read_text()[-3000:]) from None
-                time.sleep(0.3)
+    with serving(env, root / "server.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")

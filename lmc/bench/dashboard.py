@@ -21,24 +21,14 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED_DEMO = REPO / "models" / "demo" / "lmc-small-mnist.safetensors"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 TARGETS = {"first_page_s": 3.0, "rollout_s": 0.5}
 # The first image of the main area (the rollout grid) has been fetched and decoded.
 GRID_DRAWN = """() => {
@@ -76,38 +66,13 @@ def model_rollout_seconds(checkpoint: Path, repeats: int) -> dict[str, float]:
     return {"model_first_s": times[0], "model_median_s": statistics.median(times[1:])}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(checkpoint: Path, port: int, workdir: Path) -> subprocess.Popen:
-    env = dict(
+def server_env(checkpoint: Path, workdir: Path) -> dict[str, str]:
+    return dict(
         os.environ,
         LMC_DEMO_CHECKPOINT=str(checkpoint),
         LMC_CHECKPOINT_ROOTS=str(checkpoint.parent),
         LMC_DASHBOARD_TRACE=str(workdir / "trace.txt"),
     )
-    command = [
-        *(sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py")),
-        *("--server.headless", "true", "--server.address", "127.0.0.1"),
-        *("--server.port", str(port)),
-    ]
-    log = open(workdir / "streamlit.log", "w")  # noqa: SIM115  (the process owns it)
-    return subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the dashboard did not start (exit {proc.poll()})") from None
-            time.sleep(0.05)
 
 
 def trace_lines(workdir: Path) -> list[str]:
@@ -122,62 +87,58 @@ def wait_idle(page, timeout_ms: int = 30_000) -> None:
 def browser_timings(chromium: str, checkpoint: Path, repeats: int, workdir: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    if str(REPO) not in sys.path:  # the dashboard is a folder of the repository, not of lmc
+        sys.path.insert(0, str(REPO))
+    from dashboard.server import CHROMIUM_ARGS, serving
+
     out: dict = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.set_default_timeout(30_000)
-        proc = start_server(checkpoint, port, workdir)
         try:
-            wait_healthy(url, proc)
-            start = time.perf_counter()
-            page.goto(url)
-            page.get_by_role("heading", name="Model", exact=True).wait_for()
-            page.get_by_test_id("stSidebar").get_by_text("test clip 0").wait_for()
-            out["first_page_s"] = time.perf_counter() - start
-            wait_idle(page)
-            nav = page.get_by_test_id("stSidebarNav")
-            shown, complete = [], []
-            for k in range(1, repeats + 1):
-                nav.get_by_text("Input", exact=True).click()
-                slider = page.get_by_test_id("stSlider").filter(has_text="Test clip")
-                slider.get_by_role("slider").focus()
-                slider.get_by_role("slider").press("ArrowRight")
-                page.get_by_test_id("stSidebar").get_by_text(f"test clip {k}").wait_for()
-                wait_idle(page)
+            with serving(server_env(checkpoint, workdir), workdir / "streamlit.log") as url:
                 start = time.perf_counter()
-                nav.get_by_text("Rollout", exact=True).click()
-                page.get_by_text(f"on test clip {k} (").wait_for()
-                # The rollout is shown when the grid of input, truth, prediction and error is.
-                page.wait_for_function(GRID_DRAWN)
-                shown.append(time.perf_counter() - start)
-                page.get_by_text("Per-frame scores").wait_for()
+                page.goto(url)
+                page.get_by_role("heading", name="Model", exact=True).wait_for()
+                page.get_by_test_id("stSidebar").get_by_text("test clip 0").wait_for()
+                out["first_page_s"] = time.perf_counter() - start
                 wait_idle(page)
-                complete.append(time.perf_counter() - start)
-            rest = slice(1, None) if repeats > 1 else slice(None)
-            out["rollout_first_s"] = shown[0]
-            out["rollout_s"] = statistics.median(shown[rest])
-            out["rollout_page_complete_s"] = statistics.median(complete[rest])
-            before = len(trace_lines(workdir))
-            frame = page.get_by_test_id("stSlider").filter(has_text="Predicted frame")
-            frame.get_by_role("slider").focus()
-            start = time.perf_counter()
-            frame.get_by_role("slider").press("ArrowRight")
-            while len(trace_lines(workdir)) == before:
-                time.sleep(0.01)
-            wait_idle(page)
-            out["fragment_rerun_s"] = time.perf_counter() - start
-            new = [line.split(" ", 1)[1] for line in trace_lines(workdir)[before:]]
-            out["fragment_events"] = new
-            out["fragment_only"] = bool(new) and all(e.startswith("fragment ") for e in new)
+                nav = page.get_by_test_id("stSidebarNav")
+                shown, complete = [], []
+                for k in range(1, repeats + 1):
+                    nav.get_by_text("Input", exact=True).click()
+                    slider = page.get_by_test_id("stSlider").filter(has_text="Test clip")
+                    slider.get_by_role("slider").focus()
+                    slider.get_by_role("slider").press("ArrowRight")
+                    page.get_by_test_id("stSidebar").get_by_text(f"test clip {k}").wait_for()
+                    wait_idle(page)
+                    start = time.perf_counter()
+                    nav.get_by_text("Rollout", exact=True).click()
+                    page.get_by_text(f"on test clip {k} (").wait_for()
+                    # The rollout is shown when the grid of input, truth, prediction and error is.
+                    page.wait_for_function(GRID_DRAWN)
+                    shown.append(time.perf_counter() - start)
+                    page.get_by_text("Per-frame scores").wait_for()
+                    wait_idle(page)
+                    complete.append(time.perf_counter() - start)
+                rest = slice(1, None) if repeats > 1 else slice(None)
+                out["rollout_first_s"] = shown[0]
+                out["rollout_s"] = statistics.median(shown[rest])
+                out["rollout_page_complete_s"] = statistics.median(complete[rest])
+                before = len(trace_lines(workdir))
+                frame = page.get_by_test_id("stSlider").filter(has_text="Predicted frame")
+                frame.get_by_role("slider").focus()
+                start = time.perf_counter()
+                frame.get_by_role("slider").press("ArrowRight")
+                while len(trace_lines(workdir)) == before:
+                    time.sleep(0.01)
+                wait_idle(page)
+                out["fragment_rerun_s"] = time.perf_counter() - start
+                new = [line.split(" ", 1)[1] for line in trace_lines(workdir)[before:]]
+                out["fragment_events"] = new
+                out["fragment_only"] = bool(new) and all(e.startswith("fragment ") for e in new)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
             browser.close()
     return out
 
