@@ -1,0 +1,52 @@
+"""Figures and pictures of the memory pages (recall, slot atlas, embeddings, intervene).
+
+Figure and picture functions are plain: numpy in, a Plotly figure or a uint8 image out, testable
+on their own. Heatmaps emit no selection events in Streamlit, so every figure that should answer
+a click carries invisible scatter markers whose customdata names what was hit. `dataset_sample`
+alone draws with Streamlit: the dataset pass shared by the atlas and embeddings.
+
+Pages import this package as `mw`; each module holds one page's figures.
+"""
+
+from dashboard.memory_widgets.atlas_figures import direction_rose, usage_figure
+from dashboard.memory_widgets.cells import (
+    arrow,
+    cell_card,
+    draw_box,
+    motion_text,
+    rgb,
+    selected_customdata,
+    to_gray_uint8,
+)
+from dashboard.memory_widgets.difference_figure import difference_figure
+from dashboard.memory_widgets.embedding_figure import embedding_figure
+from dashboard.memory_widgets.recall_figures import (
+    cell_stats_figure,
+    cell_values_figure,
+    distribution_figure,
+    gates_figure,
+    grid_figure,
+    weights_heatmap,
+)
+from dashboard.memory_widgets.sample import dataset_sample
+
+__all__ = [
+    "arrow",
+    "cell_card",
+    "cell_stats_figure",
+    "cell_values_figure",
+    "dataset_sample",
+    "difference_figure",
+    "direction_rose",
+    "distribution_figure",
+    "draw_box",
+    "embedding_figure",
+    "gates_figure",
+    "grid_figure",
+    "motion_text",
+    "rgb",
+    "selected_customdata",
+    "to_gray_uint8",
+    "usage_figure",
+    "weights_heatmap",
+]

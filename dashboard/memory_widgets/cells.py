@@ -1,0 +1,96 @@
+"""Small pictures and texts of the memory pages: motion arrows, a clicked point's data, a
+clip's cell outlined beside its patch and motion energy (the galleries)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dashboard.widgets import upscale
+
+ARROWS = ("→", "↗", "↑", "↖", "←", "↙", "↓", "↘")
+HIGHLIGHT = (230, 40, 40)
+CYCLIC = "Phase"  # direction is an angle: the colour scale must wrap around
+DIVERGING = "RdBu_r"
+
+
+def arrow(direction: float) -> str:
+    """Screen angle in radians (0 right, pi/2 up) -> one of 8 arrows; '·' for NaN (no motion)."""
+    if direction is None or not np.isfinite(direction):
+        return "·"
+    return ARROWS[int(round(direction / (math.pi / 4))) % 8]
+
+
+def motion_text(direction: float, speed: float) -> str:
+    if direction is None or not np.isfinite(direction):
+        return "no digit"
+    return f"{arrow(direction)} {math.degrees(direction):.0f}° {speed:.1f} px/frame"
+
+
+def selected_customdata(event) -> list:
+    """The customdata of the points selected in a `st.plotly_chart` event (clicked, boxed or
+    lassoed), in selection order; [] for no event or no selection. Points without customdata
+    (the heatmap itself, an image) are skipped."""
+    if not event:
+        return []
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return []
+    return [
+        p["customdata"] for p in points if isinstance(p, dict) and p.get("customdata") is not None
+    ]
+
+
+def to_gray_uint8(frame: np.ndarray) -> np.ndarray:
+    """(C, H, W) or (H, W) floats in [0, 1] or uint8 -> (H, W) uint8."""
+    frame = np.asarray(frame)
+    if frame.ndim == 3:
+        frame = frame.mean(axis=0)
+    if frame.dtype != np.uint8:
+        frame = np.round(np.clip(frame, 0, 1) * 255).astype(np.uint8)
+    return frame
+
+
+def rgb(gray: np.ndarray) -> np.ndarray:
+    return np.repeat(np.asarray(gray)[..., None], 3, axis=-1)
+
+
+def draw_box(
+    image: np.ndarray, box: tuple[int, int, int, int], colour=HIGHLIGHT, width: int = 1
+) -> np.ndarray:
+    """A copy of RGB `image` with the outline of box (top, left, height, width)."""
+    out = image.copy()
+    top, left, h, w = box
+    bottom, right = min(top + h, out.shape[0]) - 1, min(left + w, out.shape[1]) - 1
+    for i in range(width):
+        out[top + i, left : right + 1] = colour
+        out[bottom - i, left : right + 1] = colour
+        out[top : bottom + 1, left + i] = colour
+        out[top : bottom + 1, right - i] = colour
+    return out
+
+
+def cell_card(
+    frame: np.ndarray, energy: np.ndarray, box: tuple[int, int, int, int], side: int = 128
+) -> np.ndarray:
+    """One gallery entry: the whole frame with the cell outlined (left), and the cell's patch of
+    the frame above its motion energy (right), enlarged to about `side` pixels high."""
+    frame = to_gray_uint8(frame)
+    factor = max(1, side // frame.shape[0])
+    whole = draw_box(upscale(rgb(frame), factor), tuple(v * factor for v in box), width=2)
+    top, left, h, w = box
+    half = (whole.shape[0] - 4) // 2
+    zoom = max(1, half // h)
+    patch = upscale(rgb(frame[top : top + h, left : left + w]), zoom)
+    heat = energy[top : top + h, left : left + w].astype(np.float32)
+    heat = heat / max(float(heat.max()), 1.0)
+    heat_rgb = np.zeros((h, w, 3), np.uint8)
+    heat_rgb[..., 0] = np.round(heat * 255).astype(np.uint8)
+    heat_rgb[..., 1] = np.round(heat * 170).astype(np.uint8)
+    column = np.full((whole.shape[0], patch.shape[1], 3), 255, np.uint8)
+    column[: patch.shape[0]] = patch
+    column[-patch.shape[0] :] = upscale(heat_rgb, zoom)
+    gap = np.full((whole.shape[0], 4, 3), 255, np.uint8)
+    return np.concatenate([whole, gap, column], axis=1)

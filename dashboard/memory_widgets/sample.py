@@ -1,0 +1,66 @@
+"""The dataset pass shared by the Slot atlas and Embeddings pages, drawn with Streamlit: from
+the disk cache, or behind a button with a progress bar."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+SAMPLE_RANGE = (100, 2000, 100)  # min, max, step of the clip-count slider
+SAMPLE_DEFAULT = 500
+SECONDS_PER_CLIP = 0.01  # the demo model, both phases, one CPU core (python -m lmc.bench memory)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Reading the stored pass ...")
+def _stored_pass(path: str, mtime_ns: int):
+    # The disk file is the truth; this keeps one read copy per file version in memory (shared,
+    # never mutated by the pages).
+    from lmc.analysis.dataset_pass import load_pass
+
+    return load_pass(path)
+
+
+def dataset_sample(loaded, namespace: str):
+    """The memory's recall over the first N clips of the generated test set (N on a slider,
+    key f"{namespace}.clips"), from the disk cache, or after a button press with a progress bar.
+    Returns a DatasetPass, or None while it has not been computed."""
+    from lmc.analysis import dataset_pass as dp
+
+    key = f"{namespace}.clips"
+    st.session_state.setdefault(key, SAMPLE_DEFAULT)
+    low, high, step = SAMPLE_RANGE
+    num = st.slider(
+        "clips from the generated test set",
+        low,
+        high,
+        step=step,
+        key=key,
+        help="The first N clips of the fixed test set (the clips of the Input page up to 1,000); "
+        "each gives one query per cell.",
+    )
+    selection = dp.fixed_set_selection(num, image_size=loaded.model.config.image_size)
+    path = dp.cache_path(loaded.key, selection)
+    if not path.is_file():
+        st.info(
+            f"The memory has not been run over these {num} clips with this model yet: about "
+            f"{max(1, round(num * SECONDS_PER_CLIP))} s on one CPU core, then stored on disk for "
+            "the next start."
+        )
+        if not st.button(
+            f"Run the memory over {num} clips", key=f"{namespace}.run.button", type="primary"
+        ):
+            return None
+        bar = st.progress(0.0, text=f"0 / {num} clips")
+        shown = [-1]
+
+        def progress(done: int, total: int) -> None:
+            percent = 100 * done // total
+            if percent != shown[0]:  # one message per percent, not per batch
+                shown[0] = percent
+                bar.progress(done / total, text=f"{done} / {total} clips")
+
+        dp.fixed_set_pass(loaded.model, num, model_key=loaded.key, progress=progress)
+        st.rerun()  # draw the page again without the button and the notice
+    result = _stored_pass(str(path), path.stat().st_mtime_ns)
+    if result is None:
+        st.error(f"The stored pass {path} cannot be read; delete it to compute it again.")
+    return result
