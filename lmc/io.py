@@ -16,15 +16,23 @@ def temp_path(final: str | os.PathLike) -> Path:
     return final.parent / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}-{final.name}"
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
     """Call `write(tmp)` with a temporary path next to `path`, flush it to disk, then rename it
-    onto `path`. The file keeps the umask's permissions (unlike tempfile.mkstemp's 0600), so a
-    shared cache or checkpoint stays readable by the other users of the project."""
+    onto `path`. The file gets the umask's permissions whatever the writer chose (safetensors,
+    like tempfile.mkstemp, creates 0600), so a shared cache or checkpoint stays readable by the
+    other users of the project."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(path)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)

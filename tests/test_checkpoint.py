@@ -47,6 +47,15 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tiny_model, tmp_path):
     load_checkpoint(tmp_path / "m.safetensors")  # the earlier file is intact
 
 
+def test_checkpoint_follows_the_umask_not_the_writers_0600(tiny_model, tmp_path):
+    umask = os.umask(0o022)
+    try:
+        path = save_checkpoint(tiny_model, tmp_path / "m.safetensors")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644  # readable by the project's other users
+
+
 def test_truncated_file_gets_a_clear_error(tiny_model, tmp_path):
     path = save_checkpoint(tiny_model, tmp_path / "m.safetensors")
     data = path.read_bytes()
