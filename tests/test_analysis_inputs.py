@@ -16,11 +16,9 @@ from lmc.analysis.inputs import (
     default_short_len,
     guess_layout,
     match_channels,
-    motion_probe,
-    motion_summary,
-    probe_velocity,
     resize_frames,
 )
+from lmc.analysis.probe import motion_probe, motion_summary, probe_velocity
 
 
 def distinct_frames(t=10, h=32, w=48, seed=0) -> np.ndarray:

@@ -18,10 +18,9 @@ from lmc.analysis.inputs import (
     default_short_len,
     guess_layout,
     match_channels,
-    motion_probe,
-    motion_summary,
     resize_frames,
 )
+from lmc.analysis.probe import motion_probe, motion_summary
 from lmc.config import MIN_MOTION_FRAMES
 
 SOURCES = ["Test set", "Motion probe", "Upload", "Dataset file", "Frame folder"]
