@@ -3,7 +3,8 @@
 Import the module you need; nothing is imported here, so that reading an upload does not pay
 for the memory analyses, and the other way round.
 
-    inputs       decode and check clips (GIF, MP4, ZIP of frames, .npy), the motion probe
+    inputs       decode and check clips (GIF, MP4, ZIP of frames, .npy)
+    probe        clips of known motion: chosen digits, direction and speed
     rollout      one rollout with per-frame scores, the copy-last baseline, other methods' files
     recall       what the memory recalls for one clip, per query cell
     alignment    long-term context against short input addressing
