@@ -128,7 +128,8 @@ def test_model_page_and_bad_checkpoints(server, page):
     heading(page, "Model").wait_for()
     idle(page)
     assert "bundled demo" in sidebar(page)
-    page.get_by_text("Configuration", exact=True).wait_for()
+    # The page heading comes first; a model card may have a section of the same name.
+    page.get_by_text("Configuration", exact=True).first.wait_for()
     screenshot(page, "model")
     choose(page, "Upload")
     upload(page, "Checkpoint file", "broken.safetensors", b"\x00not a checkpoint" * 50)
