@@ -11,6 +11,7 @@ best.safetensors (the model alone, for the dashboard and evaluation) and samples
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -259,9 +260,17 @@ def main(argv: list[str] | None = None) -> dict:
                 clips_seen, timer = 0, time.perf_counter()
             if iteration % cfg.print_freq == 0 or iteration == cfg.iterations:
                 checkpoint(iteration)
+        if distributed:
+            # Leave together: a rank that tears Gloo down while rank 0 still writes the final
+            # checkpoint makes the other abort ("terminate called without an active exception").
+            dist.barrier()
     finally:
         bar.close()
         if distributed:
+            # DDP's reducer holds the process group and its Gloo threads: release it before the
+            # group goes, or its destructor may run during interpreter exit and abort the rank.
+            del train_model
+            gc.collect()
             dist.destroy_process_group()
     return {
         "iteration": iteration,
