@@ -285,6 +285,17 @@ def require_model() -> LoadedModel:
     return loaded
 
 
+def require_memory(loaded: LoadedModel, missing: str) -> None:
+    """Stop a memory page for a model built without a memory, saying what the page would show
+    (`missing`, e.g. "it has no slots to map")."""
+    if loaded.model.memory is None:
+        st.info(
+            "This model was built without a memory (`memory=False`, the paper's ConvLSTM "
+            f"baseline): {missing}. Open an LMC-Memory checkpoint on the **Model** page."
+        )
+        st.stop()
+
+
 def require_model_and_input() -> tuple[LoadedModel, Clip]:
     """The current model and an input that fits it; otherwise say what is missing and stop."""
     loaded = require_model()

@@ -189,12 +189,7 @@ def _slot_panel(sample, phase: str, usage, motion) -> None:
 state.trace("atlas")
 st.title("Slot atlas")
 loaded = state.require_model()
-if loaded.model.memory is None:
-    st.info(
-        "This model was built without a memory (`memory=False`, the paper's ConvLSTM baseline): "
-        "it has no slots to map. Open an LMC-Memory checkpoint on the **Model** page."
-    )
-    st.stop()
+state.require_memory(loaded, "it has no slots to map")
 st.caption(
     "Every query cell of every clip picks its top slot. A slot that stands for a motion is chosen "
     "by cells that move the same way; a slot no cell ever picks is dead."

@@ -274,12 +274,7 @@ def _map_panel(
 state.trace("embeddings")
 st.title("Embeddings")
 loaded = state.require_model()
-if loaded.model.memory is None:
-    st.info(
-        "This model was built without a memory (`memory=False`, the paper's ConvLSTM baseline): "
-        "it recalls no contexts to map. Open an LMC-Memory checkpoint on the **Model** page."
-    )
-    st.stop()
+state.require_memory(loaded, "it recalls no contexts to map")
 sample = mw.dataset_sample(loaded, "embeddings")
 if sample is None:
     st.stop()

@@ -227,12 +227,7 @@ def _grid(model, clip) -> tuple[int, int]:
 state.trace("intervene")
 st.title("Intervene on the memory")
 loaded, clip = state.require_model_and_input()
-if loaded.model.memory is None:
-    st.info(
-        "This model was built without a memory (`memory=False`, the paper's ConvLSTM baseline): "
-        "there is no recall to replace. Open an LMC-Memory checkpoint on the **Model** page."
-    )
-    st.stop()
+state.require_memory(loaded, "there is no recall to replace")
 st.caption(
     f"Input: {clip.source}. Choose what the memory should recall and where; the model then predicts "
     "again with that recall (phase 2, as at inference) and the two predictions are compared."

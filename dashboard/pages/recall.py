@@ -316,12 +316,7 @@ state.trace("recall")
 st.title("Memory recall")
 loaded, clip = state.require_model_and_input()
 model = loaded.model
-if model.memory is None:
-    st.info(
-        "This model was built without a memory (`memory=False`, the paper's ConvLSTM baseline): "
-        "there is nothing to recall. Open an LMC-Memory checkpoint on the **Model** page."
-    )
-    st.stop()
+state.require_memory(loaded, "there is nothing to recall")
 
 out_len = default_out_len(clip)
 view = _view(loaded.key, clip.key, out_len, model, clip)
