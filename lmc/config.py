@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 QUERY_MODES = ("local", "global")
+# How the 3D motion encoders pad their convolutions. "zeros" is published; it lets a border cell's
+# query see the frame's edge, so slots can end up standing for positions instead of motions.
+QUERY_PADDINGS = ("zeros", "replicate")
 OUTPUT_ACTIVATIONS = ("none", "sigmoid")
 
 # Each 3D motion encoder halves time three times (after the first spatial-only pooling), so it
@@ -44,6 +47,9 @@ class ModelConfig:
     memory: bool = True  # False: the plain ConvLSTM predictor (the paper's no-memory baseline)
     query: str = "local"  # "local": one query per H/16 x W/16 cell (published); "global": one query
     temperature: float = 1.0  # softmax temperature of the addressing; 1.0 is the published model
+    query_padding: str = (
+        "zeros"  # padding of the 3D motion encoders: "zeros" (published) or "replicate"
+    )
     output_activation: str = "none"  # "none" (Moving-MNIST) or "sigmoid" (KTH)
 
     def __post_init__(self) -> None:
@@ -81,6 +87,10 @@ class ModelConfig:
                 problems.append(f"channel width {width}: must be at least 1")
         if self.query not in QUERY_MODES:
             problems.append(f"query={self.query!r}: must be one of {QUERY_MODES}")
+        if self.query_padding not in QUERY_PADDINGS:
+            problems.append(
+                f"query_padding={self.query_padding!r}: must be one of {QUERY_PADDINGS}"
+            )
         if not self.temperature > 0:
             problems.append(f"temperature={self.temperature}: must be > 0")
         if self.output_activation not in OUTPUT_ACTIVATIONS:

@@ -30,6 +30,9 @@ class Prediction:
 
     frames: torch.Tensor
     memory: MemoryTrace | None
+    # The queries (B, cells, D) still attached to the autograd graph, for training losses on the
+    # addressing (the explicit alignment variant); None without memory. Analysis reads memory.query.
+    query: torch.Tensor | None = None
 
 
 class LMCMemoryModel(nn.Module):
@@ -56,6 +59,7 @@ class LMCMemoryModel(nn.Module):
                 c.feature_channels,
                 global_query=c.query == "global",
                 temperature=c.temperature,
+                query_padding=c.query_padding,
             )
             self.fusion = AttentionFusion(c.lstm_channels, c.feature_channels, c.attention_hidden)
 
@@ -126,6 +130,18 @@ class LMCMemoryModel(nn.Module):
         trains them from the short input).
         """
         self._check_phase(phase)
+        trace, feature, _ = self._recall(short, long, phase, memory_override, memory_trainable)
+        return trace, feature
+
+    def _recall(
+        self,
+        short: torch.Tensor | None,
+        long: torch.Tensor | None,
+        phase: int,
+        memory_override: MemoryOverride | None,
+        memory_trainable: bool | None,
+    ) -> tuple[MemoryTrace, torch.Tensor, torch.Tensor]:
+        """`recall`, plus the queries still attached to the graph."""
         trainable = phase == 1 if memory_trainable is None else memory_trainable
         memory = self._require_memory()
         source = long if phase == 1 else short
@@ -150,7 +166,7 @@ class LMCMemoryModel(nn.Module):
             phase=phase,
             overridden=overridden,
         )
-        return trace, feature
+        return trace, feature, query
 
     # ----------------------------------------------------------------------------- predictor
     def rollout(
@@ -224,10 +240,10 @@ class LMCMemoryModel(nn.Module):
                     f"long has shape {tuple(long.shape)} and short {tuple(short.shape)}; "
                     "batch, channels and frame size must match"
                 )
-        trace, feature = self.recall(short, long, phase, memory_override, memory_trainable)
+        trace, feature, query = self._recall(short, long, phase, memory_override, memory_trainable)
         frames, gates = self.rollout(short, out_len, feature)
         trace.gates = gates.detach()
-        return Prediction(frames=frames, memory=trace)
+        return Prediction(frames=frames, memory=trace, query=query)
 
     @torch.inference_mode()
     def predict(

@@ -5,7 +5,10 @@ Each iteration takes one batch of clips of short_len + out_len frames and runs
 - phase 2: the memory is addressed by the matching encoder from the short input and is frozen
   exactly (no gradient reaches it, so the optimizer does not move it);
 each with its own loss (L1 + MSE, mean-reduced, 1:1), backward pass and optimizer step. There is no
-explicit alignment loss. The CLI (`train/`) and `lmc.experiments` both call `train_step`.
+explicit alignment loss in the published recipe; `align_weight` > 0 adds one to phase 2 (a
+variant of this project: the matching encoder's queries are pulled towards the context encoder's
+queries of the same batch, which phase 1 has just computed). The CLI (`train/`) and
+`lmc.experiments` both call `train_step`.
 """
 
 from __future__ import annotations
@@ -68,6 +71,12 @@ class ClipWindows:
         return short, target, long
 
 
+def query_alignment_loss(short_query: torch.Tensor, long_query: torch.Tensor) -> torch.Tensor:
+    """Mean cosine distance, cell by cell, between the short input's queries (B, cells, D) and the
+    long window's (the target, detached): 0 when both address the memory alike."""
+    return (1 - F.cosine_similarity(short_query, long_query.detach(), dim=-1)).mean()
+
+
 def check_windows(short_len: int, out_len: int, long_len: int, min_motion_frames: int) -> None:
     """Clear errors for lengths the model or the recipe cannot use."""
     if short_len < min_motion_frames:
@@ -92,17 +101,23 @@ def train_step(
     *,
     memory: bool = True,
     alignment: str = "on",
+    align_weight: float = 0.0,
     autocast_dtype: torch.dtype | None = None,
     scaler: torch.amp.GradScaler | None = None,
 ) -> dict[str, float]:
     """One iteration on a batch `clip` (B, short_len + out_len, C, H, W); returns the loss of each
-    phase run ("phase1", "phase2", or "loss" for the no-memory / no-alignment variants).
+    phase run ("phase1", "phase2", or "loss" for the no-memory / no-alignment variants), and with
+    align_weight > 0 the alignment term of phase 2 ("align"), which is not part of "phase2".
 
     A non-finite loss raises FloatingPointError before the optimizer steps, so the weights stay
     those of the last good iteration.
     """
     if alignment not in ALIGNMENT_MODES:
         raise ValueError(f"alignment={alignment!r}: must be one of {ALIGNMENT_MODES}")
+    if not align_weight >= 0:
+        raise ValueError(f"align_weight={align_weight}: must be >= 0")
+    if align_weight and (not memory or alignment == "off"):
+        raise ValueError("align_weight needs the memory and the two phases (alignment on)")
     short, target, long = windows.split(clip, long_start)
     out_len = target.shape[1]
     if not memory:
@@ -114,20 +129,28 @@ def train_step(
         runs = [("phase1", dict(phase=1, long=long)), ("phase2", dict(phase=2))]
     device_type = clip.device.type
     losses = {}
+    long_query = None
     for name, kwargs in runs:
         ctx = torch.autocast(device_type, dtype=autocast_dtype) if autocast_dtype else nullcontext()
         with ctx:
             pred = model(short, out_len=out_len, **kwargs)
             loss = prediction_loss(pred.frames.float(), target.float())
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"{name} loss is {loss.item()}")
+            objective = loss
+            if name == "phase1":
+                long_query = pred.memory.query
+            elif name == "phase2" and align_weight:
+                align = query_alignment_loss(pred.query.float(), long_query.float())
+                losses["align"] = align.item()
+                objective = loss + align_weight * align
+        if not torch.isfinite(objective):
+            raise FloatingPointError(f"{name} loss is {objective.item()}")
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
-            scaler.scale(loss).backward()
+            scaler.scale(objective).backward()
             scaler.step(optimizer)
             scaler.update()
         else:
-            loss.backward()
+            objective.backward()
             optimizer.step()
         losses[name] = loss.item()
     return losses

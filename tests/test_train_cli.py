@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lmc import load_checkpoint
+from lmc import build_model, load_checkpoint
 from lmc.training import ClipWindows, train_step
 from train import train
 from train.config import parse_args
@@ -334,3 +334,72 @@ def test_torchrun_cli_two_processes_rank0_writes(tmp_path):
     record = json.loads((tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()[-1])
     assert record["iteration"] == 2 and "val" in record
     assert load_train_state(tmp_path / "ddp" / "last.pt")["iteration"] == 2
+
+
+def test_query_padding_reaches_every_motion_convolution():
+    cfg = parse_args(["--preset", "tiny", "--query_padding", "replicate"]).model_config()
+    model = build_model(cfg)
+    convs = [m for m in model.memory.modules() if isinstance(m, torch.nn.Conv3d)]
+    assert len(convs) == 12 and all(c.padding_mode == "replicate" for c in convs)
+    assert {
+        m.padding_mode for m in build_model("tiny").modules() if isinstance(m, torch.nn.Conv3d)
+    } == {"zeros"}
+
+
+def test_align_weight_pulls_short_queries_towards_the_long_ones(tiny_model):
+    from lmc.training import query_alignment_loss
+
+    torch.manual_seed(0)
+    clip = torch.rand(2, 13, 1, 32, 32)
+    windows = ClipWindows(10, 3, 12)
+
+    def gap():
+        with torch.no_grad():
+            short_q, _ = tiny_model.encode_motion(clip[:, :10], phase=2)
+            long_q, _ = tiny_model.encode_motion(clip[:, 1:13], phase=1)
+        return query_alignment_loss(short_q, long_q).item()
+
+    opt = torch.optim.SGD(tiny_model.parameters(), lr=0.0)
+    losses = train_step(tiny_model, opt, clip, windows, 1, align_weight=1.0)
+    assert set(losses) == {"phase1", "phase2", "align"}
+    assert losses["align"] == pytest.approx(gap(), rel=1e-5)
+    # From the same start, a few steps with the term end closer to the long queries than without.
+    with torch.no_grad():  # start the two encoders apart (they are copies at initialisation)
+        for p in tiny_model.memory.context_encoder.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    start = {k: v.clone() for k, v in tiny_model.state_dict().items()}
+    gaps = {}
+    for weight in (0.0, 1.0):
+        tiny_model.load_state_dict(start)
+        matching = torch.optim.Adam(tiny_model.memory.matching_encoder.parameters(), lr=1e-2)
+        for _ in range(10):
+            train_step(tiny_model, matching, clip, windows, 1, align_weight=weight)
+        gaps[weight] = gap()
+    assert gaps[1.0] < 0.5 * gaps[0.0]
+
+
+def test_align_weight_needs_the_two_phases(tiny_model):
+    opt = torch.optim.SGD(tiny_model.parameters(), lr=0.0)
+    with pytest.raises(ValueError, match="align_weight needs the memory and the two phases"):
+        train_step(
+            tiny_model,
+            opt,
+            torch.rand(2, 13, 1, 32, 32),
+            ClipWindows(10, 3, 12),
+            0,
+            alignment="off",
+            align_weight=1.0,
+        )
+
+
+def test_every_validation_logs_the_memory_health(tmp_path):
+    run(["--iterations", "2", "--print_freq", "2"], tmp_path)
+    record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert set(record["health"]) == {
+        "slots_alive",
+        "effective_slots",
+        "other_recall_mse_ratio",
+        "alignment_top1",
+        "alignment_top1_chance",
+    }
+    assert 1 <= record["health"]["slots_alive"] <= 10

@@ -58,6 +58,8 @@ class TrainConfig:
     memory: bool = True  # False: the ConvLSTM predictor without memory
     query: str | None = None  # local | global; None: the preset's
     temperature: float | None = None  # None: the preset's
+    query_padding: str | None = None  # zeros | replicate; None: the preset's (zeros, as published)
+    align_weight: float = 0.0  # > 0: an explicit query alignment term in phase 2 (not published)
     sample_clips: int = 4  # clips drawn in the PNG rollout strips
     model_card: str | None = None  # text stored in the checkpoints' metadata
 
@@ -67,6 +69,7 @@ class TrainConfig:
             "amp": ("off", "bf16", "fp16"),
             "alignment": ("on", "off"),
             "query": (None, "local", "global"),
+            "query_padding": (None, "zeros", "replicate"),
         }
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
@@ -76,6 +79,10 @@ class TrainConfig:
                 raise ValueError(f"{name}={getattr(self, name)}: must be at least 1")
         if self.iterations_warmup < 0 or self.workers < 0:
             raise ValueError("iterations_warmup and workers must be >= 0")
+        if not self.align_weight >= 0:
+            raise ValueError(f"align_weight={self.align_weight}: must be >= 0")
+        if self.align_weight and (not self.memory or self.alignment == "off"):
+            raise ValueError("align_weight needs the memory and the two phases (alignment on)")
         if self.lr <= 0:
             raise ValueError(f"lr={self.lr}: must be > 0")
         if self.dataset == "kth" and not self.train_data_dir:
@@ -95,6 +102,7 @@ class TrainConfig:
             ("memory_size", "memory_size"),
             ("query", "query"),
             ("temperature", "temperature"),
+            ("query_padding", "query_padding"),
         ):
             if getattr(self, theirs) is not None:
                 overrides[ours] = getattr(self, theirs)

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from lmc.analysis.health_check import watch_health
 from lmc.checkpoint import load_checkpoint, load_state_strict, save_checkpoint, unwrap
 from lmc.config import MIN_MOTION_FRAMES
 from lmc.evaluation import batched, evaluate, finalize
@@ -30,6 +31,8 @@ from lmc.viz import rollout_strip, save_png
 from train.config import TrainConfig, parse_args
 from train.data import make_train_source, validation_clips
 from train.state import load_train_state, restore_rng, save_train_state
+
+HEALTH_CLIPS = 64  # validation clips of the memory health watch at each validation
 
 
 class TrainingStopped(RuntimeError):
@@ -160,6 +163,26 @@ def main(argv: list[str] | None = None) -> dict:
                     dist.all_reduce(tensor)  # sums and counts add up over ranks
         return finalize(sums)
 
+    collapse_warned = False
+
+    def watch_memory(iteration: int) -> dict:
+        """The memory's cheap health on the first validation clips; warns once on a collapse."""
+        nonlocal collapse_warned
+        if not model_cfg.memory:
+            return {}
+        clips = val_clips[: min(len(val_clips), HEALTH_CLIPS)].to(device)
+        health = watch_health(
+            model, clips, cfg.short_len, cfg.out_len, min(cfg.long_len, clips.shape[1])
+        )
+        if not collapse_warned and health["slots_alive"] < 0.25 * model_cfg.memory_size:
+            collapse_warned = True
+            log(
+                f"warning: the memory looks collapsed at iteration {iteration}: "
+                f"{health['slots_alive']} of {model_cfg.memory_size} slots are ever a top choice "
+                f"on {len(clips)} validation clips (python -m lmc.health says more)"
+            )
+        return health
+
     def save_samples(iteration: int) -> None:
         clips = val_clips[: cfg.sample_clips].to(device)
         pred = model.predict(clips[:, : cfg.short_len], cfg.out_len).frames
@@ -211,6 +234,7 @@ def main(argv: list[str] | None = None) -> dict:
                     windows.long_start(cfg.seed, iteration),
                     memory=model_cfg.memory,
                     alignment=cfg.alignment,
+                    align_weight=cfg.align_weight,
                     autocast_dtype=autocast_dtype,
                     scaler=scaler,
                 )
@@ -243,6 +267,10 @@ def main(argv: list[str] | None = None) -> dict:
                         m: {k: v["mean"] for k, v in val[m].items()} for m in ("copy_last", "zeros")
                     }
                     record["val_source"] = val_label
+                    if master:
+                        health = watch_memory(iteration)
+                        if health:
+                            record["health"] = health
                     if best_val is None or record["val"]["mse"] < best_val:
                         best_val = record["val"]["mse"]
                         if master:

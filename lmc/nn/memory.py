@@ -90,13 +90,18 @@ class MotionMemory(nn.Module):
         feature_channels: int,
         global_query: bool,
         temperature: float,
+        query_padding: str = "zeros",
     ):
         super().__init__()
         self.global_query = global_query
         self.temperature = temperature
         self.slots = nn.Parameter(torch.randn(memory_size, memory_dim))
-        self.matching_encoder = MotionEncoder(image_channels, *motion_channels, memory_dim)
-        self.context_encoder = MotionEncoder(image_channels, *motion_channels, memory_dim)
+        self.matching_encoder = MotionEncoder(
+            image_channels, *motion_channels, memory_dim, padding_mode=query_padding
+        )
+        self.context_encoder = MotionEncoder(
+            image_channels, *motion_channels, memory_dim, padding_mode=query_padding
+        )
         # Both encoders start from the same weights, as published.
         self.context_encoder.load_state_dict(self.matching_encoder.state_dict())
         self.embedder = nn.Sequential(

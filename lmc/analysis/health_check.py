@@ -1,0 +1,223 @@
+"""Run a model over clips of known motion and measure its memory's health (`lmc.analysis.health`).
+
+Two entry points:
+- `health_check(model, clips)`: the full report behind `python -m lmc.health`: usage, what the
+  top slot follows, linear probes of the true motion, the MSE with the model's own recall against
+  another clip's and uniform addressing, and the alignment of long and short recall;
+- `watch_health(model, clips)`: the cheap measures the training loop logs at every validation.
+
+Clips are generated Moving-MNIST (`MovingMNISTClips`), whose true motion per cell is known. The
+recall is phase 2 (the matching encoder on the short input: what inference does); phase 1 (the
+context encoder on the long window) enters only the alignment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from lmc.analysis import health as hl
+from lmc.analysis.dataset_pass import DatasetPass, run_dataset_pass
+from lmc.data.moving_mnist import MovingMNISTClips
+from lmc.metrics import mse as frame_mse
+from lmc.nn.memory import MemoryOverride
+
+
+@dataclass
+class HealthReport:
+    """Every figure of a health check; `to_dict` gives the JSON of `python -m lmc.health --json`."""
+
+    clips: int
+    short_len: int
+    out_len: int
+    memory_size: int
+    temperature: float
+    slots_alive: int
+    effective_slots: float
+    max_weight: float
+    max_weight_bound: float
+    nmi_position: float
+    nmi_position_shuffled: float
+    nmi_direction: float
+    nmi_direction_shuffled: float
+    probe_direction_readout: float
+    probe_direction_query: float
+    probe_chance: float
+    probe_speed_readout: float
+    probe_speed_query: float
+    probe_speed_chance: float
+    probe_samples: int
+    mse_own: float
+    mse_other_recall: float
+    mse_uniform: float
+    alignment_top1: float | None
+    alignment_top1_chance: float | None
+    alignment_kl: float | None
+    alignment_kl_chance: float | None
+    seconds: float = 0.0
+    findings: list[hl.Finding] = field(default_factory=list)
+
+    @property
+    def slots_dead(self) -> int:
+        return self.memory_size - self.slots_alive
+
+    @property
+    def verdicts(self) -> list[str]:
+        return [f.verdict for f in self.findings]
+
+    def to_dict(self) -> dict:
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        values["findings"] = [dataclasses.asdict(f) for f in self.findings]
+        values["slots_dead"] = self.slots_dead
+        values["verdicts"] = self.verdicts
+        return values
+
+
+def _check(model: torch.nn.Module, clips: MovingMNISTClips, short_len: int, out_len: int) -> None:
+    if getattr(model, "memory", None) is None:
+        raise ValueError("this model has no memory (built with memory=False): nothing to check")
+    if not isinstance(clips, MovingMNISTClips):
+        raise TypeError("the health check needs generated Moving-MNIST clips (their true motion)")
+    length = clips.frames.shape[1]
+    if short_len + out_len > length:
+        raise ValueError(
+            f"short_len + out_len = {short_len + out_len}: the clips have only {length} frames"
+        )
+    if len(clips) < 2:
+        raise ValueError("the health check needs at least 2 clips (one's recall goes to another)")
+
+
+@torch.inference_mode()
+def recall_mse(
+    model: torch.nn.Module,
+    frames: torch.Tensor,
+    short_len: int,
+    out_len: int,
+    weights: np.ndarray | None = None,
+    batch_size: int = 32,
+) -> float:
+    """Mean per-frame MSE (summed over pixels) of the prediction, with the model's own recall or
+    with the addressing `weights` (N, cells, S) forced in every cell."""
+    device = next(model.parameters()).device
+    total, count = 0.0, 0
+    for start in range(0, len(frames), batch_size):
+        clip = frames[start : start + batch_size].to(device)
+        override = None
+        if weights is not None:
+            forced = torch.from_numpy(np.asarray(weights[start : start + batch_size])).float()
+            override = MemoryOverride(weights=forced.to(device))
+        pred = model.predict(clip[:, :short_len], out_len, memory_override=override).frames
+        target = clip[:, short_len : short_len + out_len]
+        total += float(frame_mse(pred.float().clamp(0, 1), target).sum())
+        count += pred.shape[0] * pred.shape[1]
+    return total / count
+
+
+def _pass(model, clips: MovingMNISTClips, short_len: int, long_len: int | None) -> DatasetPass:
+    return run_dataset_pass(
+        model,
+        clips.frames,
+        short_len,
+        long_len=long_len,
+        positions=clips.positions,
+        velocities=clips.velocities,
+        labels=clips.labels,
+    )
+
+
+def health_check(
+    model: torch.nn.Module,
+    clips: MovingMNISTClips,
+    short_len: int = 10,
+    out_len: int = 10,
+    long_len: int | None = None,
+    seed: int = 0,
+) -> HealthReport:
+    """The full health report of `model`'s memory on `clips` (N clips of >= short_len + out_len
+    frames). long_len: the long window for the alignment (default: short_len + out_len)."""
+    _check(model, clips, short_len, out_len)
+    start = time.perf_counter()
+    long_len = long_len or short_len + out_len
+    sample = _pass(model, clips, short_len, long_len)
+    weights = sample.short_weights
+    n, cells, size = weights.shape
+    temperature = float(model.config.temperature)
+    use = hl.usage(weights, temperature)
+
+    top = weights.argmax(axis=-1)  # (N, cells)
+    position = np.broadcast_to(np.arange(cells), (n, cells))
+    moving = hl.moving_cells(sample.direction, sample.occupancy)
+    direction = hl.direction_bin(sample.direction)[moving]
+    speed = hl.speed_bin(sample.speed[moving])
+    readout, query = sample.short_readout[moving], sample.short_query[moving]
+    p_dir_r, p_dir_q = (
+        hl.probe(readout, direction, seed=seed),
+        hl.probe(query, direction, seed=seed),
+    )
+    p_spd_r, p_spd_q = hl.probe(readout, speed, seed=seed), hl.probe(query, speed, seed=seed)
+
+    frames = clips.to_tensor()
+    uniform = np.full_like(weights, 1.0 / size)
+    align = hl.alignment_health(sample.long_weights, weights)
+    report = HealthReport(
+        clips=n,
+        short_len=short_len,
+        out_len=out_len,
+        memory_size=size,
+        temperature=temperature,
+        slots_alive=use.slots_alive,
+        effective_slots=use.effective_slots,
+        max_weight=use.max_weight,
+        max_weight_bound=use.max_weight_bound,
+        nmi_position=hl.nmi(top, position),
+        nmi_position_shuffled=hl.shuffled_nmi(top, position, seed=seed),
+        nmi_direction=hl.nmi(top[moving], direction),
+        nmi_direction_shuffled=hl.shuffled_nmi(top[moving], direction, seed=seed),
+        probe_direction_readout=p_dir_r.accuracy,
+        probe_direction_query=p_dir_q.accuracy,
+        probe_chance=p_dir_r.chance,
+        probe_speed_readout=p_spd_r.accuracy,
+        probe_speed_query=p_spd_q.accuracy,
+        probe_speed_chance=p_spd_r.chance,
+        probe_samples=p_dir_r.samples,
+        mse_own=recall_mse(model, frames, short_len, out_len),
+        mse_other_recall=recall_mse(model, frames, short_len, out_len, np.roll(weights, 1, axis=0)),
+        mse_uniform=recall_mse(model, frames, short_len, out_len, uniform),
+        alignment_top1=align.top1,
+        alignment_top1_chance=align.top1_chance,
+        alignment_kl=align.kl,
+        alignment_kl_chance=align.kl_chance,
+    )
+    report.findings = hl.findings(report.to_dict())
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def watch_health(
+    model: torch.nn.Module,
+    frames: torch.Tensor,
+    short_len: int,
+    out_len: int,
+    long_len: int,
+) -> dict[str, float]:
+    """The cheap measures of the training loop, on clips (N, T, C, H, W): slots alive, effective
+    slots, the MSE ratio of another clip's recall over the model's own, and the long/short top-1
+    agreement beside another clip's. Needs no true motion, so it works on any validation set."""
+    if getattr(model, "memory", None) is None:
+        return {}
+    sample = run_dataset_pass(model, frames, short_len, long_len=long_len)
+    use = hl.usage(sample.short_weights, float(model.config.temperature))
+    own = recall_mse(model, frames, short_len, out_len)
+    other = recall_mse(model, frames, short_len, out_len, np.roll(sample.short_weights, 1, axis=0))
+    align = hl.alignment_health(sample.long_weights, sample.short_weights)
+    return {
+        "slots_alive": use.slots_alive,
+        "effective_slots": use.effective_slots,
+        "other_recall_mse_ratio": other / own if own > 0 else float("nan"),
+        "alignment_top1": align.top1,
+        "alignment_top1_chance": align.top1_chance,
+    }

@@ -1,0 +1,134 @@
+"""Is this checkpoint's memory alive? `python -m lmc.health CHECKPOINT [--clips N] [--json]`.
+
+Runs `lmc.analysis.health_check.health_check` on the generated Moving-MNIST test set (whose true
+motion is known per cell) and prints each figure beside its control, then one verdict per
+finding; `--json` prints one JSON object instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from lmc.analysis.health_check import HealthReport, health_check
+
+# (label, key, control key or None, format) of the text report, in reading order.
+ROWS = (
+    ("slots alive (top choice of some cell)", "slots_alive", "memory_size", "{:d} of {:d}"),
+    ("effective slots per cell, exp(H)", "effective_slots", "memory_size", "{:.1f} of {:d}"),
+    ("largest weight / softmax bound", "max_weight", "max_weight_bound", "{:.4f} / {:.4f}"),
+    (
+        "NMI top slot ~ cell position",
+        "nmi_position",
+        "nmi_position_shuffled",
+        "{:.3f} (shuffled {:.3f})",
+    ),
+    (
+        "NMI top slot ~ true direction",
+        "nmi_direction",
+        "nmi_direction_shuffled",
+        "{:.3f} (shuffled {:.3f})",
+    ),
+    (
+        "direction probe, readout",
+        "probe_direction_readout",
+        "probe_chance",
+        "{:.3f} (chance {:.3f})",
+    ),
+    ("direction probe, query", "probe_direction_query", "probe_chance", "{:.3f} (chance {:.3f})"),
+    ("speed probe, readout", "probe_speed_readout", "probe_speed_chance", "{:.3f} (chance {:.3f})"),
+    ("speed probe, query", "probe_speed_query", "probe_speed_chance", "{:.3f} (chance {:.3f})"),
+    ("MSE, own recall", "mse_own", None, "{:.2f}"),
+    ("MSE, another clip's recall", "mse_other_recall", None, "{:.2f}"),
+    ("MSE, uniform addressing", "mse_uniform", None, "{:.2f}"),
+    (
+        "long/short top-1 agreement",
+        "alignment_top1",
+        "alignment_top1_chance",
+        "{:.3f} (other clip {:.3f})",
+    ),
+    (
+        "KL(long || short), nats",
+        "alignment_kl",
+        "alignment_kl_chance",
+        "{:.4f} (other clip {:.4f})",
+    ),
+)
+
+
+def format_report(report: HealthReport, source: str) -> str:
+    values = report.to_dict()
+    lines = [
+        f"memory health of {source}",
+        f"on {report.clips} clips, {report.short_len} -> {report.out_len} frames, "
+        f"S = {report.memory_size}, temperature {report.temperature:g}",
+        "",
+    ]
+    width = max(len(label) for label, *_ in ROWS)
+    for label, key, control, fmt in ROWS:
+        value = values[key]
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            text = "n/a"
+        else:
+            text = fmt.format(value, values[control]) if control else fmt.format(value)
+        lines.append(f"  {label:<{width}}  {text}")
+    lines += ["", "verdicts:"] + [f"  - {v}" for v in report.verdicts]
+    lines.append(f"\n({report.seconds:.1f} s)")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m lmc.health",
+        description="Measure whether a checkpoint's memory is alive: usage, tuning, probes, use, alignment.",
+    )
+    parser.add_argument("checkpoint", help="a .safetensors checkpoint of ours or the authors' .pt")
+    parser.add_argument("--clips", type=int, default=256, help="generated test clips (default 256)")
+    parser.add_argument("--short_len", type=int, default=10)
+    parser.add_argument("--out_len", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the shuffles and probe folds")
+    parser.add_argument(
+        "--dataset",
+        choices=("movingmnist", "kth"),
+        default=None,
+        help="for the authors' .pt files: which of their models it is",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = build_parser().parse_args(argv)
+    if args.clips < 2:
+        raise SystemExit(f"--clips {args.clips}: at least 2 clips are needed")
+    from lmc.checkpoint import load_checkpoint
+    from lmc.data.fixed_sets import fixed_set
+
+    try:
+        model, _ = load_checkpoint(args.checkpoint, dataset=args.dataset)
+    except (ValueError, OSError) as err:
+        raise SystemExit(f"lmc.health: {err}") from None
+    if model.memory is None:
+        raise SystemExit(f"lmc.health: {args.checkpoint} has no memory (memory=False)")
+    clips = fixed_set(
+        "test",
+        max(args.clips, 1000),
+        args.short_len + args.out_len,
+        image_size=model.config.image_size,
+    ).subset(slice(0, args.clips))
+    try:
+        report = health_check(model, clips, args.short_len, args.out_len, seed=args.seed)
+    except ValueError as err:
+        raise SystemExit(f"lmc.health: {err}") from None
+    values = report.to_dict()
+    if args.json:
+        print(json.dumps(values, indent=1))
+    else:
+        print(format_report(report, args.checkpoint))
+    return values
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,199 @@
+"""Memory health: each measure against a hand-computed value or a constructed memory."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lmc import ModelConfig, build_model
+from lmc.analysis import health as hl
+from lmc.analysis.health_check import health_check, recall_mse, watch_health
+from lmc.data.moving_mnist import generate_clips
+
+
+def test_effective_slots_is_s_for_uniform_and_one_for_one_hot():
+    uniform = np.full((2, 3, 10), 0.1)
+    one_hot = np.eye(10)[[3, 7]]
+    assert np.allclose(hl.effective_slots(uniform), 10.0)
+    assert np.allclose(hl.effective_slots(one_hot), 1.0)
+
+
+def test_usage_counts_top_choices_and_the_softmax_bound():
+    weights = np.full((4, 2, 5), 0.1)
+    weights[0, :, 1] = weights[1, :, 4] = weights[2:, :, 2] = 0.6  # slots 1, 4 and 2 on top
+    use = hl.usage(weights / weights.sum(-1, keepdims=True), temperature=0.5)
+    assert (use.slots_alive, use.slots_dead) == (3, 2)
+    assert use.max_weight_bound == pytest.approx(math.exp(4) / (math.exp(4) + 4))
+
+
+def test_direction_bins_are_centred_on_the_eight_compass_points():
+    angles = np.array([0.0, np.pi / 2, np.pi, -np.pi / 2, np.pi / 4, np.pi / 8 - 1e-6, np.nan])
+    assert hl.direction_bin(angles).tolist() == [0, 2, 4, 6, 1, 0, -1]
+
+
+def test_speed_bins_have_equal_counts():
+    speed = np.concatenate([np.arange(100.0), [np.nan]])
+    bins = hl.speed_bin(speed, bins=4)
+    assert bins[-1] == -1
+    assert np.bincount(bins[:-1]).tolist() == [25, 25, 25, 25]
+
+
+def test_nmi_is_one_for_the_same_labels_and_near_zero_shuffled():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 8, 4000)
+    assert hl.nmi(labels, (labels + 3) % 8) == pytest.approx(1.0)
+    assert hl.shuffled_nmi(labels, labels) < 0.01
+
+
+def test_probe_reads_a_linear_code_and_not_noise():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 4, 800)
+    code = np.eye(4)[labels] + 0.1 * rng.normal(size=(800, 4))
+    noise = rng.normal(size=(800, 4))
+    assert hl.probe(code, labels).accuracy > 0.95
+    result = hl.probe(noise, labels)
+    assert abs(result.accuracy - result.chance) < 0.08
+    assert result.chance == pytest.approx(np.bincount(labels).max() / 800)
+
+
+def test_alignment_of_identical_recalls_is_perfect_and_the_control_is_another_clip():
+    rng = np.random.default_rng(0)
+    w = rng.dirichlet(np.ones(6), size=(5, 4))
+    same = hl.alignment_health(w, w)
+    assert same.top1 == 1.0 and same.kl == pytest.approx(0.0, abs=1e-12)
+    expected = (w.argmax(-1) == np.roll(w, 1, axis=0).argmax(-1)).mean()
+    assert same.top1_chance == pytest.approx(expected)
+
+
+DEAD = {
+    "memory_size": 100,
+    "slots_alive": 3,
+    "effective_slots": 99.2,
+    "max_weight": 0.014,
+    "max_weight_bound": 0.0695,
+    "nmi_position": 0.52,
+    "nmi_position_shuffled": 0.002,
+    "nmi_direction": 0.006,
+    "nmi_direction_shuffled": 0.006,
+    "probe_direction_readout": 0.17,
+    "probe_direction_query": 0.21,
+    "probe_chance": 0.17,
+    "mse_own": 102.9,
+    "mse_other_recall": 102.9001,
+    "mse_uniform": 103.0,
+    "alignment_top1": 0.003,
+    "alignment_top1_chance": 0.003,
+    "alignment_kl": 0.0076,
+    "alignment_kl_chance": 0.0076,
+}
+
+
+def test_verdicts_on_a_dead_memory_say_so_in_words():
+    found = {f.name: f for f in hl.findings(DEAD)}
+    assert not any(f.healthy for f in found.values())
+    assert found["usage"].verdict.startswith("collapsed: 3 of 100 slots ever chosen")
+    assert found["tuning"].verdict.startswith("positional: slots follow cells, not motion")
+    assert found["knowledge"].verdict.startswith("blind")
+    assert found["use"].verdict.startswith(
+        "ignored: another clip's recall changes the MSE by +0.0 %"
+    )
+    assert found["alignment"].verdict.startswith("unaligned")
+    assert {f.page for f in found.values()} <= {"atlas", "embeddings", "intervene", "recall"}
+
+
+def test_verdicts_on_a_live_memory():
+    live = DEAD | {
+        "slots_alive": 40,
+        "nmi_position": 0.05,
+        "nmi_direction": 0.3,
+        "probe_direction_readout": 0.6,
+        "mse_other_recall": 120.0,
+        "alignment_top1": 0.4,
+    }
+    found = {f.name: f for f in hl.findings(live)}
+    assert all(f.healthy for f in found.values())
+    assert found["use"].verdict.startswith("used: another clip's recall changes the MSE by +16.6 %")
+    assert found["tuning"].verdict.startswith("motion-tuned")
+
+
+@pytest.fixture
+def clips():
+    return generate_clips(6, seq_len=14, seed=3, image_size=32, split="test")
+
+
+def test_health_check_of_a_tiny_model_fills_every_key(tiny_model, clips):
+    report = health_check(tiny_model, clips, short_len=10, out_len=4)
+    values = report.to_dict()
+    for key in (
+        "slots_alive",
+        "effective_slots",
+        "max_weight",
+        "max_weight_bound",
+        "nmi_position",
+        "nmi_direction",
+        "nmi_direction_shuffled",
+        "probe_direction_readout",
+        "probe_direction_query",
+        "probe_chance",
+        "mse_own",
+        "mse_other_recall",
+        "mse_uniform",
+        "alignment_top1",
+        "alignment_top1_chance",
+        "verdicts",
+    ):
+        assert key in values
+    assert 1 <= report.slots_alive <= tiny_model.config.memory_size
+    assert 1.0 <= report.effective_slots <= tiny_model.config.memory_size
+    assert report.max_weight <= report.max_weight_bound + 1e-6
+    assert len(report.verdicts) == 5 and report.clips == 6
+
+
+def test_a_decoder_blind_to_the_memory_feature_is_called_ignored(tiny_model, clips):
+    # Zero the decoder's weights on the memory-feature channels (a transposed convolution's
+    # weight is (in, out, k, k)): the recall cannot matter.
+    with torch.no_grad():
+        tiny_model.frame_decoder[0].weight[tiny_model.config.lstm_channels :] = 0
+    report = health_check(tiny_model, clips, short_len=10, out_len=4)
+    assert report.mse_other_recall == pytest.approx(report.mse_own, rel=1e-9)
+    assert report.mse_uniform == pytest.approx(report.mse_own, rel=1e-9)
+    assert any(v.startswith("ignored") for v in report.verdicts)
+
+
+def test_forced_addressing_changes_the_mse_of_a_model_that_reads_its_memory(tiny_model, clips):
+    with torch.no_grad():  # lift the untrained output off 0, where clamping hides every change
+        tiny_model.frame_decoder[-1].bias.fill_(0.5)
+    frames = clips.to_tensor()
+    own = recall_mse(tiny_model, frames, 10, 4)
+    size = tiny_model.config.memory_size
+    one_hot = np.zeros((6, 4, size), np.float32)  # a 32x32 frame has a 2x2 query grid
+    one_hot[..., 0] = 1
+    assert recall_mse(tiny_model, frames, 10, 4, one_hot) != pytest.approx(own, rel=1e-6)
+
+
+def test_watch_health_gives_the_cheap_measures(tiny_model, clips):
+    health = watch_health(tiny_model, clips.to_tensor(), 10, 4, 14)
+    assert set(health) == {
+        "slots_alive",
+        "effective_slots",
+        "other_recall_mse_ratio",
+        "alignment_top1",
+        "alignment_top1_chance",
+    }
+    assert health["other_recall_mse_ratio"] > 0
+    assert (
+        watch_health(
+            build_model(ModelConfig.preset("tiny", memory=False)), clips.to_tensor(), 10, 4, 14
+        )
+        == {}
+    )
+
+
+def test_health_check_refuses_a_model_without_memory_and_short_clips(clips):
+    with pytest.raises(ValueError, match="no memory"):
+        health_check(build_model(ModelConfig.preset("tiny", memory=False)), clips, 10, 4)
+    with pytest.raises(
+        ValueError, match="short_len \\+ out_len = 15: the clips have only 14 frames"
+    ):
+        health_check(build_model(ModelConfig.preset("tiny")), clips, 10, 5)

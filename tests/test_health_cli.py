@@ -1,0 +1,59 @@
+"""`python -m lmc.health`: the JSON the issue names, the text report, clear errors."""
+
+import json
+
+import pytest
+
+from lmc import ModelConfig, build_model, health, save_checkpoint
+
+KEYS = (
+    "slots_alive",
+    "effective_slots",
+    "max_weight",
+    "max_weight_bound",
+    "nmi_position",
+    "nmi_direction",
+    "nmi_direction_shuffled",
+    "probe_direction_readout",
+    "probe_direction_query",
+    "probe_chance",
+    "mse_own",
+    "mse_other_recall",
+    "mse_uniform",
+    "alignment_top1",
+    "alignment_top1_chance",
+    "verdicts",
+)
+
+
+@pytest.fixture
+def checkpoint(tmp_path, monkeypatch):
+    monkeypatch.setenv("LMC_CACHE_DIR", str(tmp_path / "cache"))
+    return save_checkpoint(build_model(ModelConfig.preset("tiny")), tmp_path / "tiny.safetensors")
+
+
+def test_json_holds_every_key_and_parses(checkpoint, capsys):
+    health.main([str(checkpoint), "--clips", "8", "--out_len", "4", "--json"])
+    values = json.loads(capsys.readouterr().out)
+    assert all(key in values for key in KEYS)
+    assert values["clips"] == 8 and values["memory_size"] == 10
+    assert len(values["verdicts"]) == 5 and all(isinstance(v, str) for v in values["verdicts"])
+
+
+def test_text_report_lists_figures_with_controls_and_verdicts(checkpoint, capsys):
+    health.main([str(checkpoint), "--clips", "8", "--out_len", "4"])
+    text = capsys.readouterr().out
+    assert "slots alive (top choice of some cell)" in text and "of 10" in text
+    assert "(shuffled " in text and "(chance " in text and "verdicts:" in text
+
+
+def test_errors_are_one_line(checkpoint, tmp_path):
+    with pytest.raises(SystemExit, match="--clips 1: at least 2 clips are needed"):
+        health.main([str(checkpoint), "--clips", "1"])
+    with pytest.raises(SystemExit, match="lmc.health: "):
+        health.main([str(tmp_path / "missing.safetensors")])
+    no_memory = save_checkpoint(
+        build_model(ModelConfig.preset("tiny", memory=False)), tmp_path / "plain.safetensors"
+    )
+    with pytest.raises(SystemExit, match="has no memory"):
+        health.main([str(no_memory), "--clips", "4"])
