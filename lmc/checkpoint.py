@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -20,27 +18,26 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from lmc.config import ModelConfig
-from lmc.io import atomic_write
+from lmc.errors import CheckpointError
+from lmc.io import atomic_write, safe_torch_load
 from lmc.model import LMCMemoryModel, build_model
+from lmc.official import model_from_official_state
+from lmc.training.state import is_train_state, load_train_state
+from lmc.weights import load_state_strict, unwrap
+
+__all__ = [
+    "CheckpointError",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "load_checkpoint",
+    "load_state_strict",
+    "read_header",
+    "save_checkpoint",
+    "unwrap",
+]
 
 FORMAT_NAME = "lmc-checkpoint"
 FORMAT_VERSION = 1
-TRAIN_STATE_FORMAT = "lmc-train-state"  # written by train/, holds model + optimizer + RNG
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be loaded; the message says what is wrong and what was expected."""
-
-
-def unwrap(model: torch.nn.Module) -> LMCMemoryModel:
-    """The plain model inside DDP (`.module`) and torch.compile (`._orig_mod`) wrappers."""
-    while True:
-        if hasattr(model, "module") and isinstance(model.module, torch.nn.Module):
-            model = model.module
-        elif hasattr(model, "_orig_mod"):
-            model = model._orig_mod
-        else:
-            return model
 
 
 def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike, **metadata: Any) -> Path:
@@ -69,7 +66,7 @@ def load_checkpoint(
     """Load any checkpoint this project understands -> (model, metadata).
 
     - our safetensors format;
-    - our training-state files (`*.pt` from train/), through `torch.load(weights_only=True)`;
+    - our training-state files (`last.pt`, `lmc.training.state`), through `torch.load(weights_only=True)`;
     - the authors' checkpoints (a DataParallel state dict), also only through weights_only,
       imported by `lmc.official` (`dataset` "movingmnist" (default) or "kth" sets the image size
       and output activation, which the weights do not record).
@@ -142,46 +139,10 @@ def config_from_header(header: dict[str, Any], path: Path) -> ModelConfig:
         raise CheckpointError(f"{path} holds an invalid model config: {err}") from None
 
 
-def load_state_strict(
-    model: torch.nn.Module, state: dict[str, torch.Tensor], path: Path | str
-) -> None:
-    """Load a state dict, listing every missing, unexpected and mis-shaped tensor on mismatch."""
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = [
-        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
-        for k in sorted(set(expected) & set(state))
-        if state[k].shape != expected[k].shape
-    ]
-    if missing or unexpected or wrong:
-        parts = []
-        if missing:
-            parts.append(f"missing from the checkpoint: {', '.join(missing)}")
-        if unexpected:
-            parts.append(f"not in the model: {', '.join(unexpected)}")
-        if wrong:
-            parts.append(f"shape mismatch: {'; '.join(wrong)}")
-        raise CheckpointError(f"{path} does not match its model config: " + " | ".join(parts))
-    model.load_state_dict(state)
-
-
-def safe_torch_load(path: Path | str) -> Any:
-    """`torch.load` that never executes pickled code, with clear errors."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise CheckpointError(
-            f"{path} was refused: loading it would need unpickling arbitrary Python objects, which "
-            f"could run code. Only tensors and plain containers are accepted. ({err})"
-        ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
-        raise CheckpointError(f"{path} cannot be read (truncated or corrupted?): {err}") from None
-
-
 def _load_torch_file(path: Path, dataset: str | None) -> tuple[LMCMemoryModel, dict[str, Any]]:
     obj = safe_torch_load(path)
-    if isinstance(obj, dict) and obj.get("format") == TRAIN_STATE_FORMAT:
+    if is_train_state(obj):
+        obj = load_train_state(path, obj)
         config = config_from_header(obj, path)
         model = build_model(config)
         load_state_strict(model, obj["model"], path)
@@ -189,8 +150,6 @@ def _load_torch_file(path: Path, dataset: str | None) -> tuple[LMCMemoryModel, d
         metadata.update(format="lmc-train-state", step=obj.get("iteration"))
         return model, metadata
     if isinstance(obj, dict) and all(isinstance(v, torch.Tensor) for v in obj.values()):
-        from lmc.official import model_from_official_state
-
         model = model_from_official_state(obj, dataset or "movingmnist", source=str(path))
         return model, {
             "format": "official",

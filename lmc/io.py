@@ -1,12 +1,21 @@
-"""Atomic file writes: readers (another rank, a second run, the dashboard) see either no file or
-a whole one, never a torn one, and an interrupted write leaves nothing behind."""
+"""Low-level file I/O under every file format of the project.
+
+Atomic writes: readers (another rank, a second run, the dashboard) see either no file or a whole
+one, never a torn one, and an interrupted write leaves nothing behind. Safe reads of PyTorch
+files: `torch.load(weights_only=True)` only, which never runs pickled code.
+"""
 
 from __future__ import annotations
 
 import os
+import pickle
 import uuid
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from lmc.errors import CheckpointError
 
 
 def temp_path(final: str | os.PathLike) -> Path:
@@ -39,3 +48,18 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def safe_torch_load(path: Path | str) -> Any:
+    """`torch.load` that never executes pickled code, with clear errors."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f"{path} was refused: loading it would need unpickling arbitrary Python objects, which "
+            f"could run code. Only tensors and plain containers are accepted. ({err})"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
+        raise CheckpointError(f"{path} cannot be read (truncated or corrupted?): {err}") from None

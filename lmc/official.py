@@ -16,7 +16,10 @@ from pathlib import Path
 import torch
 
 from lmc.config import ModelConfig
+from lmc.errors import CheckpointError
+from lmc.io import safe_torch_load
 from lmc.model import LMCMemoryModel, build_model
+from lmc.weights import load_state_strict
 
 DATASETS = {
     "movingmnist": dict(image_size=64, output_activation="none"),
@@ -138,8 +141,6 @@ def config_from_official(state: dict[str, torch.Tensor], dataset: str) -> ModelC
 def model_from_official_state(
     state: dict[str, torch.Tensor], dataset: str = "movingmnist", source: str = "state dict"
 ) -> LMCMemoryModel:
-    from lmc.checkpoint import CheckpointError, load_state_strict
-
     try:
         config = config_from_official(state, dataset)
         ours = official_to_ours(state)
@@ -152,13 +153,9 @@ def model_from_official_state(
 
 def import_official(path: str | os.PathLike, dataset: str = "movingmnist") -> LMCMemoryModel:
     """Load a checkpoint saved by the authors' code into our model (eval mode, CPU)."""
-    from lmc.checkpoint import safe_torch_load
-
     state = safe_torch_load(Path(path))
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        from lmc.checkpoint import CheckpointError
-
         raise CheckpointError(f"{path} does not hold a state dict of tensors")
     return model_from_official_state(state, dataset, source=str(path))

@@ -10,8 +10,8 @@ import torch.distributed as dist
 
 from lmc import build_model
 from lmc.training import ClipWindows, train_step
-from train.config import parse_args
-from train.data import GeneratorSource
+from lmc.training.config import parse_args
+from lmc.training.data import GeneratorSource
 
 
 def flat(model):

@@ -11,9 +11,9 @@ import torch
 
 from lmc import build_model, load_checkpoint
 from lmc.training import ClipWindows, train_step
+from lmc.training.config import parse_args
+from lmc.training.state import load_train_state
 from train import train
-from train.config import parse_args
-from train.state import load_train_state
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [

@@ -23,18 +23,13 @@ from lmc.data.fixed_sets import fixed_set
 from lmc.evaluation import batched, evaluate, finalize
 from lmc.io import atomic_write
 from lmc.model import parameter_counts
+from lmc.training import metrics_log
 
 
 def wall_time_hours(metrics_path: Path, batch_size: int) -> float | None:
     """Training time from the logged clips/s of each logging interval (validation excluded)."""
-    if not metrics_path.exists():
-        return None
-    seconds, previous = 0.0, 0
-    for line in metrics_path.read_text().splitlines():
-        record = json.loads(line)
-        seconds += (record["iteration"] - previous) * batch_size / record["clips_per_s"]
-        previous = record["iteration"]
-    return seconds / 3600 or None
+    records = metrics_log.read_records(metrics_path)
+    return metrics_log.train_seconds(records, batch_size) / 3600 or None
 
 
 def card_text(

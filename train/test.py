@@ -28,7 +28,7 @@ from lmc.config import ModelConfig
 from lmc.evaluation import METHODS, batched, evaluate, finalize
 from lmc.io import atomic_write
 from lmc.metrics import lpips_available
-from train.config import DATASET_PRESETS, parse_bool
+from lmc.training.config import DATASET_PRESETS, parse_bool
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -277,7 +277,7 @@ def cache_path(model_key: str, selection: dict[str, Any], root: str | Path | Non
 
 def save_pass(result: DatasetPass, path: str | Path) -> Path:
     """Write a pass as one .npz (no pickles), atomically."""
-    from lmc.checkpoint import atomic_write
+    from lmc.io import atomic_write
 
     arrays: dict[str, np.ndarray] = {}
     for field in dataclasses.fields(DatasetPass):

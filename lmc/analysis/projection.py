@@ -155,7 +155,7 @@ def nearest(
 
 def save_projection(proj: Projection, path: str | Path) -> Path:
     """Write a projection as one .npz (no pickles), atomically."""
-    from lmc.checkpoint import atomic_write
+    from lmc.io import atomic_write
 
     arrays = {"contexts": proj.contexts, "method": np.asarray(proj.method)}
     if proj.slots is not None:

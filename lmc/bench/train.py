@@ -1,6 +1,6 @@
 """`python -m lmc.bench train`: clips/s of the training CLI's loop and of evaluation.
 
-The loop number comes from a short in-process run of `train.train.main` (data generation,
+The loop number comes from a short in-process run of `lmc.training.run.run` (data generation,
 both phases, logging included), read from its metrics.jsonl; the evaluation number from
 `lmc.evaluation.evaluate` on the fixed test set (model + two baselines + four metrics).
 """
@@ -17,38 +17,28 @@ from pathlib import Path
 import torch
 
 
-def loop_clips_per_s(preset: str, iterations: int, batch: int, extra: list[str]) -> float:
-    from train.train import main as train_main
+def loop_clips_per_s(preset: str, iterations: int, batch: int, extra: dict) -> float:
+    from lmc.training import metrics_log
+    from lmc.training.config import TrainConfig
+    from lmc.training.run import run
 
     with tempfile.TemporaryDirectory() as tmp:
-        train_main(
-            [
-                "--preset",
-                preset,
-                "--short_len",
-                "10",
-                "--long_len",
-                "20",
-                "--out_len",
-                "10",
-                "--batch_size",
-                str(batch),
-                "--iterations",
-                str(iterations),
-                "--iterations_warmup",
-                "0",
-                "--print_freq",
-                str(max(iterations // 2, 1)),
-                "--val_every",
-                str(10**9),
-                "--val_clips",
-                "4",
-                "--run_dir",
-                tmp,
-                *extra,
-            ]
-        )
-        records = [json.loads(line) for line in Path(tmp, "metrics.jsonl").read_text().splitlines()]
+        settings = {
+            "preset": preset,
+            "short_len": 10,
+            "long_len": 20,
+            "out_len": 10,
+            "batch_size": batch,
+            "iterations": iterations,
+            "iterations_warmup": 0,
+            "print_freq": max(iterations // 2, 1),
+            "val_every": 10**9,
+            "val_clips": 4,
+            "run_dir": tmp,
+            **extra,
+        }
+        run(TrainConfig.from_settings(settings, "the training benchmark"))
+        records = metrics_log.read_records(Path(tmp, metrics_log.FILE_NAME))
     return records[-1]["clips_per_s"]  # the second half: warm caches, no start-up
 
 
@@ -81,7 +71,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--compile", action="store_true")
     p.add_argument("--out", default="runs/bench/train.json")
     args = p.parse_args(argv)
-    extra = ["--device", args.device, "--amp", args.amp] + (["--compile"] if args.compile else [])
+    extra = {"device": args.device, "amp": args.amp, "compile": args.compile}
     rows = []
     for preset in args.presets.split(","):
         row = {

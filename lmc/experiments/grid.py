@@ -1,6 +1,6 @@
 """Run a grid of variants x seeds with the training CLI and read the results back as tables.
 
-Every run is a normal run directory, made by calling `train.train.main` in-process, so the
+Every run is a normal run directory, made by calling `lmc.training.run.run` in-process, so the
 dashboard and `lmc.load_checkpoint` open it like any other:
 
     root/<budget>/<variant>/seed<seed>/  config.json, metrics.jsonl, last.pt, last.safetensors,
@@ -16,19 +16,24 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import io
 import json
 import math
 import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from lmc.config import MIN_MOTION_FRAMES
+from lmc.errors import ConfigError
 from lmc.experiments.variants import Budget, Variant
+from lmc.training import check_windows, metrics_log
+from lmc.training.config import TrainConfig
+from lmc.training.metrics_log import train_seconds
+from lmc.training.run import run as run_training
 
 METRICS = ("mse", "mae", "psnr", "ssim")
 SETTINGS = ("memory", "alignment", "query", "memory_size", "temperature", "long_len")
@@ -72,28 +77,12 @@ class _Run:
     variant: Variant
     seed: int
     run_dir: Path
-    argv: list[str]
+    train_config: TrainConfig
     config: dict[str, Any]  # the resolved TrainConfig as config.json will hold it
 
 
-def _flag_value(value: Any) -> str:
-    return str(value)  # True/False parse strictly; on/off, numbers and paths as written
-
-
-def _argv(settings: dict[str, Any]) -> list[str]:
-    argv = []
-    for key, value in settings.items():
-        if value is not None:
-            argv += [f"--{key}", _flag_value(value)]
-    return argv
-
-
 def _plan(variant: Variant, seed: int, budget: Budget, root: Path) -> _Run:
-    """The run's flags, checked now so that a bad variant fails before any training."""
-    from lmc.config import MIN_MOTION_FRAMES
-    from lmc.training import check_windows
-    from train.config import parse_args
-
+    """The run's config, checked now so that a bad variant fails before any training."""
     run_dir = root / budget.name / variant.name / f"seed{seed}"
     settings = {
         **budget.train_settings(),
@@ -102,19 +91,15 @@ def _plan(variant: Variant, seed: int, budget: Budget, root: Path) -> _Run:
         "run_dir": str(run_dir),
         "resume": "auto",
     }
-    argv = _argv(settings)
-    errors = io.StringIO()
     try:
-        with contextlib.redirect_stderr(errors):
-            cfg = parse_args(argv)
+        cfg = TrainConfig.from_settings(settings, f"variant {variant.name!r}")
         check_windows(cfg.short_len, cfg.out_len, cfg.long_len, MIN_MOTION_FRAMES)
-    except SystemExit:
-        message = errors.getvalue().strip().splitlines()[-1:] or ["invalid flags"]
-        raise ValueError(f"variant {variant.name!r}: {message[0]}") from None
     except ValueError as err:
-        raise ValueError(f"variant {variant.name!r}: {err}") from None
+        message = str(err)
+        prefix = f"variant {variant.name!r}: "
+        raise ConfigError(message if message.startswith(prefix) else prefix + message) from None
     config = json.loads(json.dumps(cfg.to_dict()))
-    return _Run(variant, seed, run_dir, argv, config)
+    return _Run(variant, seed, run_dir, cfg, config)
 
 
 def _read_json(path: Path) -> Any:
@@ -122,10 +107,7 @@ def _read_json(path: Path) -> Any:
 
 
 def _records(run_dir: Path) -> list[dict[str, Any]]:
-    path = run_dir / "metrics.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return metrics_log.read_records(run_dir / metrics_log.FILE_NAME)
 
 
 def _status(run: _Run) -> str:
@@ -162,8 +144,6 @@ def _clear(run_dir: Path) -> None:
 
 def _train(run: _Run, budget: Budget, quiet: bool) -> float:
     """Train (or continue) one run; returns its wall time in seconds."""
-    from train import train
-
     if not (run.run_dir / "last.pt").exists():
         _clear(run.run_dir)  # a run that died before its first checkpoint starts over, clean
     run.run_dir.mkdir(parents=True, exist_ok=True)
@@ -173,7 +153,7 @@ def _train(run: _Run, budget: Budget, quiet: bool) -> float:
             log_file = stack.enter_context(open(run.run_dir / LOG_FILE, "a"))
             stack.enter_context(contextlib.redirect_stderr(log_file))
         try:
-            train.main(run.argv)
+            run_training(run.train_config)
         except Exception as err:
             where = f"; its log: {run.run_dir / LOG_FILE}" if quiet else ""
             raise RuntimeError(
@@ -193,18 +173,6 @@ def _write_info(run: _Run, budget: Budget, wall: float | None) -> None:
         "wall_s": wall,  # None: unknown (the run finished outside run_grid)
     }
     (run.run_dir / EXPERIMENT_FILE).write_text(json.dumps(info, indent=2) + "\n")
-
-
-def train_seconds(records: Sequence[dict[str, Any]], batch_size: int) -> float:
-    """Seconds spent in training iterations (validation excluded), from a run's metrics records:
-    each record's `clips_per_s` covers the iterations since the record before it."""
-    total, previous = 0.0, 0
-    for record in records:
-        rate = record.get("clips_per_s")
-        if rate:
-            total += (record["iteration"] - previous) * batch_size / rate
-        previous = record["iteration"]
-    return total
 
 
 def read_run(run_dir: str | Path) -> tuple[dict[str, Any], pd.DataFrame]:

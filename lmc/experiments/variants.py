@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lmc.config import MIN_MOTION_FRAMES
+from lmc.training.config import TrainConfig
 
 AXES = ("memory", "alignment", "query", "memory_size", "temperature", "long_len")
 
@@ -51,9 +52,6 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]*")
 
 
 def _train_fields() -> tuple[str, ...]:
-    # Imported here: the training CLI's package is only needed once a variant is made.
-    from train.config import TrainConfig
-
     return tuple(f.name for f in dataclasses.fields(TrainConfig))
 
 
@@ -62,7 +60,7 @@ class Variant:
     """One arm of an ablation: `Variant("no-memory", memory=False)`.
 
     The name names the run directory (letters, digits and `._=+-`); the overrides are keys of the
-    training CLI (`train.config.TrainConfig`), applied on top of the budget.
+    training config (`lmc.training.config.TrainConfig`), applied on top of the budget.
     """
 
     name: str

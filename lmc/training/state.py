@@ -1,8 +1,9 @@
-"""Training state files: everything a run needs to continue exactly where it stopped.
+"""Training state files (`last.pt`): everything a run needs to continue exactly where it stopped.
 
 A plain dict of tensors and primitive values written with `torch.save` (atomically) and read
-back with `torch.load(weights_only=True)`, so `lmc.load_checkpoint` can also open it for the
-model alone.
+back with `torch.load(weights_only=True)`. This module alone writes and reads the format, and
+checks its name and version on every read; `lmc.load_checkpoint` opens it through
+`load_train_state` for the model alone.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from typing import Any
 
 import torch
 
-from lmc.checkpoint import TRAIN_STATE_FORMAT, safe_torch_load, unwrap
-from lmc.io import atomic_write
+from lmc.errors import CheckpointError
+from lmc.io import atomic_write, safe_torch_load
+from lmc.weights import unwrap
 
+TRAIN_STATE_FORMAT = "lmc-train-state"
 STATE_VERSION = 1
 
 
@@ -61,12 +64,20 @@ def save_train_state(
     return atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
-def load_train_state(path: str | Path) -> dict[str, Any]:
-    state = safe_torch_load(path)
-    if not isinstance(state, dict) or state.get("format") != TRAIN_STATE_FORMAT:
-        raise ValueError(f"{path} is not an lmc training state (format {TRAIN_STATE_FORMAT!r})")
+def is_train_state(obj: Any) -> bool:
+    """Whether an object read from a PyTorch file claims to be a training state."""
+    return isinstance(obj, dict) and obj.get("format") == TRAIN_STATE_FORMAT
+
+
+def load_train_state(path: str | Path, obj: Any = None) -> dict[str, Any]:
+    """The training state at `path` (or `obj`, already read from it), its format checked."""
+    state = safe_torch_load(path) if obj is None else obj
+    if not is_train_state(state):
+        raise CheckpointError(
+            f"{path} is not an lmc training state (format {TRAIN_STATE_FORMAT!r})"
+        )
     if state.get("format_version") != STATE_VERSION:
-        raise ValueError(
+        raise CheckpointError(
             f"{path} has training-state version {state.get('format_version')}; expected {STATE_VERSION}"
         )
     return state

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from lmc.config import ModelConfig
+from lmc.errors import ConfigError
 
 DATASET_PRESETS = {"movingmnist": "paper-mnist", "kth": "paper-kth"}
 
@@ -118,6 +119,18 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_settings(cls, values: dict[str, Any], source: str = "settings") -> TrainConfig:
+        """A validated config from a dict of TrainConfig keys (a file's, or a program's): the
+        keys and types are checked, then the values, then the model config they resolve to."""
+        try:
+            config = cls(**coerce(values, source))
+            config.validate()
+            config.model_config()
+        except (ValueError, TypeError) as err:
+            raise ConfigError(str(err)) from None
+        return config
 
 
 def parse_bool(text: str) -> bool:

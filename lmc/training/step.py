@@ -20,6 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lmc.weights import unwrap
+
 ALIGNMENT_MODES = ("on", "off")
 WARMUP_OUT_LEN = 10  # the published warm-up predicts only 10 frames
 
@@ -99,7 +101,6 @@ def train_step(
     windows: ClipWindows,
     long_start: int,
     *,
-    memory: bool = True,
     alignment: str = "on",
     align_weight: float = 0.0,
     autocast_dtype: torch.dtype | None = None,
@@ -109,9 +110,11 @@ def train_step(
     phase run ("phase1", "phase2", or "loss" for the no-memory / no-alignment variants), and with
     align_weight > 0 the alignment term of phase 2 ("align"), which is not part of "phase2".
 
-    A non-finite loss raises FloatingPointError before the optimizer steps, so the weights stay
-    those of the last good iteration.
+    Whether there is a memory comes from the model's config (DDP and compile wrappers are looked
+    through). A non-finite loss raises FloatingPointError before the optimizer steps, so the
+    weights stay those of the last good iteration.
     """
+    memory = unwrap(model).config.memory
     if alignment not in ALIGNMENT_MODES:
         raise ValueError(f"alignment={alignment!r}: must be one of {ALIGNMENT_MODES}")
     if not align_weight >= 0:

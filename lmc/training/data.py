@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from train.config import TrainConfig
+from lmc.training.config import TrainConfig
 
 
 def _to_channels(clips: torch.Tensor, channels: int) -> torch.Tensor:
