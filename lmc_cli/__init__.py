@@ -1,0 +1,79 @@
+"""The `lmc` command: one entry point over every command line of the project.
+
+    lmc train ...      python -m train.train ...        (the authors' flags)
+    lmc test ...       python -m train.test ...
+    lmc export ...     python -m train.export_model ...
+    lmc health ...     python -m lmc.health ...
+    lmc convert ...    python -m lmc.convert ...
+    lmc data ...       python -m lmc.data ...
+    lmc bench ...      python -m lmc.bench ...           (and `lmc bench dashboard|memory`)
+    lmc dashboard ...  streamlit run dashboard/app.py ... (flags go to streamlit)
+
+It sits above the library and the applications (train/, dashboard/) and imports each only when
+its subcommand runs, so `lmc --help` costs nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+# subcommand -> (module whose main(argv) runs it, what it does)
+COMMANDS = {
+    "train": ("train.train", "train with memory alignment learning (the authors' flags)"),
+    "test": ("train.test", "evaluate a checkpoint (the authors' flags)"),
+    "export": ("train.export_model", "package a finished run with its model card"),
+    "health": ("lmc.health", "is a checkpoint's memory alive?"),
+    "convert": ("lmc.convert", "convert the authors' checkpoints"),
+    "data": ("lmc.data.__main__", "Moving-MNIST frame folders, KTH conversion"),
+    "bench": ("lmc.bench.__main__", "benchmarks (model, data, metrics, train)"),
+    "dashboard": (None, "serve the dashboard (flags go to streamlit run)"),
+}
+# Benchmarks that measure an application live beside it, not in the library.
+APP_BENCHMARKS = {"dashboard": "dashboard.bench", "memory": "dashboard.bench_memory"}
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    rows = "\n".join(f"  {name:<{width}}  {what}" for name, (_, what) in COMMANDS.items())
+    return f"usage: lmc COMMAND [ARGS...]\n\ncommands:\n{rows}\n\n`lmc COMMAND --help` for each."
+
+
+def serve_dashboard(argv: list[str]) -> int:
+    import dashboard
+
+    app = Path(dashboard.__file__).with_name("app.py")
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true"]
+    return subprocess.call(command + argv)
+
+
+def main(argv: list[str] | None = None) -> object:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return None
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        raise SystemExit(f"lmc: unknown command {name!r}\n\n{usage()}")
+    if name == "dashboard":
+        raise SystemExit(serve_dashboard(rest))
+    module = COMMANDS[name][0]
+    if name == "bench" and rest and rest[0] in APP_BENCHMARKS:
+        module, rest = APP_BENCHMARKS[rest[0]], rest[1:]
+    from lmc.errors import LmcError
+    from lmc.training.run import TrainingStopped
+
+    try:
+        return importlib.import_module(module).main(rest)
+    except (LmcError, TrainingStopped) as err:  # expected failures: one line, exit status 2
+        print(f"lmc {name}: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def console() -> int:
+    """The console script's entry point: `main`'s result is for callers in Python, not an exit
+    status (a console script passes what it returns to sys.exit)."""
+    main()
+    return 0

@@ -1,0 +1,66 @@
+"""The `lmc` command dispatches to each command line with its own flags."""
+
+import json
+
+import pytest
+
+import lmc_cli
+from lmc import ModelConfig, build_model, save_checkpoint
+
+
+def test_help_lists_every_command(capsys):
+    lmc_cli.main(["--help"])
+    text = capsys.readouterr().out
+    assert all(name in text for name in lmc_cli.COMMANDS)
+
+
+def test_unknown_command_names_the_valid_ones():
+    with pytest.raises(SystemExit, match=r"(?s)unknown command .trian.*train"):
+        lmc_cli.main(["trian"])
+
+
+def test_health_runs_through_the_command(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LMC_CACHE_DIR", str(tmp_path / "cache"))
+    path = save_checkpoint(build_model(ModelConfig.preset("tiny")), tmp_path / "t.safetensors")
+    values = lmc_cli.main(["health", str(path), "--clips", "4", "--out_len", "4", "--json"])
+    assert json.loads(capsys.readouterr().out)["slots_alive"] == values["slots_alive"]
+
+
+def test_train_runs_with_the_original_flags(tmp_path, monkeypatch):
+    monkeypatch.setenv("LMC_CACHE_DIR", str(tmp_path / "cache"))
+    args = "--preset tiny --img_size 32 --short_len 10 --long_len 12 --out_len 2 --batch_size 2"
+    result = lmc_cli.main(
+        [
+            "train",
+            *args.split(),
+            "--iterations",
+            "1",
+            "--val_clips",
+            "2",
+            "--sample_clips",
+            "1",
+            "--workers",
+            "0",
+            "--checkpoint_save_dir",
+            str(tmp_path / "run"),
+        ]
+    )
+    assert result["iteration"] == 1 and (tmp_path / "run" / "last.safetensors").is_file()
+
+
+def test_expected_errors_end_in_one_line_and_status_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        lmc_cli.main(
+            [
+                "train",
+                "--preset",
+                "tiny",
+                "--resume",
+                str(tmp_path / "none.pt"),
+                "--run_dir",
+                str(tmp_path / "r"),
+            ]
+        )
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"lmc train: resume={tmp_path / 'none.pt'}: no such training state file"
