@@ -16,7 +16,8 @@ import torch
 from einops import rearrange
 from torch import nn
 
-from lmc.config import MIN_MOTION_FRAMES, SIDE_MULTIPLE, ModelConfig
+from lmc.clips import check_frames, query_grid
+from lmc.config import MIN_MOTION_FRAMES, ModelConfig
 from lmc.nn.convlstm import ConvLSTMStack
 from lmc.nn.frames import FrameDecoder, FrameEncoder
 from lmc.nn.fusion import AttentionFusion
@@ -65,30 +66,16 @@ class LMCMemoryModel(nn.Module):
 
     # ----------------------------------------------------------------------------- checks
     def check_frames(self, frames: torch.Tensor, name: str, min_frames: int = 1) -> None:
-        """Raise ValueError naming the value and the limit if `frames` is not a valid clip."""
-        if not isinstance(frames, torch.Tensor):
-            raise TypeError(
-                f"{name} must be a torch.Tensor of shape (B, T, C, H, W), got {type(frames).__name__}"
-            )
-        if frames.dim() != 5:
-            raise ValueError(
-                f"{name} has shape {tuple(frames.shape)} ({frames.dim()} dims); expected 5 dims (B, T, C, H, W)"
-            )
-        if not frames.is_floating_point():
-            raise ValueError(
-                f"{name} has dtype {frames.dtype}; expected a floating dtype with values in [0, 1]"
-            )
-        _, t, ch, h, w = frames.shape
-        if ch != self.config.image_channels:
-            raise ValueError(
-                f"{name} has {ch} channels; this model expects image_channels={self.config.image_channels}"
-            )
-        if h < SIDE_MULTIPLE or w < SIDE_MULTIPLE or h % SIDE_MULTIPLE or w % SIDE_MULTIPLE:
-            raise ValueError(
-                f"{name} frames are {h}x{w}; each side must be a positive multiple of {SIDE_MULTIPLE}"
-            )
-        if t < min_frames:
-            raise ValueError(f"{name} has {t} frames; at least {min_frames} are needed")
+        """Raise InputError naming the value and the limit if `frames` is not a valid clip
+        (B, T, C, H, W) for this model (`lmc.clips.check_frames`)."""
+        check_frames(frames, channels=self.config.image_channels, min_frames=min_frames, name=name)
+
+    def query_grid(self, height: int, width: int) -> tuple[int, int]:
+        """The grid (rows, cols) of memory queries over frames of height x width: H/16 x W/16
+        cells, or (1, 1) for the global-query ablation."""
+        if self.config.query == "global":
+            return (1, 1)
+        return query_grid(height, width)
 
     def _check_phase(self, phase: int) -> None:
         if phase not in (1, 2):

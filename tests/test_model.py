@@ -214,9 +214,17 @@ def test_bad_memory_overrides_are_named(tiny_model, kwargs, match):
 @pytest.mark.parametrize(
     "short,kwargs,match",
     [
-        (torch.rand(2, 10, 1, 30, 32), {}, r"30x32; each side must be a positive multiple of 16"),
-        (torch.rand(2, 8, 1, 32, 32), {}, r"short has 8 frames; at least 9"),
-        (torch.rand(2, 10, 3, 32, 32), {}, r"3 channels; this model expects image_channels=1"),
+        (
+            torch.rand(2, 10, 1, 30, 32),
+            {},
+            r"30x32 pixels; each side must be a positive multiple of 16",
+        ),
+        (
+            torch.rand(2, 8, 1, 32, 32),
+            {},
+            r"short gives the model 8 input frames; it needs at least 9",
+        ),
+        (torch.rand(2, 10, 3, 32, 32), {}, r"3 channels; this model expects 1 \(grayscale\)"),
         (torch.rand(10, 1, 32, 32), {}, r"4 dims\); expected 5 dims"),
         (
             torch.randint(0, 255, (2, 10, 1, 32, 32), dtype=torch.uint8),
@@ -233,7 +241,7 @@ def test_bad_memory_overrides_are_named(tiny_model, kwargs, match):
         (
             torch.rand(2, 10, 1, 32, 32),
             {"phase": 1, "long": torch.rand(2, 5, 1, 32, 32)},
-            r"long has 5 frames; at least 9",
+            r"long gives the model 5 input frames; it needs at least 9",
         ),
     ],
 )
@@ -267,3 +275,20 @@ def test_unknown_preset_and_keys_list_the_valid_ones():
 def test_config_dict_round_trip():
     cfg = ModelConfig.preset("small")
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_query_grid_is_one_cell_per_16_pixels_or_one_global_cell():
+    assert build_model("tiny").query_grid(64, 96) == (4, 6)
+    assert build_model(ModelConfig.preset("tiny", query="global")).query_grid(64, 96) == (1, 1)
+
+
+def test_the_model_and_the_analysis_refuse_a_clip_with_the_same_message(tiny_model):
+    from lmc.analysis.inputs import check_clip
+    from lmc.errors import InputError
+
+    frames = torch.rand(1, 10, 1, 48, 40)
+    with pytest.raises(InputError) as model_err:
+        tiny_model.predict(frames, 2)
+    with pytest.raises(InputError) as analysis_err:
+        check_clip(frames[0].numpy(), channels=1, what="short")
+    assert str(model_err.value) == str(analysis_err.value)

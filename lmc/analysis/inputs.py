@@ -19,7 +19,9 @@ from pathlib import PurePosixPath
 
 import numpy as np
 
-from lmc.config import MIN_MOTION_FRAMES, SIDE_MULTIPLE
+from lmc.clips import check_frames
+from lmc.config import MIN_MOTION_FRAMES
+from lmc.errors import InputError
 
 UPLOAD_TYPES = ("gif", "mp4", "zip", "npy")
 ZIP_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
@@ -29,10 +31,6 @@ MAX_FRAMES = 300
 MAX_SIDE = 1024
 MAX_PIXELS = 2**24  # frames x height x width: 256 frames of 256x256, 0.2 GB as float RGB
 MAX_ZIP_BYTES = 512 * 2**20  # total uncompressed size of the frame files in a ZIP
-
-
-class InputError(ValueError):
-    """A clip that cannot be used; the message says what is wrong and what is expected."""
 
 
 @dataclass(frozen=True)
@@ -99,27 +97,11 @@ def check_clip(
     frames: np.ndarray, *, channels: int, short_len: int | None = None, what: str = "the clip"
 ) -> None:
     """Raise InputError naming the value and the limit if `frames` (T, C, H, W) cannot be fed to
-    a model with `channels` channels: too few input frames, a side that is not a multiple of 16,
-    or the wrong channel count."""
-    if frames.ndim != 4:
-        raise InputError(f"{what} has shape {frames.shape}; expected (T, C, H, W)")
-    t, c, h, w = frames.shape
-    seen = t if short_len is None else short_len
-    if seen < MIN_MOTION_FRAMES:
-        raise InputError(
-            f"{what} gives the model {seen} input frames; it needs at least {MIN_MOTION_FRAMES} "
-            "(its 3D motion encoder halves time three times)"
-        )
-    if c != channels:
-        kind = {1: "grayscale", 3: "RGB"}.get(channels, f"{channels}-channel")
-        raise InputError(
-            f"{what} has {c} channel{'s' if c != 1 else ''}; this model expects {channels} ({kind})"
-        )
-    if h < SIDE_MULTIPLE or w < SIDE_MULTIPLE or h % SIDE_MULTIPLE or w % SIDE_MULTIPLE:
-        raise InputError(
-            f"{what} has frames of {h}x{w} pixels; each side must be a positive multiple of "
-            f"{SIDE_MULTIPLE} (e.g. 64x64): resize it"
-        )
+    a model with `channels` channels (`lmc.clips.check_frames`); the model sees `short_len` of
+    them (all if None)."""
+    frames = np.asarray(frames)
+    seen = frames if short_len is None or frames.ndim != 4 else frames[:short_len]
+    check_frames(seen, channels=channels, min_frames=MIN_MOTION_FRAMES, name=what, batched=False)
 
 
 def _check_decoded_size(t: int, h: int, w: int, name: str) -> None:
