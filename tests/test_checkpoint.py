@@ -18,7 +18,12 @@ TSV = Path(__file__).parent / "data" / "official-state-dict.tsv"
 
 def official_shapes() -> dict[str, tuple[int, ...]]:
     rows = TSV.read_text().splitlines()[1:]
-    return {key: eval(shape) for key, shape in (row.split("\t") for row in rows)}  # noqa: S307
+    return {key: parse_shape(shape) for key, shape in (row.split("\t") for row in rows)}
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """ "(64, 1, 3, 3)" or "(64,)" -> the tuple of ints."""
+    return tuple(int(n) for n in text.strip().strip("()").split(",") if n.strip())
 
 
 def random_official_state(seed=0) -> dict[str, torch.Tensor]:

@@ -5,13 +5,12 @@ The checkpoint ships in the repository (trained on a CPU, see models/demo/MODEL_
 missing file is a failure, not a skip.
 """
 
-from pathlib import Path
-
 from lmc import load_checkpoint
 from lmc.data import fixed_set
+from lmc.demos import demo_path
 from lmc.evaluation import batched, evaluate, finalize
 
-DEMO = Path(__file__).resolve().parents[1] / "models" / "demo" / "lmc-small-mnist.safetensors"
+DEMO = demo_path("paper")
 SHORT, OUT = 10, 10
 SUBSET = 64  # the first clips of the fixed test set: enough for a stable mean, seconds to run
 MARGIN = 0.30  # the demo's MSE is at least 30 % below the better baseline

@@ -28,6 +28,7 @@ import torch
 from lmc.analysis.slots import motion_energy
 from lmc.config import MIN_MOTION_FRAMES
 from lmc.data.motion import cell_motion
+from lmc.viz import to_uint8
 
 FORMAT_VERSION = 2  # 2: cell_digit is signed (-1 for an empty cell)
 # Clips per batch when none is given: small on a CPU, where large batches lose more to the
@@ -117,7 +118,7 @@ def _as_float_clips(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
 
 def _gray_uint8(frames: torch.Tensor) -> np.ndarray:
     """(B, T, C, H, W) in [0, 1] -> (B, T, H, W) uint8, channels averaged."""
-    return (frames.mean(dim=2).clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    return to_uint8(frames.mean(dim=2, keepdim=True))[..., 0]
 
 
 @torch.inference_mode()
@@ -186,7 +187,7 @@ def run_dataset_pass(
             gray = _gray_uint8(batch[:, :short_len])
             out["last_frame"].append(gray[:, -1])
             energy = motion_energy(gray)
-            out["energy"].append(np.round(np.clip(energy, 0, 1) * 255).astype(np.uint8))
+            out["energy"].append(to_uint8(energy[:, None])[..., 0])
             if progress is not None:
                 progress(min(start + batch_size, n), n)
     finally:

@@ -8,9 +8,10 @@ from typing import Any
 import torch
 
 from lmc.checkpoint import load_checkpoint
+from lmc.demos import DEMO_CHECKPOINT  # repository-relative, as the notebooks use it
 from lmc.model import LMCMemoryModel, build_model
 
-DEMO_CHECKPOINT = Path("models") / "demo" / "lmc-small-mnist.safetensors"  # from the repo root
+__all__ = ["DEMO_CHECKPOINT", "load_demo_model"]
 
 
 def load_demo_model(
