@@ -1,0 +1,139 @@
+"""Every session-state and widget key of the dashboard, named once, namespaced by page.
+
+A page reads and writes `st.session_state[keys.Recall.CELL]`, never the bare string, so that two
+pages that share a value (Intervene starts from the slot chosen on the Slot atlas) name the same
+key, and a test or benchmark that sets a key sets the one the page reads.
+
+Keys of buttons and file uploaders end in ".button" / ".upload" (`ACTION_SUFFIXES`): Streamlit
+does not let session_state set their values. Every other key in `NAMESPACES` keeps its value when
+the user switches pages (dashboard/widget_state.py). A chart's key also names its element in the
+browser: Streamlit gives it the CSS class `st-key-<key with dots as dashes>`.
+"""
+
+from __future__ import annotations
+
+ACTION_SUFFIXES = (".button", ".upload")
+
+
+class Model:
+    CURRENT = "model.current"  # a model_state.ModelRef: the session's model
+    DEMO_TRIED = "model.demo_tried"
+    DEMO_ERROR = "model.demo_error"
+    SOURCE = "model.source"
+    DEMO_BUTTON = "model.demo.button"
+    PICK = "model.pick"
+    TYPED_PATH = "model.typed_path"
+    DATASET = "model.dataset"
+    OPEN_BUTTON = "model.open.button"
+    UPLOAD_DATASET = "model.upload_dataset"
+    UPLOAD = "model.file.upload"
+    UPLOADED = "model.uploaded"  # (file_id, dataset) of the upload opened last
+    CURVES = "model.curves"
+
+
+class Input:
+    CLIP = "input.clip"  # the lmc.analysis.inputs.Clip every page works on
+    ORIGIN = "input.origin"  # ("test", index) for a test-set clip, else None
+    SOURCE = "input.source"
+    TEST_INDEX = "input.test.index"
+    PROBE_COUNT = "input.probe.count"
+    PROBE_FUTURE = "input.probe.future"
+    PROBE_DIRECTION = "input.probe.direction"
+    PROBE_SPEED = "input.probe.speed"
+    PROBE_TURN = "input.probe.turn"
+    UPLOAD = "input.file.upload"
+    UPLOAD_RESIZE = "input.upload.resize"
+    NPY_PICK = "input.npy.pick"
+    NPY_LAYOUT = "input.npy.layout"
+    NPY_LAYOUT_FOR = "input.npy.layout_for"  # the file the layout was guessed for
+    NPY_INDEX = "input.npy.index"
+    FOLDER_PICK = "input.folder.pick"
+    FOLDER_CLIP_LEN = "input.folder.clip_len"
+    FOLDER_INDEX = "input.folder.index"
+    TRAJECTORY = "input.trajectory"
+
+    @staticmethod
+    def probe_digit(i: int) -> str:
+        return f"input.probe.digit{i}"
+
+    @staticmethod
+    def split(source: str) -> str:
+        """The input-length slider of one source ("test_set", "upload", ...)."""
+        return f"input.split.{source}"
+
+
+class Rollout:
+    OUT_LEN = "rollout.out_len"
+    OUT_LEN_FOR = "rollout.out_len_for"  # the clip the frame count was set for
+    COMPARE = "rollout.compare"
+    METHOD_DIR = "rollout.method_dir"
+    METHOD_UPLOAD = "rollout.method.upload"
+    METHOD_NAME = "rollout.method_name"
+    METHOD_INDEX = "rollout.method_index"
+    METHOD_USE_BUTTON = "rollout.method_use.button"
+    FRAME = "rollout.frame"
+    CURVES = "rollout.curves"
+
+
+class Recall:
+    CELL = "recall.cell"
+    MEASURE = "recall.measure"
+    PHASE = "recall.phase"
+    GRID_CHART = "recall.grid_chart"
+    HEATMAP = "recall.heatmap"
+    HEATMAP_LONG = "recall.heatmap_long"
+    DISTRIBUTION = "recall.distribution"
+    ENTROPY = "recall.entropy"
+    AGREE = "recall.agree"
+    KL = "recall.kl"
+    COSINE = "recall.cosine"
+    GATES = "recall.gates"
+
+
+class Atlas:
+    CLIPS = "atlas.clips"
+    RUN_BUTTON = "atlas.run.button"
+    PHASE = "atlas.phase"
+    SLOT = "atlas.slot"  # also Intervene's first slot
+    USAGE_CHART = "atlas.usage_chart"
+    ROSE = "atlas.rose"
+    WHERE = "atlas.where"
+
+
+class Embeddings:
+    CLIPS = "embeddings.clips"
+    RUN_BUTTON = "embeddings.run.button"
+    SPACE = "embeddings.space"
+    PHASE = "embeddings.phase"
+    POINTS = "embeddings.points"
+    OCCUPIED = "embeddings.occupied"
+    MAP_KEY = "embeddings.map_key"  # what the current map is of; a new one drops the selection
+    MAP = "embeddings.map"
+    UMAP_DONE = "embeddings.umap_done"
+    UMAP_BUTTON = "embeddings.umap.button"
+    COLOUR = "embeddings.colour"
+    DRAG = "embeddings.drag"
+    SHOW_SLOTS = "embeddings.show_slots"
+    CHART = "embeddings.chart"
+    SELECTED = "embeddings.selected"  # point ids: >= 0 a context, -1 - k slot k
+
+
+class Intervene:
+    SOURCE = "intervene.source"
+    WHERE = "intervene.where"
+    CELL = "intervene.cell"
+    SLOT = "intervene.slot"
+    STRENGTH = "intervene.strength"
+    DONOR = "intervene.donor"
+    DONOR_WHAT = "intervene.donor_what"
+    GRID_CHART = "intervene.grid_chart"
+    CURVE = "intervene.curve"
+
+
+PAGES = (Model, Input, Rollout, Recall, Atlas, Embeddings, Intervene)
+NAMESPACES = tuple(f"{page.__name__.lower()}." for page in PAGES)
+
+
+def constants(page: type) -> dict[str, str]:
+    """{name: key} of one page's constant keys (for tests: each lies in its namespace)."""
+    return {k: v for k, v in vars(page).items() if k.isupper() and isinstance(v, str)}
