@@ -1,23 +1,15 @@
 """LMC-Memory dashboard: `streamlit run dashboard/app.py` (or `make dashboard`).
 
-The router: it sets the page up, restores the shared state (dashboard/state.py), draws the
-sidebar and runs the page chosen in the menu. Pages are listed in dashboard/pages/__init__.py.
+The router: it sets the page up, restores the shared state (dashboard/widget_state.py,
+dashboard/startup.py), draws the sidebar and runs the page chosen in the menu. Pages are listed
+in dashboard/views/__init__.py. `dashboard` is an installed package (pip install -e .).
 """
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-# Pages import `dashboard.*`; Streamlit puts only this file's folder on sys.path.
-REPO = str(Path(__file__).resolve().parents[1])
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
+from dashboard import startup, widget_state, widgets
+from dashboard.views import available
 
-import streamlit as st  # noqa: E402
-
-from dashboard import state, widgets  # noqa: E402
-from dashboard.pages import available  # noqa: E402
-
-state.leave_legacy_pages_mode()
 st.set_page_config(page_title="LMC-Memory dashboard", page_icon=":material/memory:", layout="wide")
 
 sections: dict[str, list] = {}
@@ -27,8 +19,8 @@ for spec in available():
     )
 page = st.navigation(sections)
 
-state.keep_widget_values()
-state.ensure_defaults()
+widget_state.keep_widget_values()
+startup.ensure_defaults()
 # The status is drawn after the page, which may have just changed the model or the input; its
 # place in the sidebar is taken first, and `finally` fills it even when a page calls st.stop().
 status = st.sidebar.container()

@@ -1,4 +1,4 @@
-"""Serve the dashboard from a subprocess, for the browser tests and `python -m lmc.bench dashboard`.
+"""Serve the dashboard from a subprocess, for the browser tests and `python -m dashboard.bench`.
 
 Both start `streamlit run dashboard/app.py` on a free loopback port, wait for Streamlit's health
 check and drive the page with Debian's Chromium through Playwright; this module holds that once.
@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-APP = REPO / "dashboard" / "app.py"
+from dashboard import APP
+from dashboard.settings import REPO
 
 # Playwright's own browser download cannot work offline; Debian's Chromium runs headless with
 # these flags (root needs --no-sandbox; the rest keep it from calling out to a closed network).

@@ -15,14 +15,11 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from dashboard.fingerprint import fingerprint
+from dashboard.series import COLORS, COPY_LAST, METHOD_COLORS, MODEL
+
 WHITE = 255
 MIN_SIDE_SHOWN = 64  # smaller frames are enlarged (nearest neighbour) so that digits stay legible
-COLORS = {
-    "model": "#2563eb",
-    "copy last frame": "#9ca3af",
-    "second model": "#ea580c",
-}
-METHOD_COLORS = ("#16a34a", "#9333ea", "#db2777", "#0891b2", "#ca8a04")
 # A black - red - yellow - white ramp for absolute errors in [0, 1] (like matplotlib's "hot").
 _HEAT_STOPS = np.array([0.0, 0.35, 0.7, 1.0])
 _HEAT_RGB = np.array([[0, 0, 0], [200, 30, 20], [255, 210, 40], [255, 255, 255]], dtype=float)
@@ -156,6 +153,17 @@ def animation_gif(
     return out.getvalue()
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def _cached_gif(content: str, short_len: int, _panels) -> bytes:
+    return animation_gif(_panels, short_len)
+
+
+def animation(panels: list[tuple[str, np.ndarray | None]], short_len: int) -> bytes:
+    """`animation_gif`, cached by the panels' content: titles alone say nothing of the frames
+    (two uploads may share a name)."""
+    return _cached_gif(fingerprint(panels), short_len, panels)
+
+
 def strip(
     frames: np.ndarray, split: int | None = None, label: str = "", numbers: bool = True
 ) -> np.ndarray:
@@ -189,7 +197,7 @@ def training_figure(records: list[dict]):
         subplot_titles=("training loss", "validation MSE (per frame)", "validation SSIM"),
     )
     it = [r["iteration"] for r in records]
-    for name, color in (("phase1", "#7c3aed"), ("phase2", COLORS["model"]), ("loss", "#0f766e")):
+    for name, color in (("phase1", "#7c3aed"), ("phase2", COLORS[MODEL]), ("loss", "#0f766e")):
         if any(name in r for r in records):
             values = [r.get(name) for r in records]
             label = {"phase1": "phase 1 (long context)", "phase2": "phase 2 (short input)"}
@@ -203,7 +211,7 @@ def training_figure(records: list[dict]):
             x=vx,
             y=[r["val"].get(metric) for r in val],
             name=f"model {metric.upper()}",
-            line_color=COLORS["model"],
+            line_color=COLORS[MODEL],
             mode="lines+markers",
             row=1,
             col=col,
@@ -239,7 +247,7 @@ def per_frame_figure(named: dict[str, dict[str, np.ndarray]], gates: dict[str, n
     colors = {name: COLORS.get(name) or next(extra, "#64748b") for name in named}
     for name, scores in named.items():
         x = np.arange(1, len(scores["mse"]) + 1)
-        dash = "dash" if name == "copy last frame" else None
+        dash = "dash" if name == COPY_LAST else None
         for col, metric in enumerate(("mse", "ssim", "psnr"), start=1):
             fig.add_scatter(
                 x=x,
@@ -258,7 +266,7 @@ def per_frame_figure(named: dict[str, dict[str, np.ndarray]], gates: dict[str, n
             name=f"{name} gate",
             legendgroup=name,
             showlegend=False,
-            line=dict(color=colors.get(name, COLORS["model"])),
+            line=dict(color=colors.get(name, COLORS[MODEL])),
             row=1,
             col=len(titles),
         )
@@ -307,23 +315,6 @@ def trajectory_figure(motion, short_len: int, image_size: int):
 
 
 # ------------------------------------------------------------------------------- streamlit
-def seed_widget(key: str, default, bounds: tuple | None = None) -> str:
-    """Give widget `key` its value before it is drawn: `default` the first time and, when the
-    widget's (low, high) range changed, its value clamped into the new range. Streamlit starts a
-    widget whose range changed from its minimum, which would throw the user's choice away.
-    Returns the key, for `st.slider(..., key=seed_widget(...))`."""
-    if bounds is None:
-        st.session_state.setdefault(key, default)
-        return key
-    low, high = bounds
-    marker = f"{key}.range"
-    if key not in st.session_state or st.session_state.get(marker) != (low, high):
-        value = st.session_state.get(key, default)
-        st.session_state[key] = min(max(value, low), high)
-        st.session_state[marker] = (low, high)
-    return key
-
-
 def markdown_table(rows: list[dict], right: tuple[str, ...] = ()) -> str:
     """A small table as Markdown. The first page uses it instead of st.dataframe, whose first
     call imports pandas (a fifth of a second on a busy CPU)."""
@@ -372,17 +363,18 @@ def clip_summary(clip) -> str:
 
 def sidebar_status(container) -> None:
     """The current model and input, on every page, drawn in `container` (in the sidebar)."""
-    from dashboard import state
+    from dashboard.input_state import current_input
+    from dashboard.model_state import current_model
 
     with container:
-        loaded = state.current_model()
+        loaded = current_model()
         st.markdown("**Model**")
         if loaded is None:
             st.caption("none loaded: open one on the Model page")
         else:
             st.markdown(f":material/memory: {loaded.label}")
             st.caption(model_summary(loaded.model.config))
-        clip = state.current_input()
+        clip = current_input()
         st.markdown("**Input**")
         if clip is None:
             st.caption("none chosen: pick one on the Input page")

@@ -2,128 +2,61 @@
 with a message in the page, never a traceback, and the rest of the app keeps working."""
 
 import io
-import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
-from streamlit.testing.v1 import AppTest
+from dashboard_helpers import (
+    assert_no_exception,
+    errors,
+    go,
+    input_source,
+    model_label,
+    npy_bytes,
+    sidebar_text,
+    start_app,
+    write_fixture,
+)
 
-from lmc import ModelConfig, build_model, save_checkpoint
-
-APP = Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
-TIMEOUT = 60  # seconds per run: generous, the machine may be shared
+from dashboard import views, widgets
+from dashboard.keys import NAMESPACES, PAGES, Input, Model, Rollout, constants
+from lmc import ModelConfig, build_model
 
 
 class NotAllowed:
     """An object whose pickle would need this class: the loader must refuse to build it."""
 
 
-def write_fixture(root: Path) -> Path:
-    """Two tiny 64x64 checkpoints (memory on and off, the second in a run folder with its
-    training log), a corrupt one, a dataset file and another method's results."""
-    models = root / "models"
-    (models / "no-memory").mkdir(parents=True)
-    torch.manual_seed(0)
-    save_checkpoint(
-        build_model(ModelConfig.preset("tiny", image_size=64)),
-        models / "demo.safetensors",
-        step=3,
-        model_card="# Tiny test model\n\nRandom weights, for tests.",
-    )
-    save_checkpoint(
-        build_model(ModelConfig.preset("tiny", image_size=64, memory=False)),
-        models / "no-memory" / "best.safetensors",
-        step=20,
-    )
-    records = [
-        {
-            "iteration": 10 * i,
-            "phase1": 1.0 / i,
-            "phase2": 1.1 / i,
-            "lr": 1e-3,
-            "clips_per_s": 4.0,
-            "val": {"mse": 90.0 / i, "mae": 150.0 / i, "psnr": 14.0 + i, "ssim": 0.2 * i},
-            "val_baselines": {
-                "copy_last": {"mse": 120.0, "ssim": 0.5},
-                "zeros": {"mse": 200.0, "ssim": 0.0},
-            },
-        }
-        for i in range(1, 4)
-    ]
-    (models / "no-memory" / "metrics.jsonl").write_text(
-        "".join(json.dumps(r) + "\n" for r in records)
-    )
-    (models / "corrupt.safetensors").write_bytes(b"\x00not a checkpoint" * 64)
-    rng = np.random.default_rng(0)
-    (models / "data").mkdir()
-    np.save(
-        models / "data" / "standard.npy", rng.integers(0, 255, (20, 24, 64, 64), dtype=np.uint8)
-    )
-    results = models / "results"
-    results.mkdir()
-    for name, t in (("inputs", 10), ("trues", 10), ("preds", 10)):
-        np.save(results / f"{name}.npy", rng.random((2, t, 1, 64, 64), dtype=np.float32))
-    return models
-
-
 @pytest.fixture
 def app(tmp_path, monkeypatch):
     models = write_fixture(tmp_path)
-    monkeypatch.setenv("LMC_DEMO_CHECKPOINT", str(models / "demo.safetensors"))
-    monkeypatch.setenv("LMC_CHECKPOINT_ROOTS", str(models))
-    monkeypatch.setenv("LMC_TEST_CLIPS", "4")
-    monkeypatch.setenv("LMC_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("LMC_DASHBOARD_TRACE", str(tmp_path / "trace.txt"))
-    # Streamlit's caches live in the process: start each app from empty ones.
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    assert_clean(at)
-    return at
+    return start_app(monkeypatch, tmp_path, models / "demo.safetensors")
 
 
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+def test_every_key_lies_in_its_page_namespace():
+    for page, namespace in zip(PAGES, NAMESPACES, strict=True):
+        named = constants(page)
+        assert named and all(key.startswith(namespace) for key in named.values()), page
+    every = [key for page in PAGES for key in constants(page).values()]
+    assert len(every) == len(set(every))  # no two names for one key
 
 
-def errors(at: AppTest) -> str:
-    return " | ".join(e.value for e in at.error)
-
-
-def sidebar_text(at: AppTest) -> str:
-    return " ".join(m.value for m in at.sidebar.markdown)
-
-
-# With a pages/ folder beside the main script, AppTest (1.67) restarts Streamlit's legacy
-# multipage detection on every run and drops the sidebar's elements after a widget change; a
-# real browser keeps them (the browser test checks it). After the first run, read the session.
-def model_label(at: AppTest) -> str:
-    return at.session_state["model.current"].label
-
-
-def input_source(at: AppTest) -> str:
-    return at.session_state["input.clip"].source
-
-
-def npy_bytes(array: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    np.save(out, array)
-    return out.getvalue()
-
-
-def go(at: AppTest, page: str) -> AppTest:
-    at.switch_page(f"pages/{page}.py").run()
-    assert_clean(at)
-    return at
+def test_animation_is_cached_by_content_not_by_name():
+    """Two uploads with the same name on one clip are two animations (the cache key once was
+    the method's name)."""
+    frames = np.zeros((4, 16, 16, 3), np.uint8)
+    other = frames.copy()
+    other[2:] = 255
+    first = widgets.animation([("uploaded method", frames)], short_len=2)
+    second = widgets.animation([("uploaded method", other)], short_len=2)
+    assert first != second
+    assert widgets.animation([("uploaded method", other.copy())], short_len=2) == second
 
 
 def test_model_page_shows_the_demo_and_what_it_is(app):
     assert app.title[0].value == "Model"
     assert "bundled demo" in sidebar_text(app) and "test clip 0" in sidebar_text(app)
-    assert app.segmented_control(key="model.source").value == "Bundled demo"
+    assert app.segmented_control(key=Model.SOURCE).value == "Bundled demo"
     assert any("Tiny test model" in m.value for m in app.markdown)  # the model card
     tables = " ".join(m.value for m in app.markdown)
     assert "`memory_size` | 10 |" in tables  # the configuration
@@ -132,38 +65,38 @@ def test_model_page_shows_the_demo_and_what_it_is(app):
 
 
 def test_every_page_runs_and_has_its_widgets(app):
-    go(app, "input")
+    go(app, views.INPUT)
     assert app.title[0].value == "Input"
-    assert app.slider(key="input.test.index").value == 0
-    assert app.slider(key="input.split.test_set").value == 10
-    go(app, "rollout")
+    assert app.slider(key=Input.TEST_INDEX).value == 0
+    assert app.slider(key=Input.split("test_set")).value == 10
+    go(app, views.ROLLOUT)
     assert app.title[0].value == "Rollout"
-    assert app.number_input(key="rollout.out_len").value == 10
-    assert app.slider(key="rollout.frame").value == 1
-    assert app.selectbox(key="rollout.compare").value == "(none)"
+    assert app.number_input(key=Rollout.OUT_LEN).value == 10
+    assert app.slider(key=Rollout.FRAME).value == 1
+    assert app.selectbox(key=Rollout.COMPARE).value == "(none)"
     labels = [m.label for m in app.metric]
     assert "MSE per frame" in labels and "SSIM" in labels
     assert not app.error
 
 
 def test_corrupt_and_pickled_uploads_show_errors_and_keep_the_model(app):
-    app.segmented_control(key="model.source").set_value("Upload").run()
-    app.file_uploader(key="model.file.upload").set_value(
+    app.segmented_control(key=Model.SOURCE).set_value("Upload").run()
+    app.file_uploader(key=Model.UPLOAD).set_value(
         ("broken.safetensors", b"\x00garbage" * 100, "application/octet-stream")
     ).run()
-    assert_clean(app)
+    assert_no_exception(app)
     assert "Could not open broken.safetensors" in errors(app)
     assert "truncated or corrupted" in errors(app)
     assert "lmc-dashboard-uploads" not in errors(app)  # the user's name, not the temporary one
     assert "bundled demo" in model_label(app)  # the previous model stays loaded
     buffer = io.BytesIO()
     torch.save({"payload": NotAllowed()}, buffer)
-    app.file_uploader(key="model.file.upload").set_value(
+    app.file_uploader(key=Model.UPLOAD).set_value(
         ("evil.pt", buffer.getvalue(), "application/octet-stream")
     ).run()
-    assert_clean(app)
+    assert_no_exception(app)
     assert "was refused" in errors(app) and "unpickling" in errors(app)
-    go(app, "rollout")  # the rest of the app keeps working
+    go(app, views.ROLLOUT)  # the rest of the app keeps working
     assert not app.error
 
 
@@ -173,105 +106,145 @@ def test_authors_checkpoint_upload_opens_with_the_chosen_dataset(app):
     torch.manual_seed(1)
     buffer = io.BytesIO()
     torch.save(ours_to_official(build_model(ModelConfig.preset("tiny", image_size=64))), buffer)
-    app.segmented_control(key="model.source").set_value("Upload").run()
-    assert app.radio(key="model.upload_dataset").value == "movingmnist"
-    app.file_uploader(key="model.file.upload").set_value(
+    app.segmented_control(key=Model.SOURCE).set_value("Upload").run()
+    assert app.radio(key=Model.UPLOAD_DATASET).value == "movingmnist"
+    app.file_uploader(key=Model.UPLOAD).set_value(
         ("authors.pt", buffer.getvalue(), "application/octet-stream")
     ).run()
-    assert_clean(app)
+    assert_no_exception(app)
     assert not app.error and model_label(app) == "upload: authors.pt"
     assert any("format: official" in c.value for c in app.caption)
-    go(app, "rollout")
+    go(app, views.ROLLOUT)
     assert not app.error
 
 
 def test_checkpoint_folders_refuse_paths_outside_and_open_others(app):
-    app.segmented_control(key="model.source").set_value("Checkpoint folders").run()
-    picker = app.selectbox(key="model.pick")
+    app.segmented_control(key=Model.SOURCE).set_value("Checkpoint folders").run()
+    picker = app.selectbox(key=Model.PICK)
     assert any(o.endswith("no-memory/best.safetensors") for o in picker.options)
-    app.text_input(key="model.typed_path").input("/etc/passwd")
-    app.button(key="model.open.button").click().run()
+    app.text_input(key=Model.TYPED_PATH).input("/etc/passwd")
+    app.button(key=Model.OPEN_BUTTON).click().run()
     assert "outside the folders the dashboard may read" in errors(app)
-    app.text_input(key="model.typed_path").input("")
+    app.text_input(key=Model.TYPED_PATH).input("")
     corrupt = next(o for o in picker.options if o.endswith("corrupt.safetensors"))
-    app.selectbox(key="model.pick").set_value(corrupt)
-    app.button(key="model.open.button").click().run()
+    app.selectbox(key=Model.PICK).set_value(corrupt)
+    app.button(key=Model.OPEN_BUTTON).click().run()
     assert "truncated or corrupted" in errors(app) and "bundled demo" in model_label(app)
     best = next(o for o in picker.options if o.endswith("no-memory/best.safetensors"))
-    app.selectbox(key="model.pick").set_value(best)
-    app.button(key="model.open.button").click().run()
-    assert_clean(app)
+    app.selectbox(key=Model.PICK).set_value(best)
+    app.button(key=Model.OPEN_BUTTON).click().run()
+    assert_no_exception(app)
     assert not app.error and "best.safetensors" in model_label(app)
     assert any("step 20" in c.value for c in app.caption)
     assert app.get("plotly_chart")  # training curves from the run's metrics.jsonl
 
 
 def test_bad_clips_show_their_messages(app):
-    go(app, "input")
-    app.segmented_control(key="input.source").set_value("Upload").run()
-    uploader = app.file_uploader(key="input.file.upload")
+    go(app, views.INPUT)
+    app.segmented_control(key=Input.SOURCE).set_value("Upload").run()
+    uploader = app.file_uploader(key=Input.UPLOAD)
     short = np.zeros((5, 64, 64), np.uint8)
     uploader.set_value(("short.npy", npy_bytes(short), "application/octet-stream")).run()
     assert "5 input frames; it needs at least 9" in errors(app)
     assert input_source(app) == "test clip 0"  # the input did not change
     rgb = np.zeros((12, 3, 64, 64), np.uint8)
-    app.file_uploader(key="input.file.upload").set_value(("rgb.npy", npy_bytes(rgb), "x")).run()
+    app.file_uploader(key=Input.UPLOAD).set_value(("rgb.npy", npy_bytes(rgb), "x")).run()
     assert "3 channels; this model expects 1" in errors(app)
-    app.file_uploader(key="input.file.upload").set_value(
-        ("broken.gif", b"GIF89a...", "image/gif")
-    ).run()
+    app.file_uploader(key=Input.UPLOAD).set_value(("broken.gif", b"GIF89a...", "image/gif")).run()
     assert "cannot be read as a GIF" in errors(app)
     odd = np.random.default_rng(0).integers(0, 255, (12, 60, 60), dtype=np.uint8)
-    app.file_uploader(key="input.file.upload").set_value(("odd.npy", npy_bytes(odd), "x")).run()
+    app.file_uploader(key=Input.UPLOAD).set_value(("odd.npy", npy_bytes(odd), "x")).run()
     assert "60x60 pixels; each side must be a positive multiple of 16" in errors(app)
-    app.checkbox(key="input.upload.resize").check().run()
-    assert_clean(app)
+    app.checkbox(key=Input.UPLOAD_RESIZE).check().run()
+    assert_no_exception(app)
     assert not app.error and input_source(app) == "upload: odd.npy"
-    go(app, "rollout")
+    go(app, views.ROLLOUT)
     assert not app.error
 
 
 def test_motion_probe_and_dataset_file_become_the_input(app):
-    go(app, "input")
-    app.segmented_control(key="input.source").set_value("Motion probe").run()
-    app.slider(key="input.probe.direction").set_value(90)
-    app.slider(key="input.probe.future").set_value(0).run()
-    assert_clean(app)
+    go(app, views.INPUT)
+    app.segmented_control(key=Input.SOURCE).set_value("Motion probe").run()
+    app.slider(key=Input.PROBE_DIRECTION).set_value(90)
+    app.slider(key=Input.PROBE_FUTURE).set_value(0).run()
+    assert_no_exception(app)
     assert input_source(app) == "motion probe: digit 3 at 90 deg, 3 px/frame"
     assert any("no frames after the input" in i.value for i in app.info)
-    go(app, "rollout")
+    go(app, views.ROLLOUT)
     assert any("No ground truth" in i.value for i in app.info) and not app.error
-    go(app, "input")
-    app.segmented_control(key="input.source").set_value("Dataset file").run()
-    assert app.radio(key="input.npy.layout").value == "TN"  # guessed from (20, 24, 64, 64)
-    app.slider(key="input.npy.index").set_value(2).run()
-    assert_clean(app)
+    go(app, views.INPUT)
+    app.segmented_control(key=Input.SOURCE).set_value("Dataset file").run()
+    assert app.radio(key=Input.NPY_LAYOUT).value == "TN"  # guessed from (20, 24, 64, 64)
+    app.slider(key=Input.NPY_INDEX).set_value(2).run()
+    assert_no_exception(app)
     assert input_source(app) == "standard.npy clip 2"
 
 
 def test_rollout_compares_a_second_checkpoint_and_another_method(app, tmp_path):
-    go(app, "rollout")
-    second = next(o for o in app.selectbox(key="rollout.compare").options if "no-memory/best" in o)
-    app.selectbox(key="rollout.compare").set_value(second).run()
-    assert_clean(app)
+    go(app, views.ROLLOUT)
+    second = next(o for o in app.selectbox(key=Rollout.COMPARE).options if "no-memory/best" in o)
+    app.selectbox(key=Rollout.COMPARE).set_value(second).run()
+    assert_no_exception(app)
     methods = [row for row in app.dataframe[-1].value["method"]]
     assert methods == ["model", "copy last frame", "second model"]
-    folder = next(o for o in app.selectbox(key="rollout.method_dir").options if "results" in o)
-    app.selectbox(key="rollout.method_dir").set_value(folder).run()
+    folder = next(o for o in app.selectbox(key=Rollout.METHOD_DIR).options if "results" in o)
+    app.selectbox(key=Rollout.METHOD_DIR).set_value(folder).run()
     assert any("not clip 0" in w.value for w in app.warning)
-    app.button(key="rollout.method_use.button").click().run()
-    assert_clean(app)
+    app.button(key=Rollout.METHOD_USE_BUTTON).click().run()
+    assert_no_exception(app)
     assert input_source(app) == "results results, clip 0"
     methods = list(app.dataframe[-1].value["method"])
     assert methods == ["model", "copy last frame", "second model", "results"]
 
 
 def test_moving_the_frame_slider_does_not_run_the_model_again(app, tmp_path):
-    go(app, "rollout")
+    go(app, views.ROLLOUT)
     trace = tmp_path / "trace.txt"
     runs = trace.read_text().count("model rollout")
     assert runs == 1
-    app.slider(key="rollout.frame").set_value(5).run()
-    assert_clean(app)
+    app.slider(key=Rollout.FRAME).set_value(5).run()
+    assert_no_exception(app)
     assert trace.read_text().count("model rollout") == runs  # the rollout came from the cache
     assert "fragment rollout.viewer" in trace.read_text()
+
+
+def gif_url(at) -> str:
+    """The address of the Rollout page's animation (Streamlit names media by their content)."""
+    [url] = [
+        url
+        for image in at.get("image")
+        for url, caption in zip(image.value, image.captions, strict=True)
+        if caption == "input, then prediction"
+    ]
+    return url
+
+
+def test_two_uploads_with_one_name_get_their_own_animation(app):
+    go(app, views.ROLLOUT)
+    clip = app.session_state[Input.CLIP]
+    rng = np.random.default_rng(2)
+
+    def upload(preds: np.ndarray) -> None:
+        arrays = {"inputs": clip.short[None], "trues": clip.future[None], "preds": preds}
+        files = [(f"{k}.npy", npy_bytes(v.astype(np.float32)), "x") for k, v in arrays.items()]
+        app.file_uploader(key=Rollout.METHOD_UPLOAD).set_value(files).run()
+        assert_no_exception(app)
+        assert "uploaded method" in list(app.dataframe[-1].value["method"])
+
+    upload(rng.random(clip.future[None].shape))
+    first = gif_url(app)
+    upload(rng.random(clip.future[None].shape))
+    assert gif_url(app) != first
+
+
+def test_two_uploads_with_one_name_are_two_clips(app):
+    go(app, views.INPUT)
+    app.segmented_control(key=Input.SOURCE).set_value("Upload").run()
+    rng = np.random.default_rng(1)
+    first, second = (rng.integers(0, 255, (12, 64, 64), dtype=np.uint8) for _ in range(2))
+    app.file_uploader(key=Input.UPLOAD).set_value(("clip.npy", npy_bytes(first), "x")).run()
+    assert input_source(app) == "upload: clip.npy"
+    app.file_uploader(key=Input.UPLOAD).set_value(("clip.npy", npy_bytes(second), "x")).run()
+    assert_no_exception(app)
+    frames = app.session_state[Input.CLIP].frames[:, 0]
+    np.testing.assert_allclose(frames, second / 255.0, atol=1e-6)

@@ -3,22 +3,17 @@ without exception, its widgets exist, a click injected through session state is 
 model without memory (or no model) meets a clear message instead of a traceback."""
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
-from streamlit.testing.v1 import AppTest
+from dashboard_helpers import assert_clean, start_app, texts
 
+from dashboard import memory_widgets as mw
+from dashboard import views
+from dashboard.keys import Atlas, Embeddings, Intervene, Recall
 from lmc import ModelConfig, build_model, save_checkpoint
-
-REPO = Path(__file__).resolve().parents[1]
-APP = REPO / "dashboard" / "app.py"
-if str(REPO) not in sys.path:  # dashboard/ is a folder of the repository, not an installed package
-    sys.path.insert(0, str(REPO))
-from dashboard import memory_widgets as mw  # noqa: E402
 
 TIMEOUT = 90  # seconds per run: the machine may be shared
 
@@ -38,32 +33,15 @@ def checkpoints(tmp_path_factory):
     return root
 
 
-def start(checkpoint: Path, tmp_path: Path, monkeypatch, page: str) -> AppTest:
-    monkeypatch.setenv("LMC_DEMO_CHECKPOINT", str(checkpoint))
-    monkeypatch.setenv("LMC_CHECKPOINT_ROOTS", str(checkpoint.parent))
-    monkeypatch.setenv("LMC_TEST_CLIPS", "8")
-    monkeypatch.setenv("LMC_CACHE_DIR", str(tmp_path / "cache"))
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page(f"pages/{page}.py").run()
+def start(checkpoint: Path, tmp_path: Path, monkeypatch, page: str):
+    """The app on one memory page ("recall", "atlas", "embeddings", "intervene")."""
+    spec = getattr(views, page.upper())
+    at = start_app(monkeypatch, tmp_path, checkpoint, test_clips=8, page=spec, timeout=TIMEOUT)
     assert_clean(at)
     return at
 
 
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def texts(at: AppTest) -> str:
-    return " ".join(m.value for m in [*at.markdown, *at.caption, *at.subheader])
-
-
-def test_selection_events_and_figures():
-    event = {"selection": {"points": [{"customdata": 3}, {"x": 1}, {"customdata": [1, 2]}]}}
-    assert mw.selected_customdata(event) == [3, [1, 2]]
-    assert mw.selected_customdata(None) == [] and mw.selected_customdata({}) == []
+def test_figures_carry_the_ids_their_clicks_return():
     assert [mw.arrow(a) for a in (0.0, math.pi / 2, math.pi, -math.pi / 4)] == ["→", "↑", "←", "↘"]
     assert mw.arrow(float("nan")) == "·"
     fig = mw.grid_figure(np.zeros((64, 64)), (4, 4), selected=[5])
@@ -77,20 +55,20 @@ def test_recall_page_shows_cells_slots_and_both_phases(checkpoints, tmp_path, mo
     at = start(checkpoints / "tiny.safetensors", tmp_path, monkeypatch, "recall")
     labels = [m.label for m in at.metric]
     assert {"entropy / log S", "effective slots", "same top-1", "KL long‖short"} <= set(labels)
-    assert at.selectbox(key="recall.cell").value == 0
+    assert at.selectbox(key=Recall.CELL).value == 0
     assert (
         len(at.get("plotly_chart")) >= 6
     )  # grid, distribution, heatmap, entropy, alignment, gates
     # A click on cell 5 (the chart's on_select writes this key) opens its distribution.
-    at.session_state["recall.cell"] = 5
+    at.session_state[Recall.CELL] = 5
     at.run()
     assert_clean(at)
     assert "Cell 5, top 5 slots" in texts(at)
-    at.radio(key="recall.measure").set_value("cosine").run()
-    at.radio(key="recall.phase").set_value("long window (phase 1)").run()
+    at.radio(key=Recall.MEASURE).set_value("cosine").run()
+    at.radio(key=Recall.PHASE).set_value("long window (phase 1)").run()
     assert_clean(at)
-    at.radio(key="recall.measure").set_value("weight − mean of the cells").run()
-    at.radio(key="recall.phase").set_value("both, side by side").run()
+    at.radio(key=Recall.MEASURE).set_value("weight − mean of the cells").run()
+    at.radio(key=Recall.PHASE).set_value("both, side by side").run()
     assert_clean(at)
     assert "long window (phase 1)" in texts(at)
 
@@ -98,57 +76,57 @@ def test_recall_page_shows_cells_slots_and_both_phases(checkpoints, tmp_path, mo
 def test_atlas_and_embeddings_over_a_sample(checkpoints, tmp_path, monkeypatch):
     at = start(checkpoints / "tiny.safetensors", tmp_path, monkeypatch, "atlas")
     assert any("has not been run" in i.value for i in at.info)
-    at.slider(key="atlas.clips").set_value(100).run()
-    at.button(key="atlas.run.button").click().run()
+    at.slider(key=Atlas.CLIPS).set_value(100).run()
+    at.button(key=Atlas.RUN_BUTTON).click().run()
     assert_clean(at)
     labels = [m.label for m in at.metric]
     assert "queries" in labels and "dead slots" in labels
     assert at.metric[0].value == "1,600"  # 100 clips x 16 cells
-    at.session_state["atlas.slot"] = 3
+    at.session_state[Atlas.SLOT] = 3
     at.run()
     assert_clean(at)
     assert "Slot 3: top choice of" in texts(at)
-    at.radio(key="atlas.phase").set_value("long window (phase 1)").run()
+    at.radio(key=Atlas.PHASE).set_value("long window (phase 1)").run()
     assert_clean(at)
     stored = list((tmp_path / "cache" / "analysis").glob("*.npz"))
     assert len(stored) == 1
 
     # The embeddings page reuses the stored pass: no button, the PCA map at once.
-    at.slider(key="atlas.clips").set_value(100)
-    at.switch_page("pages/embeddings.py")
-    at.session_state["embeddings.clips"] = 100
+    at.slider(key=Atlas.CLIPS).set_value(100)
+    at.switch_page(views.EMBEDDINGS.file)
+    at.session_state[Embeddings.CLIPS] = 100
     at.run()
     assert_clean(at)
     assert "Showing 1,600 of 1,600 recalled contexts" in texts(at)
-    assert at.radio(key="embeddings.map").options == ["PCA"]
-    at.session_state["embeddings.selected"] = [0, 1, 17]  # a lasso over three points
+    assert at.radio(key=Embeddings.MAP).options == ["PCA"]
+    at.session_state[Embeddings.SELECTED] = [0, 1, 17]  # a lasso over three points
     at.run()
     assert_clean(at)
     assert "3 contexts selected" in texts(at)
     assert len(at.get("image")) >= 1
-    at.session_state["embeddings.selected"] = [4]  # a click on one point
+    at.session_state[Embeddings.SELECTED] = [4]  # a click on one point
     at.run()
     assert "nearest slots in the full space" in texts(at)
-    at.session_state["embeddings.selected"] = [-3]  # a click on slot 2's diamond
+    at.session_state[Embeddings.SELECTED] = [-3]  # a click on slot 2's diamond
     at.run()
     assert "Slot 2" in texts(at)
-    for colour in at.selectbox(key="embeddings.colour").options:
-        at.selectbox(key="embeddings.colour").set_value(colour).run()
+    for colour in at.selectbox(key=Embeddings.COLOUR).options:
+        at.selectbox(key=Embeddings.COLOUR).set_value(colour).run()
         assert_clean(at)
-    at.radio(key="embeddings.space").set_value("queries").run()
+    at.radio(key=Embeddings.SPACE).set_value("queries").run()
     assert_clean(at)
-    assert at.session_state["embeddings.selected"] == []  # a new map drops the old selection
+    assert at.session_state[Embeddings.SELECTED] == []  # a new map drops the old selection
 
 
 @pytest.mark.slow
 def test_embeddings_umap_button_stores_the_map(checkpoints, tmp_path, monkeypatch):
     at = start(checkpoints / "tiny.safetensors", tmp_path, monkeypatch, "embeddings")
-    at.slider(key="embeddings.clips").set_value(100).run()
-    at.button(key="embeddings.run.button").click().run()
-    at.slider(key="embeddings.points").set_value(500).run()
-    at.button(key="embeddings.umap.button").click().run()
+    at.slider(key=Embeddings.CLIPS).set_value(100).run()
+    at.button(key=Embeddings.RUN_BUTTON).click().run()
+    at.slider(key=Embeddings.POINTS).set_value(500).run()
+    at.button(key=Embeddings.UMAP_BUTTON).click().run()
     assert_clean(at)
-    assert at.radio(key="embeddings.map").value == "UMAP"
+    assert at.radio(key=Embeddings.MAP).value == "UMAP"
     assert len(list((tmp_path / "cache" / "analysis").glob("*-umap.npz"))) == 1
 
 
@@ -157,16 +135,16 @@ def test_intervene_page_changes_the_prediction(checkpoints, tmp_path, monkeypatc
     labels = [m.label for m in at.metric]
     assert "mean |Δ| per pixel" in labels
     assert float(at.metric[0].value) > 0  # forcing one slot everywhere moves the prediction
-    at.radio(key="intervene.where").set_value("one cell").run()
-    at.selectbox(key="intervene.cell").set_value(6).run()
+    at.radio(key=Intervene.WHERE).set_value("one cell").run()
+    at.selectbox(key=Intervene.CELL).set_value(6).run()
     assert_clean(at)
     assert "cell 6 recalls slot 0 as strongly as the softmax allows" in texts(at)
-    at.radio(key="intervene.strength").set_value("the slot alone (one-hot)").run()
+    at.radio(key=Intervene.STRENGTH).set_value("the slot alone (one-hot)").run()
     assert_clean(at)
     assert "cell 6 recalls slot 0 alone (weight 1" in texts(at)
-    at.radio(key="intervene.source").set_value("another test clip's recall").run()
-    at.number_input(key="intervene.donor").set_value(3).run()
-    at.radio(key="intervene.donor_what").set_value("its readout").run()
+    at.radio(key=Intervene.SOURCE).set_value("another test clip's recall").run()
+    at.number_input(key=Intervene.DONOR).set_value(3).run()
+    at.radio(key=Intervene.DONOR_WHAT).set_value("its readout").run()
     assert_clean(at)
     assert "what test clip 3 recalled (readout)" in texts(at)
 

@@ -2,7 +2,8 @@
 
 Figure and picture functions are plain: numpy in, a Plotly figure or a uint8 image out, testable
 on their own. Heatmaps emit no selection events in Streamlit, so every figure that should answer
-a click carries invisible scatter markers whose customdata names what was hit. `dataset_sample`
+a click carries invisible scatter markers whose customdata names what was hit (read back with
+dashboard/selection.py). `dataset_sample`
 alone draws with Streamlit: the dataset pass shared by the atlas and embeddings.
 
 Pages import this package as `mw`; each module holds one page's figures.
@@ -15,7 +16,6 @@ from dashboard.memory_widgets.cells import (
     draw_box,
     motion_text,
     rgb,
-    selected_customdata,
     to_gray_uint8,
 )
 from dashboard.memory_widgets.difference_figure import difference_figure
@@ -45,7 +45,6 @@ __all__ = [
     "grid_figure",
     "motion_text",
     "rgb",
-    "selected_customdata",
     "to_gray_uint8",
     "usage_figure",
     "weights_heatmap",

@@ -1,5 +1,5 @@
-"""Small pictures and texts of the memory pages: motion arrows, a clicked point's data, a
-clip's cell outlined beside its patch and motion energy (the galleries)."""
+"""Small pictures and texts of the memory pages: motion arrows, a clip's cell outlined beside its
+patch and motion energy (the galleries)."""
 
 from __future__ import annotations
 
@@ -26,21 +26,6 @@ def motion_text(direction: float, speed: float) -> str:
     if direction is None or not np.isfinite(direction):
         return "no digit"
     return f"{arrow(direction)} {math.degrees(direction):.0f}° {speed:.1f} px/frame"
-
-
-def selected_customdata(event) -> list:
-    """The customdata of the points selected in a `st.plotly_chart` event (clicked, boxed or
-    lassoed), in selection order; [] for no event or no selection. Points without customdata
-    (the heatmap itself, an image) are skipped."""
-    if not event:
-        return []
-    try:
-        points = event["selection"]["points"]
-    except (KeyError, TypeError):
-        return []
-    return [
-        p["customdata"] for p in points if isinstance(p, dict) and p.get("customdata") is not None
-    ]
 
 
 def to_gray_uint8(frame: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.memory_widgets.cells import DIVERGING, to_gray_uint8
+from dashboard.series import LONG_RECALL, RECALL_COLORS, SHORT_RECALL
 
 
 def grid_figure(
@@ -184,10 +185,11 @@ def distribution_figure(
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.6, 0.4]
     )
-    series = [("short input (phase 2)", short_weights, short_cosine, "rgb(40,100,200)")]
+    series = [(SHORT_RECALL, short_weights, short_cosine)]
     if long_weights is not None:
-        series.append(("long window (phase 1)", long_weights, long_cosine, "rgb(240,140,20)"))
-    for name, w, cos, colour in series:
+        series.append((LONG_RECALL, long_weights, long_cosine))
+    for name, w, cos in series:
+        colour = RECALL_COLORS[name]
         fig.add_trace(
             go.Bar(
                 x=slots,
@@ -287,7 +289,7 @@ def gates_figure(gates: np.ndarray, height: int = 300) -> go.Figure:
             y=mean,
             mode="lines+markers",
             name="mean gate",
-            line=dict(color="rgb(40,100,200)"),
+            line=dict(color=RECALL_COLORS[SHORT_RECALL]),
         ),
         row=1,
         col=2,

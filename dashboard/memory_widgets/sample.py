@@ -7,7 +7,9 @@ import streamlit as st
 
 SAMPLE_RANGE = (100, 2000, 100)  # min, max, step of the clip-count slider
 SAMPLE_DEFAULT = 500
-SECONDS_PER_CLIP = 0.01  # the demo model, both phases, one CPU core (python -m lmc.bench memory)
+SECONDS_PER_CLIP = (
+    0.01  # the demo model, both phases, one CPU core (python -m dashboard.bench_memory)
+)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Reading the stored pass ...")
@@ -19,21 +21,20 @@ def _stored_pass(path: str, mtime_ns: int):
     return load_pass(path)
 
 
-def dataset_sample(loaded, namespace: str):
-    """The memory's recall over the first N clips of the generated test set (N on a slider,
-    key f"{namespace}.clips"), from the disk cache, or after a button press with a progress bar.
-    Returns a DatasetPass, or None while it has not been computed."""
+def dataset_sample(loaded, clips_key: str, run_key: str):
+    """The memory's recall over the first N clips of the generated test set (N on the slider
+    `clips_key`), from the disk cache, or after a press on the button `run_key` with a progress
+    bar. Returns a DatasetPass, or None while it has not been computed."""
     from lmc.analysis import dataset_pass as dp
 
-    key = f"{namespace}.clips"
-    st.session_state.setdefault(key, SAMPLE_DEFAULT)
+    st.session_state.setdefault(clips_key, SAMPLE_DEFAULT)
     low, high, step = SAMPLE_RANGE
     num = st.slider(
         "clips from the generated test set",
         low,
         high,
         step=step,
-        key=key,
+        key=clips_key,
         help="The first N clips of the fixed test set (the clips of the Input page up to 1,000); "
         "each gives one query per cell.",
     )
@@ -45,9 +46,7 @@ def dataset_sample(loaded, namespace: str):
             f"{max(1, round(num * SECONDS_PER_CLIP))} s on one CPU core, then stored on disk for "
             "the next start."
         )
-        if not st.button(
-            f"Run the memory over {num} clips", key=f"{namespace}.run.button", type="primary"
-        ):
+        if not st.button(f"Run the memory over {num} clips", key=run_key, type="primary"):
             return None
         bar = st.progress(0.0, text=f"0 / {num} clips")
         shown = [-1]

@@ -1,8 +1,12 @@
 """The dashboard's pages, in menu order. app.py shows every entry whose file exists.
 
-To add a page: write `dashboard/pages/<name>.py` (a script: it runs top to bottom on each rerun,
-see dashboard/state.py for the shared model and input) and add a `PageSpec` here. An entry whose
-file is missing is left out of the menu, so pages can land one at a time.
+To add a page: write `dashboard/views/<name>.py` (a script: it runs top to bottom on each rerun;
+see dashboard/model_state.py and dashboard/input_state.py for the shared model and input, and
+dashboard/keys.py for its session keys) and add a `PageSpec` here. An entry whose file is missing
+is left out of the menu, so pages can land one at a time.
+
+The folder is not called `pages/`: beside app.py that name would put Streamlit in its legacy
+multipage mode, which runs a page's file without the router.
 """
 
 from __future__ import annotations
@@ -15,22 +19,21 @@ DASHBOARD = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class PageSpec:
-    file: str  # relative to dashboard/, the folder of app.py
+    file: str  # relative to dashboard/, the folder of app.py: st.Page, st.page_link, switch_page
     title: str
     icon: str  # a Material Symbols name, e.g. ":material/memory:"
     section: str
     default: bool = False
 
 
-PAGES: list[PageSpec] = [
-    PageSpec("pages/model.py", "Model", ":material/memory:", "Prediction", default=True),
-    PageSpec("pages/input.py", "Input", ":material/movie:", "Prediction"),
-    PageSpec("pages/rollout.py", "Rollout", ":material/play_circle:", "Prediction"),
-    PageSpec("pages/recall.py", "Recall", ":material/psychology:", "Memory"),
-    PageSpec("pages/atlas.py", "Slot atlas", ":material/grid_view:", "Memory"),
-    PageSpec("pages/embeddings.py", "Embeddings", ":material/scatter_plot:", "Memory"),
-    PageSpec("pages/intervene.py", "Intervene", ":material/tune:", "Memory"),
-]
+MODEL = PageSpec("views/model.py", "Model", ":material/memory:", "Prediction", default=True)
+INPUT = PageSpec("views/input.py", "Input", ":material/movie:", "Prediction")
+ROLLOUT = PageSpec("views/rollout.py", "Rollout", ":material/play_circle:", "Prediction")
+RECALL = PageSpec("views/recall.py", "Recall", ":material/psychology:", "Memory")
+ATLAS = PageSpec("views/atlas.py", "Slot atlas", ":material/grid_view:", "Memory")
+EMBEDDINGS = PageSpec("views/embeddings.py", "Embeddings", ":material/scatter_plot:", "Memory")
+INTERVENE = PageSpec("views/intervene.py", "Intervene", ":material/tune:", "Memory")
+PAGES: list[PageSpec] = [MODEL, INPUT, ROLLOUT, RECALL, ATLAS, EMBEDDINGS, INTERVENE]
 
 
 def available(pages: list[PageSpec] = PAGES, root: Path = DASHBOARD) -> list[PageSpec]:

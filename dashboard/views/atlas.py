@@ -15,11 +15,14 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import memory_widgets as mw
-from dashboard import state
+from dashboard import model_state
+from dashboard.keys import Atlas
+from dashboard.selection import selected_ids
+from dashboard.series import PHASES
+from dashboard.trace import trace
 from lmc.analysis import alignment as al
 from lmc.analysis.slots import cell_box, slot_motion, slot_usage, top_cells
 
-PHASES = {"short input (phase 2)": "short", "long window (phase 1)": "long"}
 GALLERY = 16
 GALLERY_COLUMNS = 4
 GALLERY_ROWS = 4
@@ -57,10 +60,10 @@ def _alignment(model_key: str, selection: str, _sample) -> dict[str, tuple[float
 
 
 def _pick_slot() -> None:
-    values = mw.selected_customdata(st.session_state.get("atlas.usage_chart"))
-    if values:
-        first = values[0]
-        st.session_state["atlas.slot"] = int(first[0] if isinstance(first, list | tuple) else first)
+    """on_select of the usage bars: each bar carries (slot, mean weight)."""
+    slots = selected_ids(st.session_state.get(Atlas.USAGE_CHART))
+    if slots:
+        st.session_state[Atlas.SLOT] = slots[0]
 
 
 def _slot_table(usage, motion) -> pd.DataFrame:
@@ -85,15 +88,15 @@ def _slot_table(usage, motion) -> pd.DataFrame:
 
 @st.fragment
 def _slot_panel(sample, phase: str, usage, motion) -> None:
-    state.trace("atlas.slot")
+    trace("atlas.slot")
     size = len(usage.top1_count)
-    if st.session_state.get("atlas.slot") not in range(size):
-        st.session_state["atlas.slot"] = int(np.argmax(usage.top1_count))
-    slot = st.session_state["atlas.slot"]
+    if st.session_state.get(Atlas.SLOT) not in range(size):
+        st.session_state[Atlas.SLOT] = int(np.argmax(usage.top1_count))
+    slot = st.session_state[Atlas.SLOT]
     st.markdown("**How often each slot is the top choice** — click a bar to open that slot")
     st.plotly_chart(
         mw.usage_figure(usage.top1_fraction, usage.mean_centred, usage.dead, slot),
-        key="atlas.usage_chart",
+        key=Atlas.USAGE_CHART,
         on_select=_pick_slot,
         selection_mode="points",
     )
@@ -104,7 +107,7 @@ def _slot_panel(sample, phase: str, usage, motion) -> None:
             text += f" · {mw.arrow(motion.mean_direction[k])} R {motion.resultant[k]:.2f}"
         return text + (" · dead" if usage.dead[k] else "")
 
-    st.selectbox("slot", range(size), key="atlas.slot", format_func=label)
+    st.selectbox("slot", range(size), key=Atlas.SLOT, format_func=label)
     with st.expander("All slots as a table"):
         st.dataframe(_slot_table(usage, motion), hide_index=True, height=300)
 
@@ -121,7 +124,7 @@ def _slot_panel(sample, phase: str, usage, motion) -> None:
                     sample.direction[everyone],
                     f"true direction of the {int(chosen.sum())} cells whose top slot is {slot}",
                 ),
-                key="atlas.rose",
+                key=Atlas.ROSE,
             )
             if motion.count[slot]:
                 st.markdown(
@@ -146,7 +149,7 @@ def _slot_panel(sample, phase: str, usage, motion) -> None:
                 max(float(per_cell.max()), 1e-9),
                 height=240,
             ),
-            key="atlas.where",
+            key=Atlas.WHERE,
         )
         st.caption(
             "Share of the clips in which each cell picks this slot first. The memory has no position input; a slot tied to one cell reads position from the encoder's borders."
@@ -186,23 +189,23 @@ def _slot_panel(sample, phase: str, usage, motion) -> None:
 
 
 # --------------------------------------------------------------------------------- the page
-state.trace("atlas")
+trace("atlas")
 st.title("Slot atlas")
-loaded = state.require_model()
-state.require_memory(loaded, "it has no slots to map")
+loaded = model_state.require_model()
+model_state.require_memory(loaded, "it has no slots to map")
 st.caption(
     "Every query cell of every clip picks its top slot. A slot that stands for a motion is chosen "
     "by cells that move the same way; a slot no cell ever picks is dead."
 )
-sample = mw.dataset_sample(loaded, "atlas")
+sample = mw.dataset_sample(loaded, Atlas.CLIPS, Atlas.RUN_BUTTON)
 if sample is None:
     st.stop()
 phases = list(PHASES) if sample.has_long else list(PHASES)[:1]
-st.session_state.setdefault("atlas.phase", phases[0])
-if st.session_state["atlas.phase"] not in phases:
-    st.session_state["atlas.phase"] = phases[0]
-st.radio("recall", phases, key="atlas.phase", horizontal=True)
-phase = PHASES[st.session_state["atlas.phase"]]
+st.session_state.setdefault(Atlas.PHASE, phases[0])
+if st.session_state[Atlas.PHASE] not in phases:
+    st.session_state[Atlas.PHASE] = phases[0]
+st.radio("recall", phases, key=Atlas.PHASE, horizontal=True)
+phase = PHASES[st.session_state[Atlas.PHASE]]
 selection = str(sample.selection)
 usage, motion, tuning, chance = _usage(loaded.key, selection, phase, sample)
 size = len(usage.top1_count)

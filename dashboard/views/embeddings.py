@@ -14,14 +14,18 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import memory_widgets as mw
-from dashboard import state
+from dashboard import model_state
+from dashboard.fingerprint import fingerprint
+from dashboard.keys import Embeddings
+from dashboard.selection import selected_ids
+from dashboard.series import PHASES
+from dashboard.trace import trace
 from lmc.analysis import projection as pj
 from lmc.analysis.dataset_pass import cache_root, selection_hash
 from lmc.analysis.recall import normalised_entropy
 from lmc.analysis.slots import cell_box
 
 SPACES = {"recalled contexts (readouts)": "readout", "queries": "query"}
-PHASES = {"short input (phase 2)": "short", "long window (phase 1)": "long"}
 DRAG = {"lasso select": "lasso", "box select": "select", "zoom": "zoom", "pan": "pan"}
 POINTS_RANGE = (500, 8000, 500)
 MAX_CARDS = 40
@@ -48,7 +52,7 @@ def _vectors(
 
 
 @st.cache_data(max_entries=8, show_spinner="PCA ...")
-def _pca(model_key: str, key: str, _points: np.ndarray, _slots: np.ndarray) -> pj.Projection:
+def _pca(content: str, _points: np.ndarray, _slots: np.ndarray) -> pj.Projection:
     return pj.pca(_points, _slots)
 
 
@@ -62,10 +66,8 @@ def _stored_umap(path: str, mtime_ns: int) -> pj.Projection | None:
 
 
 def _pick_points() -> None:
-    values = mw.selected_customdata(st.session_state.get("embeddings.chart"))
-    st.session_state["embeddings.selected"] = [
-        int(v[0] if isinstance(v, list | tuple) else v) for v in values
-    ]
+    """on_select of the map: contexts carry their index, slots -1 - their number."""
+    st.session_state[Embeddings.SELECTED] = selected_ids(st.session_state.get(Embeddings.CHART))
 
 
 def _colours(sample, phase: str, index: np.ndarray, by: str) -> tuple[np.ndarray, str, str]:
@@ -120,7 +122,7 @@ def _card(sample, flat: int) -> tuple[np.ndarray, str]:
 def _selection_panel(
     sample, phase: str, index: np.ndarray, points: np.ndarray, slot_points: np.ndarray
 ) -> None:
-    chosen = st.session_state.get("embeddings.selected") or []
+    chosen = st.session_state.get(Embeddings.SELECTED) or []
     chosen = [c for c in chosen if -len(slot_points) <= c < len(index)]
     if not chosen:
         st.caption("Select points with the lasso or the box (drag on the map), or click one point.")
@@ -191,17 +193,17 @@ def _selection_panel(
 def _map_panel(
     loaded, sample, phase: str, space: str, index: np.ndarray, total: int, key: str
 ) -> None:
-    state.trace("embeddings.map")
+    trace("embeddings.map")
     points, slot_points = _vectors(sample, phase, space, index, loaded.model.config.temperature)
     umap_path = _umap_path(loaded.key, key)
     maps = ["PCA"] + (["UMAP"] if umap_path.is_file() else [])
-    st.session_state.setdefault("embeddings.map", maps[-1])
-    if st.session_state.pop("embeddings.umap_done", False):
-        st.session_state["embeddings.map"] = "UMAP"  # set before the radio exists
-    if st.session_state["embeddings.map"] not in maps:
-        st.session_state["embeddings.map"] = "PCA"
+    st.session_state.setdefault(Embeddings.MAP, maps[-1])
+    if st.session_state.pop(Embeddings.UMAP_DONE, False):
+        st.session_state[Embeddings.MAP] = "UMAP"  # set before the radio exists
+    if st.session_state[Embeddings.MAP] not in maps:
+        st.session_state[Embeddings.MAP] = "PCA"
     c1, c2, c3, c4 = st.columns([1, 2, 2, 2])
-    c1.radio("map", maps, key="embeddings.map", horizontal=True)
+    c1.radio("map", maps, key=Embeddings.MAP, horizontal=True)
     colour_options = [
         "true direction",
         "speed",
@@ -215,46 +217,44 @@ def _map_panel(
         colour_options = ["top slot", "entropy / log S", "cell"]
     if sample.actions is not None:
         colour_options.insert(0, "KTH action")
-    st.session_state.setdefault("embeddings.colour", colour_options[0])
-    if st.session_state["embeddings.colour"] not in colour_options:
-        st.session_state["embeddings.colour"] = colour_options[0]
-    c2.selectbox("colour by", colour_options, key="embeddings.colour")
-    st.session_state.setdefault("embeddings.drag", "lasso select")
-    c3.radio("drag to", list(DRAG), key="embeddings.drag", horizontal=True)
-    st.session_state.setdefault("embeddings.show_slots", True)
-    c4.checkbox("show the memory slots", key="embeddings.show_slots")
+    st.session_state.setdefault(Embeddings.COLOUR, colour_options[0])
+    if st.session_state[Embeddings.COLOUR] not in colour_options:
+        st.session_state[Embeddings.COLOUR] = colour_options[0]
+    c2.selectbox("colour by", colour_options, key=Embeddings.COLOUR)
+    st.session_state.setdefault(Embeddings.DRAG, "lasso select")
+    c3.radio("drag to", list(DRAG), key=Embeddings.DRAG, horizontal=True)
+    st.session_state.setdefault(Embeddings.SHOW_SLOTS, True)
+    c4.checkbox("show the memory slots", key=Embeddings.SHOW_SLOTS)
     if "UMAP" not in maps:
         if st.button(
             "Compute UMAP",
-            key="embeddings.umap.button",
+            key=Embeddings.UMAP_BUTTON,
             help="About 5-10 s for 2,000 points; the first UMAP of a session also compiles numba code (10-20 s more).",
         ):
             with st.spinner(f"UMAP of {len(points):,} points ..."):
                 pj.save_projection(pj.umap(points, slot_points), umap_path)
-            st.session_state["embeddings.umap_done"] = True
+            st.session_state[Embeddings.UMAP_DONE] = True
             st.rerun()
-    if st.session_state["embeddings.map"] == "UMAP":
+    if st.session_state[Embeddings.MAP] == "UMAP":
         proj = _stored_umap(str(umap_path), umap_path.stat().st_mtime_ns)
     else:
-        proj = _pca(loaded.key, key, points, slot_points)
-    colours, colour_name, kind = _colours(
-        sample, phase, index, st.session_state["embeddings.colour"]
-    )
+        proj = _pca(fingerprint(points, slot_points), points, slot_points)
+    colours, colour_name, kind = _colours(sample, phase, index, st.session_state[Embeddings.COLOUR])
     fig = mw.embedding_figure(
         proj.contexts,
         colours,
         colour_name,
         kind,
         _hover(sample, phase, index),
-        proj.slots if st.session_state["embeddings.show_slots"] else None,
-        dragmode=DRAG[st.session_state["embeddings.drag"]],
+        proj.slots if st.session_state[Embeddings.SHOW_SLOTS] else None,
+        dragmode=DRAG[st.session_state[Embeddings.DRAG]],
     )
     what = "recalled contexts" if space == "readout" else "queries"
     note = f"Showing {len(index):,} of {total:,} {what} ({sample.num_clips} clips × {sample.num_cells} cells"
     note += ", a seeded random subset)" if len(index) < total else ")"
     if proj.explained is not None:
         note += f"; PCA axes explain {proj.explained[0]:.0%} and {proj.explained[1]:.0%} of the variance"
-    if st.session_state["embeddings.show_slots"]:
+    if st.session_state[Embeddings.SHOW_SLOTS]:
         note += f"; ◆ = the {len(slot_points)} memory slots" + (
             ", each at the readout with the most weight the softmax can give it"
             if space == "readout"
@@ -263,7 +263,7 @@ def _map_panel(
     st.caption(note + ".")
     st.plotly_chart(
         fig,
-        key="embeddings.chart",
+        key=Embeddings.CHART,
         on_select=_pick_points,
         selection_mode=("points", "box", "lasso"),
     )
@@ -271,46 +271,46 @@ def _map_panel(
 
 
 # --------------------------------------------------------------------------------- the page
-state.trace("embeddings")
+trace("embeddings")
 st.title("Embeddings")
-loaded = state.require_model()
-state.require_memory(loaded, "it recalls no contexts to map")
-sample = mw.dataset_sample(loaded, "embeddings")
+loaded = model_state.require_model()
+model_state.require_memory(loaded, "it recalls no contexts to map")
+sample = mw.dataset_sample(loaded, Embeddings.CLIPS, Embeddings.RUN_BUTTON)
 if sample is None:
     st.stop()
 c1, c2, c3 = st.columns(3)
-st.session_state.setdefault("embeddings.space", list(SPACES)[0])
-c1.radio("map of", list(SPACES), key="embeddings.space", horizontal=True)
+st.session_state.setdefault(Embeddings.SPACE, list(SPACES)[0])
+c1.radio("map of", list(SPACES), key=Embeddings.SPACE, horizontal=True)
 phases = list(PHASES) if sample.has_long else list(PHASES)[:1]
-st.session_state.setdefault("embeddings.phase", phases[0])
-if st.session_state["embeddings.phase"] not in phases:
-    st.session_state["embeddings.phase"] = phases[0]
-c2.radio("recall", phases, key="embeddings.phase", horizontal=True)
+st.session_state.setdefault(Embeddings.PHASE, phases[0])
+if st.session_state[Embeddings.PHASE] not in phases:
+    st.session_state[Embeddings.PHASE] = phases[0]
+c2.radio("recall", phases, key=Embeddings.PHASE, horizontal=True)
 total = sample.num_clips * sample.num_cells
 low, high, step = POINTS_RANGE
-st.session_state.setdefault("embeddings.points", 2000)
-c3.slider("points at most", low, high, step=step, key="embeddings.points")
-st.session_state.setdefault("embeddings.occupied", False)
+st.session_state.setdefault(Embeddings.POINTS, 2000)
+c3.slider("points at most", low, high, step=step, key=Embeddings.POINTS)
+st.session_state.setdefault(Embeddings.OCCUPIED, False)
 st.checkbox(
     "only cells a digit passes through",
-    key="embeddings.occupied",
+    key=Embeddings.OCCUPIED,
     disabled=sample.occupancy is None,
 )
-space = SPACES[st.session_state["embeddings.space"]]
-phase = PHASES[st.session_state["embeddings.phase"]]
+space = SPACES[st.session_state[Embeddings.SPACE]]
+phase = PHASES[st.session_state[Embeddings.PHASE]]
 keep = None
-if st.session_state["embeddings.occupied"] and sample.occupancy is not None:
+if st.session_state[Embeddings.OCCUPIED] and sample.occupancy is not None:
     keep = sample.occupancy.reshape(-1) > 0
-index = _sample_points(total, st.session_state["embeddings.points"], keep)
+index = _sample_points(total, st.session_state[Embeddings.POINTS], keep)
 if len(index) < 4:
     st.info("Fewer than 4 points to map: include the empty cells or take more clips.")
     st.stop()
 map_key = (
-    f"{sample.selection}|{phase}|{space}|{st.session_state['embeddings.points']}|{keep is not None}"
+    f"{sample.selection}|{phase}|{space}|{st.session_state[Embeddings.POINTS]}|{keep is not None}"
 )
-if st.session_state.get("embeddings.map_key") != map_key:
-    st.session_state["embeddings.map_key"] = map_key
-    st.session_state["embeddings.selected"] = []
+if st.session_state.get(Embeddings.MAP_KEY) != map_key:
+    st.session_state[Embeddings.MAP_KEY] = map_key
+    st.session_state[Embeddings.SELECTED] = []
 _map_panel(loaded, sample, phase, space, index, total, map_key)
 with st.expander("What the map shows"):
     st.markdown(

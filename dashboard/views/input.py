@@ -5,8 +5,18 @@ folder. A valid choice becomes the input at once; an invalid one says why and ch
 import numpy as np
 import streamlit as st
 
-from dashboard import state, widgets
-from dashboard.settings import display_path, find_files, find_frame_datasets, label_paths
+from dashboard import input_state, model_state, widgets
+from dashboard.fingerprint import fingerprint
+from dashboard.keys import Input
+from dashboard.settings import (
+    display_path,
+    find_files,
+    find_frame_datasets,
+    label_paths,
+    load_settings,
+)
+from dashboard.trace import trace
+from dashboard.widget_state import seed_widget
 from lmc.analysis.inputs import (
     UPLOAD_TYPES,
     Clip,
@@ -26,9 +36,9 @@ from lmc.config import MIN_MOTION_FRAMES
 SOURCES = ["Test set", "Motion probe", "Upload", "Dataset file", "Frame folder"]
 LAYOUTS = {"TN": "(T, N, H, W): mnist_test_seq.npy", "NT": "(N, T, H, W) or (N, T, C, H, W)"}
 
-state.trace("page input")
-settings = state.settings()
-loaded = state.require_model()
+trace("page input")
+settings = load_settings()
+loaded = model_state.require_model()
 cfg = loaded.model.config
 st.title("Input")
 st.caption(
@@ -38,11 +48,12 @@ st.caption(
 )
 
 
-default = widgets.seed_widget
+default = seed_widget
 
 
 @st.cache_data(max_entries=8, show_spinner="Decoding the upload ...")
-def decode(file_id: str, name: str, channels: int, _data: bytes) -> np.ndarray:
+def decode(content: str, name: str, channels: int, _data: bytes) -> np.ndarray:
+    # The name stays in the key: its extension decides how the bytes are read.
     return decode_upload(_data, name, channels)
 
 
@@ -61,26 +72,26 @@ def open_folder(root: str, clip_len: int, channels: int):
 
 def from_test_set() -> tuple[Clip, tuple]:
     n = settings.test_clips
-    index = st.slider("Test clip", 0, n - 1, key=default("input.test.index", 0, (0, n - 1)))
-    clip = state.test_clip(index, cfg.image_size, cfg.image_channels)
+    index = st.slider("Test clip", 0, n - 1, key=default(Input.TEST_INDEX, 0, (0, n - 1)))
+    clip = input_state.test_clip(index, cfg.image_size, cfg.image_channels)
     return clip, ("test", index)
 
 
 def from_probe() -> Clip:
     left, right = st.columns(2)
     with left:
-        count = st.slider("Digits", 1, 3, key=default("input.probe.count", 1))
+        count = st.slider("Digits", 1, 3, key=default(Input.PROBE_COUNT, 1))
         digit_cols = st.columns(3)
         labels = [
             digit_cols[i].selectbox(
                 f"digit {i + 1}",
                 list(range(10)),
-                key=default(f"input.probe.digit{i}", (3 + 4 * i) % 10),
+                key=default(Input.probe_digit(i), (3 + 4 * i) % 10),
             )
             for i in range(count)
         ]
         future = st.slider(
-            "Future frames (ground truth)", 0, 20, key=default("input.probe.future", 10)
+            "Future frames (ground truth)", 0, 20, key=default(Input.PROBE_FUTURE, 10)
         )
     with right:
         direction = st.slider(
@@ -88,17 +99,17 @@ def from_probe() -> Clip:
             0,
             355,
             step=5,
-            key=default("input.probe.direction", 0),
+            key=default(Input.PROBE_DIRECTION, 0),
         )
         speed = st.slider(
-            "Speed (pixels per frame)", 0.0, 8.0, step=0.5, key=default("input.probe.speed", 3.0)
+            "Speed (pixels per frame)", 0.0, 8.0, step=0.5, key=default(Input.PROBE_SPEED, 3.0)
         )
         turn = st.slider(
             "Each further digit turns by (degrees)",
             0,
             180,
             step=15,
-            key=default("input.probe.turn", 180),
+            key=default(Input.PROBE_TURN, 180),
             disabled=count == 1,
         )
     directions = [direction + i * turn for i in range(count)]
@@ -115,7 +126,7 @@ def from_upload() -> Clip | None:
     upload = st.file_uploader(
         "Clip file",
         type=list(UPLOAD_TYPES),
-        key="input.file.upload",
+        key=Input.UPLOAD,
         max_upload_size=limit,
         help=f"GIF, MP4, a ZIP of frame images, or a .npy array (T, H, W) / (T, C, H, W) / "
         f"(T, H, W, C), uint8 or floats in [0, 1]. At most {limit} MB.",
@@ -124,13 +135,14 @@ def from_upload() -> Clip | None:
         return None
     if problem := widgets.upload_problem(upload, limit):
         raise InputError(problem)
-    frames = decode(upload.file_id, upload.name, cfg.image_channels, upload.getvalue())
+    data = upload.getvalue()
+    frames = decode(fingerprint(data), upload.name, cfg.image_channels, data)
     h, w = frames.shape[-2:]
     if h % 16 or w % 16 or h < 16 or w < 16:
         side = cfg.image_size
         resize = st.checkbox(
             f"Resize the frames from {h}x{w} to {side}x{side}",
-            key=default("input.upload.resize", False),
+            key=default(Input.UPLOAD_RESIZE, False),
             help="Frames must have sides that are multiples of 16.",
         )
         if resize:
@@ -143,7 +155,7 @@ def from_dataset_file() -> Clip | None:
     picked = st.selectbox(
         "Dataset file (.npy)",
         list(files),
-        key="input.npy.pick",
+        key=Input.NPY_PICK,
         placeholder="no .npy file in the folders" if not files else "choose a file",
         help="A file of many clips inside the folders: "
         + ", ".join(map(display_path, settings.roots)),
@@ -155,15 +167,15 @@ def from_dataset_file() -> Clip | None:
         array = open_npy(str(path), path.stat().st_mtime_ns)
     except (ValueError, OSError) as err:
         raise InputError(f"{picked} is not a readable numeric .npy file: {err}") from None
-    if st.session_state.get("input.npy.layout_for") != picked:
-        st.session_state["input.npy.layout_for"] = picked
-        st.session_state["input.npy.layout"] = guess_layout(array.shape)
+    if st.session_state.get(Input.NPY_LAYOUT_FOR) != picked:
+        st.session_state[Input.NPY_LAYOUT_FOR] = picked
+        st.session_state[Input.NPY_LAYOUT] = guess_layout(array.shape)
     layout = st.radio(
-        "Layout", list(LAYOUTS), format_func=LAYOUTS.get, key="input.npy.layout", horizontal=True
+        "Layout", list(LAYOUTS), format_func=LAYOUTS.get, key=Input.NPY_LAYOUT, horizontal=True
     )
     clips = clip_collection(array, layout, picked)
     top = max(len(clips) - 1, 1)
-    index = st.slider("Clip", 0, top, key=default("input.npy.index", 0, (0, top)))
+    index = st.slider("Clip", 0, top, key=default(Input.NPY_INDEX, 0, (0, top)))
     if index >= len(clips):
         raise InputError(f"clip {index}: {picked} has clips 0 .. {len(clips) - 1}")
     frames = array_to_clip_frames(np.asarray(clips[index]), f"{picked} clip {index}")
@@ -175,11 +187,11 @@ def from_frame_folder() -> Clip | None:
     picked = st.selectbox(
         "Frame-folder dataset",
         list(folders),
-        key="input.folder.pick",
+        key=Input.FOLDER_PICK,
         placeholder="no frame folders found" if not folders else "choose a dataset",
         help="A folder of video folders of frames (video_00000/frame_00000.png ...).",
     )
-    clip_len = st.number_input("Clip length", 2, 200, key=default("input.folder.clip_len", 20))
+    clip_len = st.number_input("Clip length", 2, 200, key=default(Input.FOLDER_CLIP_LEN, 20))
     if not picked:
         return None
     root = folders[picked]
@@ -188,7 +200,7 @@ def from_frame_folder() -> Clip | None:
     except (ValueError, OSError) as err:
         raise InputError(str(err)) from None
     top = max(len(dataset) - 1, 1)
-    index = st.slider("Clip", 0, top, key=default("input.folder.index", 0, (0, top)))
+    index = st.slider("Clip", 0, top, key=default(Input.FOLDER_INDEX, 0, (0, top)))
     index = min(index, len(dataset) - 1)
     frames = dataset[index].numpy()
     video = dataset.video_names[dataset.video_of(index)]
@@ -203,7 +215,7 @@ def split_slider(clip: Clip, slug: str) -> Clip:
     t = clip.frames.shape[0]
     if t <= MIN_MOTION_FRAMES:
         return clip  # nothing to choose; check_clip explains when it is too short
-    key = default(f"input.split.{slug}", clip.short_len, (MIN_MOTION_FRAMES, t))
+    key = default(Input.split(slug), clip.short_len, (MIN_MOTION_FRAMES, t))
     short_len = st.slider("Frames the model sees", MIN_MOTION_FRAMES, t, key=key)
     return clip.with_short_len(short_len)
 
@@ -238,12 +250,12 @@ def show_clip(clip: Clip) -> None:
         with right:
             st.plotly_chart(
                 widgets.trajectory_figure(clip.motion, clip.short_len, clip.frames.shape[-1]),
-                key="input.trajectory",
+                key=Input.TRAJECTORY,
             )
 
 
-st.session_state.setdefault("input.source", SOURCES[0])
-source = st.segmented_control("Source", SOURCES, key="input.source", required=True)
+st.session_state.setdefault(Input.SOURCE, SOURCES[0])
+source = st.segmented_control("Source", SOURCES, key=Input.SOURCE, required=True)
 candidate, origin = None, None
 with st.container(border=True):
     try:
@@ -269,9 +281,9 @@ with st.container(border=True):
         st.error(str(err), icon=":material/error:")
         candidate = None
 
-current = state.current_input()
+current = input_state.current_input()
 if candidate is not None:
-    state.set_input(candidate, origin)
+    input_state.set_input(candidate, origin)
     show_clip(candidate)
 elif current is not None:
     st.caption(f"The input stays **{current.source}** ({widgets.clip_summary(current)}).")

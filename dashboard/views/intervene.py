@@ -12,8 +12,13 @@ import numpy as np
 import streamlit as st
 import torch
 
+from dashboard import input_state, model_state
 from dashboard import memory_widgets as mw
-from dashboard import state
+from dashboard.fingerprint import fingerprint
+from dashboard.keys import Atlas, Intervene
+from dashboard.selection import selected_ids
+from dashboard.settings import load_settings
+from dashboard.trace import trace
 from dashboard.widgets import Row, grid_image, heat, to_rgb
 from lmc.analysis import intervention as iv
 from lmc.analysis.projection import max_weight
@@ -31,14 +36,14 @@ STRENGTHS = ("the most the softmax allows", "the slot alone (one-hot)")
 def _donor_recall(
     model_key: str, index: int, short_len: int, _model, image_size: int, channels: int
 ):
-    clip = state.test_clip(index, image_size, channels, short_len)
+    clip = input_state.test_clip(index, image_size, channels, short_len)
     short = torch.from_numpy(np.array(clip.short))[None].to(next(_model.parameters()).device)
     return trace_arrays(_model.predict(short, 1).memory), clip.short
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _run(
-    model_key: str, clip_key: str, spec: str, out_len: int, _model, _clip, _override
+    model_key: str, clip_key: str, override_key: str, out_len: int, _model, _clip, _override
 ) -> iv.Intervention:
     short = torch.from_numpy(np.array(_clip.short))
     return iv.intervene(_model, short, out_len, _override)
@@ -51,15 +56,16 @@ def _own_top_slots(model_key: str, clip_key: str, _model, _clip) -> np.ndarray:
 
 
 def _pick_cell() -> None:
-    values = mw.selected_customdata(st.session_state.get("intervene.grid_chart"))
-    if values:
-        st.session_state["intervene.cell"] = int(values[0])
-        st.session_state["intervene.where"] = WHERE[1]
+    """on_select of the grid: the clicked marker names its cell, which becomes the only one."""
+    cells = selected_ids(st.session_state.get(Intervene.GRID_CHART))
+    if cells:
+        st.session_state[Intervene.CELL] = cells[0]
+        st.session_state[Intervene.WHERE] = WHERE[1]
 
 
 @st.fragment
 def _panel(loaded, clip) -> None:
-    state.trace("intervene.panel")
+    trace("intervene.panel")
     model = loaded.model
     cfg = model.config
     size = cfg.memory_size
@@ -67,54 +73,53 @@ def _panel(loaded, clip) -> None:
     rows, cols = _grid(model, clip)
     cells = rows * cols
     for key, default in (
-        ("intervene.source", SOURCES[0]),
-        ("intervene.where", WHERE[0]),
-        ("intervene.cell", 0),
+        (Intervene.SOURCE, SOURCES[0]),
+        (Intervene.WHERE, WHERE[0]),
+        (Intervene.CELL, 0),
     ):
         st.session_state.setdefault(key, default)
-    if st.session_state["intervene.cell"] not in range(cells):
-        st.session_state["intervene.cell"] = 0
+    if st.session_state[Intervene.CELL] not in range(cells):
+        st.session_state[Intervene.CELL] = 0
     # A slot chosen on the Slot atlas page is the default here.
-    st.session_state.setdefault("intervene.slot", int(st.session_state.get("atlas.slot", 0)) % size)
+    st.session_state.setdefault(Intervene.SLOT, int(st.session_state.get(Atlas.SLOT, 0)) % size)
 
     left, right = st.columns([1, 2])
     with left:
         st.markdown("**Where** — click a cell to intervene there alone")
         where_cells = (
-            [st.session_state["intervene.cell"]]
-            if st.session_state["intervene.where"] == WHERE[1]
+            [st.session_state[Intervene.CELL]]
+            if st.session_state[Intervene.WHERE] == WHERE[1]
             else list(range(cells))
         )
         st.plotly_chart(
             mw.grid_figure(clip.short[-1], (rows, cols), selected=where_cells, height=300),
-            key="intervene.grid_chart",
+            key=Intervene.GRID_CHART,
             on_select=_pick_cell,
             selection_mode="points",
             config={"displayModeBar": False},
         )
-        st.radio("intervene in", WHERE, key="intervene.where", horizontal=True)
-        if st.session_state["intervene.where"] == WHERE[1]:
-            st.selectbox("cell", range(cells), key="intervene.cell")
+        st.radio("intervene in", WHERE, key=Intervene.WHERE, horizontal=True)
+        if st.session_state[Intervene.WHERE] == WHERE[1]:
+            st.selectbox("cell", range(cells), key=Intervene.CELL)
     with right:
         st.markdown("**What the memory recalls instead**")
-        st.radio("recall", SOURCES, key="intervene.source", horizontal=True)
-        if st.session_state["intervene.source"] == SOURCES[0]:
-            st.number_input(f"slot (0 .. {size - 1})", 0, size - 1, step=1, key="intervene.slot")
+        st.radio("recall", SOURCES, key=Intervene.SOURCE, horizontal=True)
+        if st.session_state[Intervene.SOURCE] == SOURCES[0]:
+            st.number_input(f"slot (0 .. {size - 1})", 0, size - 1, step=1, key=Intervene.SLOT)
             top = max_weight(size, cfg.temperature)
-            st.session_state.setdefault("intervene.strength", STRENGTHS[0])
+            st.session_state.setdefault(Intervene.STRENGTH, STRENGTHS[0])
             st.radio(
                 "strength",
                 STRENGTHS,
-                key="intervene.strength",
+                key=Intervene.STRENGTH,
                 horizontal=True,
                 help=f"The softmax gives one slot at most e²/(e²+S−1) = {top:.3f} of the weight; a one-hot "
                 "recall (weight 1, readout = the slot itself) is a vector about ten times longer than any "
                 "readout the model met in training.",
             )
-            slot = int(st.session_state["intervene.slot"])
-            one_hot = st.session_state["intervene.strength"] == STRENGTHS[1]
+            slot = int(st.session_state[Intervene.SLOT])
+            one_hot = st.session_state[Intervene.STRENGTH] == STRENGTHS[1]
             weight = 1.0 if one_hot else top
-            spec = f"slot {slot} w {weight}"
             explain = (
                 f"slot {slot} alone (weight 1, readout = M[{slot}])"
                 if one_hot
@@ -126,19 +131,19 @@ def _panel(loaded, clip) -> None:
             )
             st.caption(f"This input's own top slots: {favourites}.")
         else:
-            test_clips = state.settings().test_clips
-            st.session_state.setdefault("intervene.donor", 1)
+            test_clips = load_settings().test_clips
+            st.session_state.setdefault(Intervene.DONOR, 1)
             st.number_input(
                 f"test clip (0 .. {test_clips - 1})",
                 0,
                 test_clips - 1,
                 step=1,
-                key="intervene.donor",
+                key=Intervene.DONOR,
             )
-            st.session_state.setdefault("intervene.donor_what", list(DONOR_WHAT)[0])
-            st.radio("transplant", list(DONOR_WHAT), key="intervene.donor_what", horizontal=True)
-            donor_index = int(st.session_state["intervene.donor"])
-            what = DONOR_WHAT[st.session_state["intervene.donor_what"]]
+            st.session_state.setdefault(Intervene.DONOR_WHAT, list(DONOR_WHAT)[0])
+            st.radio("transplant", list(DONOR_WHAT), key=Intervene.DONOR_WHAT, horizontal=True)
+            donor_index = int(st.session_state[Intervene.DONOR])
+            what = DONOR_WHAT[st.session_state[Intervene.DONOR_WHAT]]
             donor, donor_short = _donor_recall(
                 loaded.key, donor_index, clip.short_len, model, cfg.image_size, cfg.image_channels
             )
@@ -147,7 +152,6 @@ def _panel(loaded, clip) -> None:
                     f"Test clip {donor_index} has {donor.num_cells} cells, the input {cells}: they cannot be swapped."
                 )
                 return
-            spec = f"clip {donor_index} {what}"
             explain = f"what test clip {donor_index} recalled ({what}), cell by cell"
             st.image(
                 grid_image(
@@ -156,14 +160,15 @@ def _panel(loaded, clip) -> None:
                     len(donor_short),
                 )
             )
-    one_cell = st.session_state["intervene.where"] == WHERE[1]
-    target = [st.session_state["intervene.cell"]] if one_cell else None
-    if st.session_state["intervene.source"] == SOURCES[0]:
+    one_cell = st.session_state[Intervene.WHERE] == WHERE[1]
+    target = [st.session_state[Intervene.CELL]] if one_cell else None
+    if st.session_state[Intervene.SOURCE] == SOURCES[0]:
         override = iv.slot_override(slot, cells, size, cells=target, weight=weight)
     else:
         override = iv.transplant_override(donor, cells=target, what=what)
     where_text = f"cell {target[0]}" if one_cell else "every cell"
-    result = _run(loaded.key, clip.key, f"{spec}|{target}", out_len, model, clip, override)
+    override_key = fingerprint(override.weights, override.readout, override.cells)
+    result = _run(loaded.key, clip.key, override_key, out_len, model, clip, override)
 
     st.subheader(f"The prediction when {where_text} recalls {explain}")
     start = clip.short_len
@@ -186,7 +191,7 @@ def _panel(loaded, clip) -> None:
             .mean(axis=1)
         )
     c1, c2 = st.columns([2, 1])
-    c1.plotly_chart(mw.difference_figure(result.mae, result.mse, reference), key="intervene.curve")
+    c1.plotly_chart(mw.difference_figure(result.mae, result.mse, reference), key=Intervene.CURVE)
     with c2:
         st.metric(
             "mean |Δ| per pixel",
@@ -224,10 +229,10 @@ def _grid(model, clip) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------------- the page
-state.trace("intervene")
+trace("intervene")
 st.title("Intervene on the memory")
-loaded, clip = state.require_model_and_input()
-state.require_memory(loaded, "there is no recall to replace")
+loaded, clip = input_state.require_model_and_input()
+model_state.require_memory(loaded, "there is no recall to replace")
 st.caption(
     f"Input: {clip.source}. Choose what the memory should recall and where; the model then predicts "
     "again with that recall (phase 2, as at inference) and the two predictions are compared."

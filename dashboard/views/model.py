@@ -5,22 +5,25 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import state, widgets
+from dashboard import model_state, widgets
+from dashboard.keys import Model
 from dashboard.settings import (
     CHECKPOINT_SUFFIXES,
     display_path,
     find_files,
     inside_roots,
     label_paths,
+    load_settings,
 )
+from dashboard.trace import trace
 from lmc.checkpoint import CheckpointError
 from lmc.model import parameter_counts
 
 SOURCES = ["Bundled demo", "Checkpoint folders", "Upload"]
 DATASETS = {"movingmnist": "Moving-MNIST (64x64, gray)", "kth": "KTH (128x128, gray, sigmoid)"}
 
-state.trace("page model")
-settings = state.settings()
+trace("page model")
+settings = load_settings()
 st.title("Model")
 st.caption(
     "Open an LMC-Memory checkpoint: ours (.safetensors, or a run's last.pt) or the authors' "
@@ -31,15 +34,15 @@ st.caption(
 
 def try_open(path: Path, dataset: str | None, label: str, shown_name: str) -> None:
     try:
-        loaded = state.open_checkpoint(path, dataset=dataset, label=label)
+        loaded = model_state.open_checkpoint(path, dataset=dataset, label=label)
     except (CheckpointError, OSError) as err:
         # Uploads live under a hashed temporary name: show the user's file name instead.
         message = str(err).replace(str(path), shown_name)
         st.error(f"Could not open {shown_name}: {message}", icon=":material/error:")
-        if state.current_model() is not None:
+        if model_state.current_model() is not None:
             st.caption("The previous model stays loaded.")
         return
-    state.select_model(loaded)
+    model_state.select_model(loaded)
     st.success(f"Opened {label}.", icon=":material/check_circle:")
 
 
@@ -57,9 +60,9 @@ def dataset_choice(key: str) -> str:
 
 
 with st.container(border=True):
-    st.session_state.setdefault("model.source", SOURCES[0])
+    st.session_state.setdefault(Model.SOURCE, SOURCES[0])
     source = st.segmented_control(
-        "Checkpoint", SOURCES, key="model.source", required=True, label_visibility="collapsed"
+        "Checkpoint", SOURCES, key=Model.SOURCE, required=True, label_visibility="collapsed"
     )
     if source == "Bundled demo":
         demo = settings.demo_checkpoint
@@ -73,12 +76,12 @@ with st.container(border=True):
             st.caption(
                 f"`{display_path(demo)}`, the checkpoint opened at start (LMC_DEMO_CHECKPOINT)."
             )
-            current = state.current_model()
+            current = model_state.current_model()
             is_open = current is not None and current.path == demo
             label = "The bundled demo is open" if is_open else "Open the bundled demo"
-            if st.button(label, key="model.demo.button", type="primary", disabled=is_open):
+            if st.button(label, key=Model.DEMO_BUTTON, type="primary", disabled=is_open):
                 try_open(demo, None, f"bundled demo ({demo.name})", demo.name)
-        if error := st.session_state.get("model.demo_error"):
+        if error := st.session_state.get(Model.DEMO_ERROR):
             st.error(f"The bundled demo could not be opened: {error}", icon=":material/error:")
     elif source == "Checkpoint folders":
         roots = settings.roots
@@ -90,17 +93,17 @@ with st.container(border=True):
             picked = st.selectbox(
                 "Checkpoint file",
                 list(files),
-                key="model.pick",
+                key=Model.PICK,
                 placeholder="no checkpoint in these folders" if not files else "choose a file",
             )
             typed = st.text_input(
                 "or a path inside those folders",
-                key="model.typed_path",
+                key=Model.TYPED_PATH,
                 placeholder="runs/my-run/best.safetensors",
             )
         with right:
-            dataset = dataset_choice("model.dataset")
-        if st.button("Open checkpoint", key="model.open.button", type="primary"):
+            dataset = dataset_choice(Model.DATASET)
+        if st.button("Open checkpoint", key=Model.OPEN_BUTTON, type="primary"):
             chosen = typed.strip() or files.get(picked)
             if not chosen:
                 st.error("Choose a checkpoint file or type its path.", icon=":material/error:")
@@ -113,12 +116,12 @@ with st.container(border=True):
                     label = typed.strip() or picked
                     try_open(path, dataset, label, label)
     else:
-        dataset = dataset_choice("model.upload_dataset")
+        dataset = dataset_choice(Model.UPLOAD_DATASET)
         limit = settings.max_upload_mb
         upload = st.file_uploader(
             "Checkpoint file",
             type=["safetensors", "pt", "pth"],
-            key="model.file.upload",
+            key=Model.UPLOAD,
             max_upload_size=limit,
             help=f"At most {limit} MB. Our .safetensors checkpoints, our training state last.pt, "
             "or the authors' .pt; nothing is unpickled.",
@@ -126,12 +129,12 @@ with st.container(border=True):
         if upload is not None:
             if problem := widgets.upload_problem(upload, limit):
                 st.error(problem, icon=":material/error:")
-            elif st.session_state.get("model.uploaded") != (upload.file_id, dataset):
-                st.session_state["model.uploaded"] = (upload.file_id, dataset)
-                path = state.save_upload(upload.getvalue(), upload.name)
+            elif st.session_state.get(Model.UPLOADED) != (upload.file_id, dataset):
+                st.session_state[Model.UPLOADED] = (upload.file_id, dataset)
+                path = model_state.save_upload(upload.getvalue(), upload.name)
                 try_open(path, dataset, f"upload: {upload.name}", upload.name)
 
-loaded = state.current_model()
+loaded = model_state.current_model()
 if loaded is None:
     st.info("No model is loaded. Open the bundled demo, a checkpoint file, or upload one.")
     st.stop()
@@ -141,7 +144,9 @@ meta = loaded.metadata
 counts = parameter_counts(loaded.model)
 
 st.subheader(loaded.label)
-origin = "uploaded" if loaded.path.is_relative_to(state.UPLOAD_DIR) else display_path(loaded.path)
+origin = (
+    "uploaded" if loaded.path.is_relative_to(model_state.UPLOAD_DIR) else display_path(loaded.path)
+)
 facts = [f"format: {meta.get('format', '?')}", f"file: {origin}", f"sha256 {loaded.digest[:12]}"]
 if meta.get("step") is not None:
     facts.insert(1, f"step {meta['step']}")
@@ -199,7 +204,7 @@ with right:
 
 log = loaded.path.parent / "metrics.jsonl"
 st.markdown("##### Training curves")
-if loaded.path.is_relative_to(state.UPLOAD_DIR) or not log.is_file():
+if loaded.path.is_relative_to(model_state.UPLOAD_DIR) or not log.is_file():
     st.caption(
         "No metrics.jsonl beside this checkpoint: curves are shown for checkpoints opened from "
         "a run folder."
@@ -207,7 +212,7 @@ if loaded.path.is_relative_to(state.UPLOAD_DIR) or not log.is_file():
 else:
     records = widgets.read_training_log(log)
     if records:
-        st.plotly_chart(widgets.training_figure(records), key="model.curves")
+        st.plotly_chart(widgets.training_figure(records), key=Model.CURVES)
         st.caption(f"{len(records)} records from `{display_path(log)}`.")
     else:
         st.caption(f"`{display_path(log)}` holds no records yet.")

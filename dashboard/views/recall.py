@@ -14,8 +14,12 @@ import pandas as pd
 import streamlit as st
 import torch
 
+from dashboard import input_state, model_state
 from dashboard import memory_widgets as mw
-from dashboard import state
+from dashboard.keys import Recall
+from dashboard.selection import selected_ids
+from dashboard.series import LONG_RECALL, SHORT_RECALL
+from dashboard.trace import trace
 from dashboard.widgets import Row, grid_image, to_rgb
 from lmc.analysis import alignment as al
 from lmc.analysis.projection import max_weight
@@ -30,7 +34,7 @@ MEASURES = {
     "rank (0 = top)": "rank",
     "weight": "weight",
 }
-PHASES = ("short input (phase 2)", "long window (phase 1)", "both, side by side")
+PHASES = (SHORT_RECALL, LONG_RECALL, "both, side by side")
 TOP_K = 5
 
 
@@ -54,29 +58,29 @@ def _cell_motion(clip, grid):
     return motion.direction[0], motion.speed[0]
 
 
-def _measure(trace, name: str) -> tuple[np.ndarray, bool]:
-    """(cells, S) values of a measure and whether its colour scale diverges around 0."""
+def _measure(arrays, name: str) -> tuple[np.ndarray, bool]:
+    """(cells, S) values of a measure of one recall's arrays and whether its colour scale
+    diverges around 0."""
     kind = MEASURES[name]
     if kind == "centred":
-        return centred(trace.weights), True
+        return centred(arrays.weights), True
     if kind == "cell-specific":
         # What one cell recalls more than the clip's cells on average: the per-slot offset that
         # every cell shares (a slot most queries resemble) is taken out.
-        return trace.weights - trace.weights.mean(axis=0, keepdims=True), True
+        return arrays.weights - arrays.weights.mean(axis=0, keepdims=True), True
     if kind == "cosine":
-        return trace.cosine.astype(np.float64), True
+        return arrays.cosine.astype(np.float64), True
     if kind == "rank":
-        return slot_ranks(trace.weights).astype(np.float64), False
-    return trace.weights.astype(np.float64), False
+        return slot_ranks(arrays.weights).astype(np.float64), False
+    return arrays.weights.astype(np.float64), False
 
 
 def _pick_cell(chart_key: str) -> None:
-    """on_select of the grid and the heatmap: the clicked marker names its cell."""
-    values = mw.selected_customdata(st.session_state.get(chart_key))
-    if values:
-        first = values[0]
-        cell = first[0] if isinstance(first, list | tuple) else first
-        st.session_state["recall.cell"] = int(cell)
+    """on_select of the grid and the heatmap: the clicked marker names its cell (the heatmap's
+    markers carry (cell, slot))."""
+    cells = selected_ids(st.session_state.get(chart_key))
+    if cells:
+        st.session_state[Recall.CELL] = cells[0]
 
 
 def _summary(view: RecallView, align, temperature: float) -> None:
@@ -120,12 +124,12 @@ def _summary(view: RecallView, align, temperature: float) -> None:
 
 @st.fragment
 def _cells_panel(view: RecallView, motion, align) -> None:
-    state.trace("recall.cells")
+    trace("recall.cells")
     short, long = view.short, view.long
     cells, size = short.num_cells, short.memory_size
-    if st.session_state.get("recall.cell") not in range(cells):
-        st.session_state["recall.cell"] = 0
-    cell = st.session_state["recall.cell"]
+    if st.session_state.get(Recall.CELL) not in range(cells):
+        st.session_state[Recall.CELL] = 0
+    cell = st.session_state[Recall.CELL]
     stats = recall_stats(short.weights, short.cosine, TOP_K)
 
     def cell_label(c: int) -> str:
@@ -151,12 +155,12 @@ def _cells_panel(view: RecallView, motion, align) -> None:
         )
         st.plotly_chart(
             grid_fig,
-            key="recall.grid_chart",
-            on_select=lambda: _pick_cell("recall.grid_chart"),
+            key=Recall.GRID_CHART,
+            on_select=lambda: _pick_cell(Recall.GRID_CHART),
             selection_mode="points",
             config={"displayModeBar": False},
         )
-        st.selectbox("cell", range(cells), key="recall.cell", format_func=cell_label)
+        st.selectbox("cell", range(cells), key=Recall.CELL, format_func=cell_label)
     with right:
         fig = mw.distribution_figure(
             short.weights[cell],
@@ -165,7 +169,7 @@ def _cells_panel(view: RecallView, motion, align) -> None:
             None if long is None else long.cosine[cell],
             cell=cell,
         )
-        st.plotly_chart(fig, key="recall.distribution")
+        st.plotly_chart(fig, key=Recall.DISTRIBUTION)
         top = ", ".join(
             f"**{s}** ({w - 1 / size:+.4f}, cos {c:.2f})"
             for s, w, c in zip(
@@ -184,28 +188,28 @@ def _cells_panel(view: RecallView, motion, align) -> None:
         "**Addressing of every cell** (rows: query cells, columns: memory slots) — click a row to pick its cell"
     )
     c1, c2 = st.columns(2)
-    st.session_state.setdefault("recall.measure", "weight − 1/S")
-    c1.radio("show", list(MEASURES), key="recall.measure", horizontal=True)
+    st.session_state.setdefault(Recall.MEASURE, "weight − 1/S")
+    c1.radio("show", list(MEASURES), key=Recall.MEASURE, horizontal=True)
     phases = PHASES if long is not None else PHASES[:1]
-    st.session_state.setdefault("recall.phase", PHASES[0])
-    if st.session_state["recall.phase"] not in phases:
-        st.session_state["recall.phase"] = PHASES[0]
-    c2.radio("recall", phases, key="recall.phase", horizontal=True)
-    measure = st.session_state["recall.measure"]
-    if st.session_state["recall.phase"] == PHASES[2]:
+    st.session_state.setdefault(Recall.PHASE, PHASES[0])
+    if st.session_state[Recall.PHASE] not in phases:
+        st.session_state[Recall.PHASE] = PHASES[0]
+    c2.radio("recall", phases, key=Recall.PHASE, horizontal=True)
+    measure = st.session_state[Recall.MEASURE]
+    if st.session_state[Recall.PHASE] == PHASES[2]:
         # One colour scale for both, so equal colours mean equal values.
         (v_long, diverging), (v_short, _) = _measure(long, measure), _measure(short, measure)
         both = np.concatenate([v_long, v_short])
         bound = float(np.nanmax(np.abs(both))) if diverging else None
         limits = (-bound, bound) if diverging else (float(np.nanmin(both)), float(np.nanmax(both)))
-        for col, trace, name, key in zip(
+        for col, arrays, name, key in zip(
             st.columns(2),
             (long, short),
-            ("long window (phase 1)", "short input (phase 2)"),
-            ("recall.heatmap_long", "recall.heatmap"),
+            (LONG_RECALL, SHORT_RECALL),
+            (Recall.HEATMAP_LONG, Recall.HEATMAP),
             strict=True,
         ):
-            values, _ = _measure(trace, measure)
+            values, _ = _measure(arrays, measure)
             col.markdown(f"*{name}*")
             col.plotly_chart(
                 mw.weights_heatmap(values, measure, cell, diverging, limits=limits),
@@ -214,21 +218,21 @@ def _cells_panel(view: RecallView, motion, align) -> None:
                 selection_mode="points",
             )
     else:
-        trace = long if st.session_state["recall.phase"] == PHASES[1] else short
-        values, diverging = _measure(trace, measure)
+        arrays = long if st.session_state[Recall.PHASE] == PHASES[1] else short
+        values, diverging = _measure(arrays, measure)
         heat_col, ent_col = st.columns([4, 1])
         with heat_col:
             st.plotly_chart(
                 mw.weights_heatmap(values, measure, cell, diverging),
-                key="recall.heatmap",
-                on_select=lambda: _pick_cell("recall.heatmap"),
+                key=Recall.HEATMAP,
+                on_select=lambda: _pick_cell(Recall.HEATMAP),
                 selection_mode="points",
             )
         with ent_col:
-            trace_stats = recall_stats(trace.weights, trace.cosine)
+            trace_stats = recall_stats(arrays.weights, arrays.cosine)
             st.plotly_chart(
                 mw.cell_stats_figure(trace_stats.normalised_entropy, trace_stats.effective_slots),
-                key="recall.entropy",
+                key=Recall.ENTROPY,
             )
     st.caption(
         "Vertical stripes are slots that every cell favours (or avoids) alike; "
@@ -280,7 +284,7 @@ def _alignment_section(view: RecallView, align) -> None:
         mw.cell_values_figure(
             align.agree.astype(float), grid, "same top-1 slot", agree_text, "RdYlGn", 0, 1
         ),
-        key="recall.agree",
+        key=Recall.AGREE,
     )
     kl_text = [f"{c}: {v:.1e}" for c, v in enumerate(align.kl)]
     c2.plotly_chart(
@@ -293,13 +297,13 @@ def _alignment_section(view: RecallView, align) -> None:
             0,
             float(align.kl.max()) or 1.0,
         ),
-        key="recall.kl",
+        key=Recall.KL,
     )
     cos_text = [f"{c}: {v:.3f}" for c, v in enumerate(align.cosine)]
     low = float(min(align.cosine.min(), 0.99))
     c3.plotly_chart(
         mw.cell_values_figure(align.cosine, grid, "readout cosine", cos_text, "Viridis", low, 1.0),
-        key="recall.cosine",
+        key=Recall.COSINE,
     )
     st.caption(f"{cells} cells. Predictions with each recall:")
     rows = [Row("input", to_rgb(view.short_frames))]
@@ -312,11 +316,11 @@ def _alignment_section(view: RecallView, align) -> None:
 
 
 # --------------------------------------------------------------------------------- the page
-state.trace("recall")
+trace("recall")
 st.title("Memory recall")
-loaded, clip = state.require_model_and_input()
+loaded, clip = input_state.require_model_and_input()
 model = loaded.model
-state.require_memory(loaded, "there is nothing to recall")
+model_state.require_memory(loaded, "there is nothing to recall")
 
 out_len = default_out_len(clip)
 view = _view(loaded.key, clip.key, out_len, model, clip)
@@ -346,4 +350,4 @@ st.caption(
     "At every output step the predictor weighs the memory feature channel by channel with a gate "
     "in [0, 1] computed from its own state (sec. 3.4): near 0 the recall is ignored."
 )
-st.plotly_chart(mw.gates_figure(view.gates), key="recall.gates")
+st.plotly_chart(mw.gates_figure(view.gates), key=Recall.GATES)

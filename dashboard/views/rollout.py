@@ -4,8 +4,18 @@ ground truth, the copy-last-frame baseline, a second checkpoint and other method
 import numpy as np
 import streamlit as st
 
-from dashboard import state, widgets
-from dashboard.settings import CHECKPOINT_SUFFIXES, find_files, find_folders, label_paths
+from dashboard import input_state, model_state, widgets
+from dashboard.keys import Rollout as Keys
+from dashboard.series import COPY_LAST, GROUND_TRUTH, MODEL, SECOND_MODEL, shown
+from dashboard.settings import (
+    CHECKPOINT_SUFFIXES,
+    find_files,
+    find_folders,
+    label_paths,
+    load_settings,
+)
+from dashboard.trace import trace
+from dashboard.widget_state import seed_widget
 from dashboard.widgets import Row, heat, to_rgb
 from lmc.analysis.inputs import InputError, read_npy
 from lmc.analysis.rollout import (
@@ -25,15 +35,15 @@ from lmc.checkpoint import CheckpointError
 
 NONE = "(none)"
 
-state.trace("page rollout")
-settings = state.settings()
+trace("page rollout")
+settings = load_settings()
 st.title("Rollout")
-loaded, clip = state.require_model_and_input()
+loaded, clip = input_state.require_model_and_input()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def rollout(model_key: str, clip_key: str, out_len: int, _model, _clip) -> Rollout:
-    state.trace("model rollout")
+    trace("model rollout")
     return run_rollout(_model, _clip, out_len)
 
 
@@ -42,43 +52,36 @@ def open_method_dir(folder: str, mtime_ns: int) -> MethodResults:
     return load_method_dir(folder)
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def gif(
-    model_key: str, clip_key: str, extra: tuple, out_len: int, _panels, short_len: int
-) -> bytes:
-    return widgets.animation_gif(_panels, short_len)
-
-
 # ------------------------------------------------------------------------------- controls
 top = st.columns([1, 2, 2])
-if st.session_state.get("rollout.out_len_for") != clip.key:
+if st.session_state.get(Keys.OUT_LEN_FOR) != clip.key:
     # A new input starts with as many predicted frames as it has ground truth.
-    st.session_state["rollout.out_len_for"] = clip.key
-    st.session_state["rollout.out_len"] = default_out_len(clip)
-out_len = top[0].number_input("Frames to predict", 1, 50, key="rollout.out_len")
+    st.session_state[Keys.OUT_LEN_FOR] = clip.key
+    st.session_state[Keys.OUT_LEN] = default_out_len(clip)
+out_len = top[0].number_input("Frames to predict", 1, 50, key=Keys.OUT_LEN)
 checkpoints = label_paths(find_files(settings.roots, CHECKPOINT_SUFFIXES), settings.roots)
 second_options = [NONE, *checkpoints]
-st.session_state.setdefault("rollout.compare", NONE)
-if st.session_state["rollout.compare"] not in second_options:
-    st.session_state["rollout.compare"] = NONE
+st.session_state.setdefault(Keys.COMPARE, NONE)
+if st.session_state[Keys.COMPARE] not in second_options:
+    st.session_state[Keys.COMPARE] = NONE
 second_pick = top[1].selectbox(
     "Compare with a second checkpoint",
     second_options,
-    key="rollout.compare",
+    key=Keys.COMPARE,
     help="e.g. the same model without memory; it predicts from the same input.",
 )
 st.caption(f"**{loaded.label}** on **{clip.source}** ({widgets.clip_summary(clip)}).")
 
 main = rollout(loaded.key, clip.key, int(out_len), loaded.model, clip)
-second, second_label, second_key = None, None, None
+second, second_label = None, None
 if second_pick != NONE:
     try:
-        other = state.open_checkpoint(checkpoints[second_pick], label=second_pick)
-        problem = state.input_problem(other, clip)
+        other = model_state.open_checkpoint(checkpoints[second_pick], label=second_pick)
+        problem = input_state.input_problem(other, clip)
         if problem:
             raise InputError(f"the input does not fit {second_pick}: {problem}")
         second = rollout(other.key, clip.key, int(out_len), other.model, clip)
-        second_label, second_key = "second model", other.key
+        second_label = SECOND_MODEL
     except (CheckpointError, InputError, ValueError, OSError) as err:
         st.error(f"Second checkpoint: {err}", icon=":material/error:")
 
@@ -93,18 +96,18 @@ with top[2].popover("Other methods' predictions", icon=":material/compare:", wid
     folder = st.selectbox(
         "Results folder",
         [NONE, *folders],
-        key="rollout.method_dir",
+        key=Keys.METHOD_DIR,
         help="inside the checkpoint folders",
     )
     uploads = st.file_uploader(
         "or upload the three files",
         type=["npy"],
         accept_multiple_files=True,
-        key="rollout.method.upload",
+        key=Keys.METHOD_UPLOAD,
         max_upload_size=settings.max_upload_mb,
         help=f"inputs.npy, trues.npy, preds.npy; at most {settings.max_upload_mb} MB each.",
     )
-    name = st.text_input("Method name", key="rollout.method_name", placeholder="e.g. SimVP")
+    name = st.text_input("Method name", key=Keys.METHOD_NAME, placeholder="e.g. SimVP")
     results = None
     try:
         if uploads:
@@ -123,15 +126,15 @@ with top[2].popover("Other methods' predictions", icon=":material/compare:", wid
             results = MethodResults(name or path.name, results.inputs, results.trues, results.preds)
         if results is not None:
             top = len(results) - 1
-            key = widgets.seed_widget("rollout.method_index", 0, (0, top))
+            key = seed_widget(Keys.METHOD_INDEX, 0, (0, top))
             index = st.number_input(f"Clip (0 .. {top})", 0, top, key=key)
             if results.matches(clip, int(index)):
                 methods[results.name] = results.prediction(int(index))
                 st.success(f"Clip {index} is the current input: {results.name} is shown below.")
             else:
                 st.warning(f"The current input is not clip {index} of these results.")
-                if st.button(f"Use clip {index} as the input", key="rollout.method_use.button"):
-                    state.set_input(results.clip(int(index)))
+                if st.button(f"Use clip {index} as the input", key=Keys.METHOD_USE_BUTTON):
+                    input_state.set_input(results.clip(int(index)))
                     st.rerun()
     except (InputError, ValueError, OSError) as err:
         st.error(str(err), icon=":material/error:")
@@ -139,20 +142,20 @@ with top[2].popover("Other methods' predictions", icon=":material/compare:", wid
 # --------------------------------------------------------------------------------- scores
 target = main.target
 named: dict[str, dict[str, np.ndarray]] = {}
-preds: dict[str, np.ndarray] = {"model": main.pred}
+preds: dict[str, np.ndarray] = {MODEL: main.pred}
 if second is not None:
     preds[second_label] = second.pred
 preds.update(methods)
 if target is not None:
-    named["model"] = frame_scores(main.pred, target)
-    named["copy last frame"] = frame_scores(copy_last(main.inputs, len(target)), target)
+    named[MODEL] = frame_scores(main.pred, target)
+    named[COPY_LAST] = frame_scores(copy_last(main.inputs, len(target)), target)
     for label, pred in preds.items():
-        if label != "model":
+        if label != MODEL:
             named[label] = frame_scores(pred, target)
 
 cols = st.columns(4)
 if target is not None:
-    model_mse, base_mse = named["model"]["mse"].mean(), named["copy last frame"]["mse"].mean()
+    model_mse, base_mse = named[MODEL]["mse"].mean(), named[COPY_LAST]["mse"].mean()
     cols[0].metric(
         "MSE per frame",
         f"{model_mse:.1f}",
@@ -160,9 +163,9 @@ if target is not None:
         delta_color="inverse",
         help="sum of squared errors over the pixels of a frame, mean over the predicted frames",
     )
-    ssim, base_ssim = named["model"]["ssim"].mean(), named["copy last frame"]["ssim"].mean()
+    ssim, base_ssim = named[MODEL]["ssim"].mean(), named[COPY_LAST]["ssim"].mean()
     cols[1].metric("SSIM", f"{ssim:.3f}", delta=f"{ssim - base_ssim:+.3f} vs copy-last")
-    psnr = named["model"]["psnr"].mean()
+    psnr = named[MODEL]["psnr"].mean()
     cols[2].metric("PSNR", f"{psnr:.1f} dB")
 else:
     cols[0].info("No ground truth after the input: no scores.", icon=":material/info:")
@@ -174,16 +177,16 @@ cols[3].metric(
 short_len = clip.short_len
 rows = [
     Row(
-        "input | ground truth",
+        f"input | {GROUND_TRUTH}",
         to_rgb(np.concatenate([main.inputs, target]) if target is not None else main.inputs),
     )
 ]
 for label, pred in preds.items():
-    rows.append(Row(label if label != "model" else "prediction", to_rgb(pred), short_len))
+    rows.append(Row(shown(label), to_rgb(pred), short_len))
     if target is not None:
         rows.append(
             Row(
-                f"|error| {label if label != 'model' else ''}".rstrip(),
+                f"|error| {label if label != MODEL else ''}".rstrip(),
                 heat(error_maps(pred, target)),
                 short_len,
             )
@@ -198,21 +201,21 @@ st.caption(
 # --------------------------------------------------------------------------- frame viewer
 @st.fragment
 def viewer() -> None:
-    state.trace("fragment rollout.viewer")
+    trace("fragment rollout.viewer")
     st.markdown("##### Frame by frame")
     if out_len > 1:
-        key = widgets.seed_widget("rollout.frame", 1, (1, int(out_len)))
+        key = seed_widget(Keys.FRAME, 1, (1, int(out_len)))
         k = st.slider("Predicted frame", 1, int(out_len), key=key)
     else:
         k = 1
     panels = [("last input", to_rgb(main.inputs[-1:])[0])]
     if target is not None and k <= len(target):
-        panels.append(("ground truth", to_rgb(target[k - 1 : k])[0]))
+        panels.append((GROUND_TRUTH, to_rgb(target[k - 1 : k])[0]))
     for label, pred in preds.items():
-        panels.append((label if label != "model" else "prediction", to_rgb(pred[k - 1 : k])[0]))
+        panels.append((shown(label), to_rgb(pred[k - 1 : k])[0]))
         if target is not None and k <= len(target):
             err = heat(np.abs(pred[k - 1] - target[k - 1]).mean(0))
-            panels.append((f"|error| {label if label != 'model' else ''}".rstrip(), err))
+            panels.append((f"|error| {label if label != MODEL else ''}".rstrip(), err))
     factor = widgets.display_factor(panels[0][1].shape[0], 160)
     columns = st.columns(len(panels))
     for column, (title, image) in zip(columns, panels, strict=True):
@@ -230,27 +233,18 @@ viewer()
 
 with st.expander("Animation", icon=":material/animation:"):
     truth = np.concatenate([main.inputs, target]) if target is not None else main.inputs
-    panels = [("ground truth" if target is not None else "input", to_rgb(truth))]
+    panels = [(GROUND_TRUTH if target is not None else "input", to_rgb(truth))]
     for label, pred in preds.items():
-        panels.append(
-            (
-                label if label != "model" else "prediction",
-                to_rgb(np.concatenate([main.inputs, pred])),
-            )
-        )
-    extra = (second_key, *methods)
-    st.image(
-        gif(loaded.key, clip.key, extra, int(out_len), panels, short_len),
-        caption="input, then prediction",
-    )
+        panels.append((shown(label), to_rgb(np.concatenate([main.inputs, pred]))))
+    st.image(widgets.animation(panels, short_len), caption="input, then prediction")
 
 # --------------------------------------------------------------------------------- curves
 if named:
     st.markdown("##### Per-frame scores")
-    gates = {"model": main.gate} if main.gate is not None else {}
+    gates = {MODEL: main.gate} if main.gate is not None else {}
     if second is not None and second.gate is not None:
         gates[second_label] = second.gate
-    st.plotly_chart(widgets.per_frame_figure(named, gates), key="rollout.curves")
+    st.plotly_chart(widgets.per_frame_figure(named, gates), key=Keys.CURVES)
     st.dataframe(score_table(named), hide_index=True, column_config=widgets.score_columns())
     st.caption(
         "MSE and MAE are per-frame sums over pixels (the field's convention), predictions "
