@@ -167,7 +167,7 @@ def test_input_page_sources_and_bad_clips(server, page):
 def test_rollout_frames_comparison_and_fragment(server, page):
     nav(page, "Input")
     assert page.get_by_test_id("stSlider").filter(has_text="Test clip").count() == 1
-    nav(page, "Rollout")  # its speed is measured by `python -m lmc.bench dashboard`
+    nav(page, "Rollout")  # its speed is measured by `python -m dashboard.bench`
     page.get_by_test_id("stImage").first.wait_for()
     page.get_by_text("Frame by frame").wait_for()
     compare = page.get_by_test_id("stSelectbox").filter(has_text="Compare with a second checkpoint")

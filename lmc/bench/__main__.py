@@ -13,8 +13,6 @@ SUITES = {
     "metrics": "batched torch SSIM/PSNR/MSE against scikit-image frame by frame",
     "train": "training clips/s of the CLI loop and evaluation throughput",
     "health": "seconds of a full memory health check (256 clips of the small model)",
-    "dashboard": "first page, rollout and fragment rerun of the dashboard in a real browser",
-    "memory": "recall view, dataset pass, UMAP and lasso latency of the memory analyses",
 }
 
 

@@ -1,4 +1,4 @@
-"""`python -m lmc.bench dashboard`: how fast the dashboard answers, in a real browser.
+"""`python -m dashboard.bench`: how fast the dashboard answers, in a real browser.
 
 Starts `streamlit run dashboard/app.py` on a free local port with the demo-size model (the
 bundled demo, or a `small`-preset checkpoint with random weights when the demo is absent: the
@@ -22,13 +22,13 @@ import json
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-BUNDLED_DEMO = REPO / "models" / "demo" / "lmc-small-mnist.safetensors"
+from dashboard.settings import DEFAULT_DEMO, REPO
+
+BUNDLED_DEMO = REPO / DEFAULT_DEMO
 TARGETS = {"first_page_s": 3.0, "rollout_s": 0.5}
 # The first image of the main area (the rollout grid) has been fetched and decoded.
 GRID_DRAWN = """() => {
@@ -87,8 +87,6 @@ def wait_idle(page, timeout_ms: int = 30_000) -> None:
 def browser_timings(chromium: str, checkpoint: Path, repeats: int, workdir: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
-    if str(REPO) not in sys.path:  # the dashboard is a folder of the repository, not of lmc
-        sys.path.insert(0, str(REPO))
     from dashboard.server import CHROMIUM_ARGS, serving
 
     out: dict = {}
@@ -145,7 +143,7 @@ def browser_timings(chromium: str, checkpoint: Path, repeats: int, workdir: Path
 
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(
-        prog="python -m lmc.bench dashboard", description=__doc__.splitlines()[0]
+        prog="python -m dashboard.bench", description=__doc__.splitlines()[0]
     )
     p.add_argument("--checkpoint", help="default: the bundled demo, else a random small model")
     p.add_argument("--repeats", type=int, default=5, help="rollouts of new clips to time")

@@ -1,4 +1,4 @@
-"""`python -m lmc.bench memory`: speed of the memory analyses behind the dashboard's memory pages.
+"""`python -m dashboard.bench_memory`: speed of the memory analyses behind the dashboard's memory pages.
 
 Each section is a function `(args, context) -> list of rows` (`metric`, `value`, `unit`, `goal`,
 `note`); `SECTIONS` lists them in the order they run. Goals, for the demo-size model (`small`
@@ -30,8 +30,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from dashboard import APP, views
+from dashboard.keys import Embeddings, Recall
+from dashboard.settings import DEFAULT_DEMO
+
 Row = dict[str, Any]
-DEMO = Path("models/demo/lmc-small-mnist.safetensors")
+DEMO = Path(DEFAULT_DEMO)  # relative to the working directory, as before the move
 
 
 def _row(metric: str, value: float, unit: str, goal: float | None, note: str) -> Row:
@@ -175,15 +179,14 @@ def measure_pages(args: argparse.Namespace, ctx: dict) -> list[Row]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    app = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
     rows = []
     with tempfile.TemporaryDirectory() as root:
         os.environ["LMC_DEMO_CHECKPOINT"] = str(Path(ctx["checkpoint_file"]).resolve())
         os.environ["LMC_CACHE_DIR"] = root
         st.cache_data.clear()
         st.cache_resource.clear()
-        at = AppTest.from_file(str(app), default_timeout=300).run()
-        at.switch_page("pages/recall.py")
+        at = AppTest.from_file(str(APP), default_timeout=300).run()
+        at.switch_page(views.RECALL.file)
         start = time.perf_counter()
         at.run()
         rows.append(
@@ -197,7 +200,7 @@ def measure_pages(args: argparse.Namespace, ctx: dict) -> list[Row]:
         )
         times = []
         for cell in (5, 6, 9, 10, 3):
-            at.session_state["recall.cell"] = cell
+            at.session_state[Recall.CELL] = cell
             start = time.perf_counter()
             at.run()
             times.append(time.perf_counter() - start)
@@ -210,9 +213,9 @@ def measure_pages(args: argparse.Namespace, ctx: dict) -> list[Row]:
                 "rerun after a cell click, median of 5",
             )
         )
-        at.switch_page("pages/embeddings.py").run()
+        at.switch_page(views.EMBEDDINGS.file).run()
         start = time.perf_counter()
-        at.button(key="embeddings.run.button").click().run()
+        at.button(key=Embeddings.RUN_BUTTON).click().run()
         rows.append(
             _row(
                 "Embeddings page, pass via the button",
@@ -225,7 +228,7 @@ def measure_pages(args: argparse.Namespace, ctx: dict) -> list[Row]:
         rng = np.random.default_rng(0)
         times = []
         for _ in range(5):
-            at.session_state["embeddings.selected"] = sorted(
+            at.session_state[Embeddings.SELECTED] = sorted(
                 rng.choice(2000, 200, replace=False).tolist()
             )
             start = time.perf_counter()
@@ -254,7 +257,7 @@ SECTIONS = {
 
 def main(argv: list[str] | None = None) -> list[Row]:
     p = argparse.ArgumentParser(
-        prog="python -m lmc.bench memory", description=__doc__.splitlines()[0]
+        prog="python -m dashboard.bench_memory", description=__doc__.splitlines()[0]
     )
     p.add_argument(
         "--checkpoint",
