@@ -403,3 +403,27 @@ def test_every_validation_logs_the_memory_health(tmp_path):
         "alignment_top1_chance",
     }
     assert 1 <= record["health"]["slots_alive"] <= 10
+
+
+def test_tensorboard_gets_the_scalars_rollouts_and_slots(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    board = tmp_path / "tb"
+    run(["--iterations", "2", "--print_freq", "2", "--tensorboard", str(board)], tmp_path)
+    events = EventAccumulator(str(board))
+    events.Reload()
+    scalars = set(events.Tags()["scalars"])
+    assert {
+        "phase1",
+        "phase2",
+        "val/mse",
+        "val_baselines/zeros/mse",
+        "health/slots_alive",
+    } <= scalars
+    assert events.Scalars("val/mse")[-1].step == 2
+    assert events.Tags()["images"] == ["samples/rollouts"]
+    projector = next(board.rglob("projector_config.pbtxt")).read_text()
+    assert (
+        "memory/slots" in projector
+        and next(board.rglob("metadata.tsv")).read_text().count("slot ") == 10
+    )

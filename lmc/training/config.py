@@ -63,6 +63,9 @@ class TrainConfig:
     align_weight: float = 0.0  # > 0: an explicit query alignment term in phase 2 (not published)
     sample_clips: int = 4  # clips drawn in the PNG rollout strips
     model_card: str | None = None  # text stored in the checkpoints' metadata
+    tensorboard: str | None = (
+        None  # a folder: also write scalars, rollouts and slots for TensorBoard
+    )
 
     def validate(self) -> None:
         choices = {

@@ -35,6 +35,7 @@ from lmc.training.config import TrainConfig
 from lmc.training.data import make_train_source, validation_clips
 from lmc.training.state import load_train_state, restore_rng, save_train_state
 from lmc.training.step import ClipWindows, check_windows, train_step
+from lmc.training.tensorboard import TensorBoardLog
 from lmc.viz import rollout_strip, save_png
 from lmc.weights import load_state_strict, unwrap
 
@@ -144,9 +145,13 @@ def run(cfg: TrainConfig) -> dict:
     # ---------------------------------------------------------------- helpers of the loop
     metrics_path = run_dir / metrics_log.FILE_NAME
 
+    board = TensorBoardLog(cfg.tensorboard) if master and cfg.tensorboard else None
+
     def write_metrics(record: dict) -> None:
         if master:
             metrics_log.append_record(metrics_path, record)
+            if board is not None:
+                board.record(record)
 
     def validate(iteration: int) -> dict:
         sums = evaluate(model, batched(val_shard, 32), cfg.short_len, cfg.out_len, device=device)
@@ -183,7 +188,12 @@ def run(cfg: TrainConfig) -> dict:
             rollout_strip(c[: cfg.short_len], c[cfg.short_len :], p)
             for c, p in zip(clips, pred, strict=True)
         ]
-        save_png(np.concatenate(strips, axis=0), run_dir / "samples" / f"iter_{iteration:07d}.png")
+        image = np.concatenate(strips, axis=0)
+        save_png(image, run_dir / "samples" / f"iter_{iteration:07d}.png")
+        if board is not None:
+            board.rollouts(image, iteration)
+            if model.memory is not None:
+                board.slots(model.memory.slots, iteration)
 
     def checkpoint(iteration: int) -> None:
         if not master:
@@ -284,6 +294,8 @@ def run(cfg: TrainConfig) -> dict:
             dist.barrier()
     finally:
         bar.close()
+        if board is not None:
+            board.close()
         if distributed:
             # DDP's reducer holds the process group and its Gloo threads: release it before the
             # group goes, or its destructor may run during interpreter exit and abort the rank.
@@ -296,4 +308,3 @@ def run(cfg: TrainConfig) -> dict:
         "best_val_mse": best_val,
         "model": unwrap(model),
     }
-
