@@ -93,7 +93,7 @@ def test_curves_are_long_format_with_losses_validation_and_baselines(grid):
     _, result, _ = grid
     curves = result.curves
     assert list(curves.columns) == list(CURVE_COLUMNS)
-    assert set(curves["source"]) == {"train", "val", "copy_last", "zeros"}
+    assert set(curves["source"]) == {"train", "val", "copy_last", "zeros", "health"}
     losses = curves[curves["source"] == "train"].groupby("variant")["metric"].unique()
     assert sorted(losses["full"]) == ["phase1", "phase2"]  # memory alignment: two phases
     assert list(losses["no-memory"]) == ["loss"]
@@ -310,3 +310,39 @@ def test_demo_model_falls_back_to_an_untrained_preset_only_when_asked(tmp_path):
     assert meta["step"] == 7
     for key, value in saved.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value)
+
+
+def test_with_health_adds_the_memory_figures_and_keeps_them_beside_the_run(grid, monkeypatch):
+    from lmc.analysis import health_check as hc
+    from lmc.experiments import HEALTH_COLUMNS, with_health
+
+    root, result, _ = grid
+    monkeypatch.setenv("LMC_CACHE_DIR", str(root / "cache"))
+    table = with_health(result.table, clips=6)
+    assert list(table.columns) == [*TABLE_COLUMNS, *HEALTH_COLUMNS]
+    full, plain = table.iloc[0], table.iloc[1]
+    assert 1 <= full["slots_alive"] <= 100 and np.isfinite(full["other_recall_change"])
+    assert all(math.isnan(plain[c]) for c in HEALTH_COLUMNS)  # no memory, no health
+    assert (Path(full["run_dir"]) / "health-best-val6.json").is_file()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the kept report should have been reused")
+
+    monkeypatch.setattr(hc, "health_check", refuse)
+    again = with_health(result.table, clips=6)
+    assert again.iloc[0]["slots_alive"] == full["slots_alive"]
+
+
+def test_curves_carry_the_health_of_every_validation(grid):
+    _, result, _ = grid
+    health = result.curves[
+        (result.curves["source"] == "health") & (result.curves["variant"] == "full")
+    ]
+    assert set(health["metric"]) == {
+        "slots_alive",
+        "effective_slots",
+        "other_recall_mse_ratio",
+        "alignment_top1",
+        "alignment_top1_chance",
+    }
+    assert sorted(health["iteration"].unique()) == [1, 2]

@@ -17,6 +17,7 @@ from lmc.experiments.grid import (
     run_grid,
     train_seconds,
 )
+from lmc.experiments.health import HEALTH_COLUMNS, run_health, with_health
 from lmc.experiments.plots import plot_curves, plot_motion_map, plot_summary
 from lmc.experiments.tables import evaluation_frame, summarize
 from lmc.experiments.variants import (
@@ -26,6 +27,7 @@ from lmc.experiments.variants import (
     Budget,
     Variant,
     ablation_grid,
+    memory_study_variants,
     standard_variants,
 )
 
@@ -34,6 +36,7 @@ __all__ = [
     "AXIS_VALUES",
     "CURVE_COLUMNS",
     "DEMO_CHECKPOINT",
+    "HEALTH_COLUMNS",
     "REFERENCE",
     "TABLE_COLUMNS",
     "Budget",
@@ -43,12 +46,15 @@ __all__ = [
     "evaluation_frame",
     "load_demo_model",
     "load_grid",
+    "memory_study_variants",
     "plot_curves",
     "plot_motion_map",
     "plot_summary",
     "read_run",
     "run_grid",
+    "run_health",
     "standard_variants",
     "summarize",
     "train_seconds",
+    "with_health",
 ]

@@ -65,7 +65,9 @@ class ExperimentResult:
     (from the run's log, validation excluded); wall_s, the wall time of the call that finished
     the run (NaN if unknown); run_dir.
     curves: the learning curves in long format (CURVE_COLUMNS), `source` being "train" (the
-    losses: phase1 and phase2, or loss for one-phase runs), "val", "copy_last" or "zeros".
+    losses: phase1 and phase2, or loss for one-phase runs), "val", "copy_last", "zeros" or
+    "health" (the memory's cheap health at each validation: slots alive, effective slots, the
+    other-recall MSE ratio, the long/short agreement).
     """
 
     table: pd.DataFrame
@@ -115,7 +117,8 @@ def _status(run: _Run) -> str:
     config_path = run.run_dir / "config.json"
     if not config_path.exists():
         return "new"
-    stored = _read_json(config_path).get("train", {})
+    # A setting added to TrainConfig after the run was made reads as its default there.
+    stored = {**TrainConfig().to_dict(), **_read_json(config_path).get("train", {})}
     differ = sorted(k for k in set(stored) | set(run.config) if stored.get(k) != run.config.get(k))
     if differ:
         details = ", ".join(
@@ -220,6 +223,8 @@ def _curves(records: Iterable[dict[str, Any]], variant: str, seed: int) -> pd.Da
         for method, values in record.get("val_baselines", {}).items():
             for metric, value in values.items():
                 rows.append((variant, seed, it, method, metric, value))
+        for metric, value in record.get("health", {}).items():
+            rows.append((variant, seed, it, "health", metric, value))
     return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
 
 

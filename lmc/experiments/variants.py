@@ -175,6 +175,28 @@ class Budget:
         return dataclasses.replace(budget, **changes)
 
     @classmethod
+    def screen(cls, **changes: Any) -> Budget:
+        """The memory study's screening budget: the bundled demo's recipe (`small` preset, 64x64,
+        10 -> 10 with a 20-frame long window, batch 16, lr 1e-3) for 500 iterations, validated
+        every 100 on 256 clips: about 45 minutes a variant on a 2-core CPU."""
+        budget = cls(
+            name="screen500",
+            preset="small",
+            img_size=64,
+            short_len=10,
+            out_len=10,
+            long_len=20,
+            batch_size=16,
+            iterations=500,
+            lr=1e-3,
+            val_every=100,
+            val_clips=256,
+            print_freq=100,
+            sample_clips=2,
+        )
+        return dataclasses.replace(budget, **changes)
+
+    @classmethod
     def paper(cls, **changes: Any) -> Budget:
         """The published Moving-MNIST recipe: paper-mnist preset, 10/30/30, batch 128, Adam 2e-4,
         300,000 iterations with 5,000 of warm-up. For GPUs (about a week on 4 GPUs per run)."""
@@ -217,6 +239,19 @@ def standard_variants() -> list[Variant]:
         Variant(AXIS_NAMES[(axis, value)], **{**REFERENCE, axis: value})
         for axis in ("memory", "alignment", "query")
         for value in AXIS_VALUES[axis]
+    ]
+
+
+def memory_study_variants() -> list[Variant]:
+    """What might wake a collapsed memory (docs/memory-health.md): the published design, a sharper
+    addressing, queries that cannot see the frame's border, an explicit alignment of the short
+    input's queries to the long window's, and the last two with the sharper addressing."""
+    return [
+        Variant("full"),
+        Variant("temp0.1", temperature=0.1),
+        Variant("replicate", query_padding="replicate"),
+        Variant("align1", align_weight=1.0),
+        Variant("align1-temp0.1", align_weight=1.0, temperature=0.1),
     ]
 
 

@@ -1,0 +1,92 @@
+"""Memory health in every row of a grid: what each variant's memory holds, beside its error.
+
+`with_health(table)` runs `lmc.analysis.health_check.health_check` on each run's checkpoint over
+held-out generated clips (the validation set by default: the study chooses among variants, so the
+test set stays untouched) and adds the figures as columns. Each run's report is kept in its run
+directory (`health-<checkpoint>-<split><clips>.json`) and reused while the checkpoint is the same.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+# The columns added to a grid's table, in reading order.
+HEALTH_COLUMNS = (
+    "slots_alive",
+    "effective_slots",
+    "nmi_position",
+    "nmi_direction",
+    "nmi_direction_shuffled",
+    "probe_direction_readout",
+    "probe_direction_query",
+    "probe_chance",
+    "mse_own",
+    "other_recall_change",
+    "uniform_change",
+    "alignment_top1",
+    "alignment_top1_chance",
+)
+
+
+def _fingerprint(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def run_health(
+    run_dir: str | Path, *, which: str = "best", split: str = "val", clips: int = 256
+) -> dict[str, Any] | None:
+    """The health report (a dict, `HealthReport.to_dict`) of one run's `which` checkpoint ("best"
+    or "last"), or None for a run without memory."""
+    from lmc.analysis.health_check import health_check
+    from lmc.checkpoint import load_checkpoint
+    from lmc.data.fixed_sets import fixed_set
+    from lmc.io import atomic_write
+
+    run_dir = Path(run_dir)
+    checkpoint = run_dir / f"{which}.safetensors"
+    config = json.loads((run_dir / "config.json").read_text())
+    if not config["model"]["memory"]:
+        return None
+    cache = run_dir / f"health-{which}-{split}{clips}.json"
+    if cache.is_file():
+        stored = json.loads(cache.read_text())
+        if stored.get("checkpoint") == _fingerprint(checkpoint):
+            return stored["report"]
+    train = config["train"]
+    short_len, out_len = train["short_len"], train["out_len"]
+    size = config["model"]["image_size"]
+    sample = fixed_set(split, None, short_len + out_len, image_size=size).subset(slice(0, clips))
+    model, _ = load_checkpoint(checkpoint)
+    report = health_check(model, sample, short_len, out_len).to_dict()
+    text = json.dumps({"checkpoint": _fingerprint(checkpoint), "report": report}, indent=1)
+    atomic_write(cache, lambda tmp: tmp.write_text(text + "\n"))
+    return report
+
+
+def health_row(report: dict[str, Any] | None) -> dict[str, float]:
+    """The HEALTH_COLUMNS of one report (NaN for a run without memory)."""
+    if report is None:
+        return dict.fromkeys(HEALTH_COLUMNS, math.nan)
+    row = {k: report[k] for k in HEALTH_COLUMNS if k in report}
+    row["other_recall_change"] = report["mse_other_recall"] / report["mse_own"] - 1
+    row["uniform_change"] = report["mse_uniform"] / report["mse_own"] - 1
+    return {k: row[k] for k in HEALTH_COLUMNS}
+
+
+def with_health(
+    table: pd.DataFrame, *, which: str = "best", split: str = "val", clips: int = 256
+) -> pd.DataFrame:
+    """A grid's table with the health columns added, one health check per row (cached)."""
+    rows = [
+        health_row(run_health(run_dir, which=which, split=split, clips=clips))
+        for run_dir in table["run_dir"]
+    ]
+    return pd.concat(
+        [table.reset_index(drop=True), pd.DataFrame(rows, columns=list(HEALTH_COLUMNS))], axis=1
+    )
