@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NAMES = ["01_quickstart", "02_ablations", "03_memory_analysis"]
+NAMES = ["01_quickstart", "02_ablations", "03_memory_analysis", "04_memory_health"]
 
 PROBE_HEAD = """import json, sys
 import numpy as np
@@ -48,6 +48,13 @@ facts["projection_finite"] = bool(np.isfinite(projection.contexts).all())
 facts["points_mapped"] = len(projection.contexts)
 facts["slots_placed"] = len(projection.slots)
 facts["memory_size"] = passed.memory_size
+""",
+    "04_memory_health": """
+facts["demo_verdicts"] = demo.verdicts
+facts["rows"] = table["variant"].tolist()
+facts["alive"] = table["slots_alive"].tolist()
+facts["best_verdicts"] = report["verdicts"]
+facts["health_curve_points"] = int((result.curves["source"] == "health").sum())
 """,
 }
 PROBE_TAIL = "\nprint(json.dumps(facts))\n"
@@ -132,3 +139,13 @@ def test_memory_analysis_runs_usage_alignment_and_umap(smoke_env, tmp_path):
     assert facts["points"] >= 4 and facts["points_mapped"] == facts["points"]
     assert facts["projection_finite"]
     assert facts["slots_placed"] == facts["memory_size"]
+
+
+@pytest.mark.slow
+def test_memory_health_runs_the_study_with_health_in_every_row(smoke_env, tmp_path):
+    facts = execute("04_memory_health", tmp_path)
+    assert len(facts["demo_verdicts"]) == 5
+    assert facts["rows"] == ["full", "temp0.1", "replicate", "align1", "align1-temp0.1"]
+    assert all(1 <= alive <= 100 for alive in facts["alive"])
+    assert len(facts["best_verdicts"]) == 5
+    assert facts["health_curve_points"] == 5 * 2 * 5  # variants x validations x measures
