@@ -43,6 +43,9 @@ ROWS = (
     ("MSE, own recall", "mse_own", None, "{:.2f}"),
     ("MSE, another clip's recall", "mse_other_recall", None, "{:.2f}"),
     ("MSE, uniform addressing", "mse_uniform", None, "{:.2f}"),
+    ("MSE, the long window's recall", "mse_long_recall", None, "{:.2f}"),
+    ("query spread over clips, short", "query_spread_short", None, "{:.3f}"),
+    ("query spread over clips, long", "query_spread_long", None, "{:.3f}"),
     (
         "long/short top-1 agreement",
         "alignment_top1",

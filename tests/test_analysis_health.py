@@ -86,6 +86,9 @@ DEAD = {
     "alignment_top1_chance": 0.003,
     "alignment_kl": 0.0076,
     "alignment_kl_chance": 0.0076,
+    "mse_long_recall": 95.4,
+    "query_spread_short": 0.04,
+    "query_spread_long": 0.47,
 }
 
 
@@ -99,6 +102,8 @@ def test_verdicts_on_a_dead_memory_say_so_in_words():
         "ignored: another clip's recall changes the MSE by +0.0 %"
     )
     assert found["alignment"].verdict.startswith("unaligned")
+    assert found["matching"].verdict.startswith("collapsed matching encoder")
+    assert "would change the MSE by -7.3 %" in found["matching"].verdict
     assert {f.page for f in found.values()} <= {"atlas", "embeddings", "intervene", "recall"}
 
 
@@ -110,6 +115,7 @@ def test_verdicts_on_a_live_memory():
         "probe_direction_readout": 0.6,
         "mse_other_recall": 120.0,
         "alignment_top1": 0.4,
+        "query_spread_short": 0.3,
     }
     found = {f.name: f for f in hl.findings(live)}
     assert all(f.healthy for f in found.values())
@@ -147,7 +153,7 @@ def test_health_check_of_a_tiny_model_fills_every_key(tiny_model, clips):
     assert 1 <= report.slots_alive <= tiny_model.config.memory_size
     assert 1.0 <= report.effective_slots <= tiny_model.config.memory_size
     assert report.max_weight <= report.max_weight_bound + 1e-6
-    assert len(report.verdicts) == 5 and report.clips == 6
+    assert len(report.verdicts) == 6 and report.clips == 6
 
 
 def test_a_decoder_blind_to_the_memory_feature_is_called_ignored(tiny_model, clips):

@@ -30,7 +30,8 @@ MIN_OCCUPANCY = 0.5  # a cell counts as moving when a digit covered it in half t
 ALIVE_SHARE = 0.25  # fewer than a quarter of the slots ever chosen: collapsed
 MARGIN = 0.05  # an NMI, a probe or an agreement this far above its control counts
 INFORMED_PROBE = 0.5  # half the clips' direction (of 8) told from the readout: informed
-USED_CHANGE = 0.01  # another clip's recall must move the MSE by 1 % for the recall to count
+USED_CHANGE = 0.01
+SPREAD_SHARE = 0.25  # short-input queries spread less than a quarter of the long's: collapsed  # another clip's recall must move the MSE by 1 % for the recall to count
 
 
 # ----------------------------------------------------------------------------- usage
@@ -276,6 +277,21 @@ def findings(report: dict) -> list[Finding]:
             "intervene",
         )
     )
+    if report.get("query_spread_long") is not None:
+        short, long = report["query_spread_short"], report["query_spread_long"]
+        gain = 1 - report["mse_long_recall"] / report["mse_own"]
+        collapsed_encoder = short < SPREAD_SHARE * long
+        out.append(
+            Finding(
+                "matching",
+                not collapsed_encoder,
+                f"{'collapsed matching encoder' if collapsed_encoder else 'matching encoder alive'}: "
+                f"the short input's queries differ between clips by {short:.2f} (the long "
+                f"window's by {long:.2f}); the long window's recall would change the MSE by "
+                f"{-100 * gain:+.1f} %",
+                "recall",
+            )
+        )
     if report.get("alignment_top1") is not None:
         top1, top1_chance = report["alignment_top1"], report["alignment_top1_chance"]
         aligned = top1 > top1_chance + MARGIN

@@ -54,6 +54,9 @@ class HealthReport:
     mse_own: float
     mse_other_recall: float
     mse_uniform: float
+    mse_long_recall: float | None  # the long window's recall (phase 1) fed to the prediction
+    query_spread_short: float  # how much the queries differ between clips (0: one query for all)
+    query_spread_long: float | None
     alignment_top1: float | None
     alignment_top1_chance: float | None
     alignment_kl: float | None
@@ -99,9 +102,11 @@ def recall_mse(
     out_len: int,
     weights: np.ndarray | None = None,
     batch_size: int = 32,
+    readout: np.ndarray | None = None,
 ) -> float:
     """Mean per-frame MSE (summed over pixels) of the prediction, with the model's own recall or
-    with the addressing `weights` (N, cells, S) forced in every cell."""
+    with the addressing `weights` (N, cells, S), or the `readout` (N, cells, D), forced in every
+    cell."""
     device = next(model.parameters()).device
     total, count = 0.0, 0
     for start in range(0, len(frames), batch_size):
@@ -110,11 +115,24 @@ def recall_mse(
         if weights is not None:
             forced = torch.from_numpy(np.asarray(weights[start : start + batch_size])).float()
             override = MemoryOverride(weights=forced.to(device))
+        elif readout is not None:
+            forced = torch.from_numpy(np.asarray(readout[start : start + batch_size])).float()
+            override = MemoryOverride(readout=forced.to(device))
         pred = model.predict(clip[:, :short_len], out_len, memory_override=override).frames
         target = clip[:, short_len : short_len + out_len]
         total += float(frame_mse(pred.float().clamp(0, 1), target).sum())
         count += pred.shape[0] * pred.shape[1]
     return total / count
+
+
+def query_spread(query: np.ndarray) -> float:
+    """How much the queries (N, cells, D) differ between clips, cell by cell: the norm of their
+    standard deviation over clips over the norm of their mean, averaged over cells. Near 0 the
+    motion encoder gives every clip the same query, whatever its motion (a collapsed encoder)."""
+    query = np.asarray(query, dtype=np.float64)
+    spread = np.linalg.norm(query.std(axis=0), axis=-1)
+    centre = np.linalg.norm(query.mean(axis=0), axis=-1)
+    return float(np.mean(spread / np.maximum(centre, 1e-12)))
 
 
 def _pass(model, clips: MovingMNISTClips, short_len: int, long_len: int | None) -> DatasetPass:
@@ -187,6 +205,9 @@ def health_check(
         mse_own=recall_mse(model, frames, short_len, out_len),
         mse_other_recall=recall_mse(model, frames, short_len, out_len, np.roll(weights, 1, axis=0)),
         mse_uniform=recall_mse(model, frames, short_len, out_len, uniform),
+        mse_long_recall=recall_mse(model, frames, short_len, out_len, readout=sample.long_readout),
+        query_spread_short=query_spread(sample.short_query),
+        query_spread_long=query_spread(sample.long_query),
         alignment_top1=align.top1,
         alignment_top1_chance=align.top1_chance,
         alignment_kl=align.kl,
