@@ -65,14 +65,15 @@ def _model(args: argparse.Namespace):
 def measure_recall_view(args: argparse.Namespace, ctx: dict) -> list[Row]:
     """recall_view (phase 2 and phase 1, 10 -> 10 predictions) + statistics + alignment."""
     from lmc.analysis.alignment import alignment
+    from lmc.analysis.inputs import Clip
     from lmc.analysis.recall import recall_stats, recall_view
     from lmc.data import generate_clips
 
     model = ctx["model"]
-    clip = generate_clips(1, 20, seed=5, split="test").to_tensor()[0]
+    clip = Clip(generate_clips(1, 20, seed=5, split="test").to_tensor()[0].numpy(), 10, "bench")
 
     def run():
-        view = recall_view(model, clip, 10, 10)
+        view = recall_view(model, clip, 10)
         recall_stats(view.short.weights, view.short.cosine)
         recall_stats(view.long.weights, view.long.cosine)
         alignment(view.long.weights, view.short.weights, view.long.readout, view.short.readout)

@@ -9,6 +9,7 @@ import torch
 from lmc import ModelConfig, build_model
 from lmc.analysis import alignment as al
 from lmc.analysis import recall as rc
+from lmc.analysis.inputs import Clip
 
 
 def test_entropy_hand_cases():
@@ -61,7 +62,7 @@ def tiny():
 
 def test_recall_view_short_and_long(tiny):
     clip = torch.rand(14, 1, 32, 32)
-    view = rc.recall_view(tiny, clip, short_len=10, out_len=3)
+    view = rc.recall_view(tiny, Clip(clip.numpy(), 10, "test"), out_len=3)
     s = tiny.config.memory_size
     assert view.short.phase == 2 and view.long.phase == 1
     assert view.short.weights.shape == (4, s) and view.short.grid == (2, 2)
@@ -73,14 +74,14 @@ def test_recall_view_short_and_long(tiny):
     trace = tiny.predict(clip[None, :10], 3).memory
     np.testing.assert_allclose(view.short.weights, trace.weights[0].numpy(), rtol=1e-5)
     # Without frames after the input there is no long-term recall.
-    alone = rc.recall_view(tiny, clip[:10], short_len=10, out_len=2)
+    alone = rc.recall_view(tiny, Clip(clip[:10].numpy(), 10, "test"), out_len=2)
     assert alone.long is None and alone.future is None and alone.long_prediction is None
 
 
 def test_recall_view_refuses_a_model_without_memory():
     model = build_model(ModelConfig.preset("tiny", memory=False))
     with pytest.raises(ValueError, match="no memory"):
-        rc.recall_view(model, torch.rand(10, 1, 32, 32), 10, 2)
+        rc.recall_view(model, Clip(np.random.rand(10, 1, 32, 32), 10, "test"), 2)
 
 
 # --------------------------------------------------------------------------------- alignment

@@ -5,11 +5,10 @@ import pytest
 import torch
 
 from lmc import ModelConfig, build_model
-from lmc.analysis.inputs import Clip, InputError
+from lmc.analysis.inputs import Clip, InputError, default_out_len
 from lmc.analysis.rollout import (
     best_method,
     copy_last,
-    default_out_len,
     error_maps,
     frame_scores,
     load_method_dir,

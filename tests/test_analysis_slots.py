@@ -8,6 +8,7 @@ from lmc import ModelConfig, build_model
 from lmc.analysis import intervention as iv
 from lmc.analysis import projection as pj
 from lmc.analysis import slots as sl
+from lmc.analysis.inputs import Clip
 from lmc.analysis.recall import trace_arrays
 
 
@@ -153,7 +154,9 @@ def tiny():
 def test_forcing_slot_k_recalls_exactly_that_slot(tiny):
     short = torch.rand(10, 1, 32, 32)
     size = tiny.config.memory_size
-    result = iv.intervene(tiny, short, 3, iv.slot_override(4, 4, size, cells=[1]))
+    result = iv.intervene(
+        tiny, Clip(short.numpy(), 10, "test"), 3, iv.slot_override(4, 4, size, cells=[1])
+    )
     slot = tiny.memory.slots.detach().numpy()
     rec = result.intervened_recall
     np.testing.assert_allclose(rec.readout[1], slot[4], rtol=1e-5, atol=1e-6)
@@ -161,7 +164,7 @@ def test_forcing_slot_k_recalls_exactly_that_slot(tiny):
     # The other cells recall what they recalled before.
     np.testing.assert_allclose(rec.readout[[0, 2, 3]], result.original_recall.readout[[0, 2, 3]])
     assert result.mae.shape == (3,) and result.original.shape == (3, 1, 32, 32)
-    whole = iv.intervene(tiny, short, 3, iv.slot_override(4, 4, size))
+    whole = iv.intervene(tiny, Clip(short.numpy(), 10, "test"), 3, iv.slot_override(4, 4, size))
     np.testing.assert_allclose(
         whole.intervened_recall.readout, np.repeat(slot[4:5], 4, 0), rtol=1e-5, atol=1e-6
     )
@@ -171,7 +174,12 @@ def test_a_slot_at_the_softmax_limit_recalls_its_reachable_readout(tiny):
     short = torch.rand(10, 1, 32, 32)
     size = tiny.config.memory_size
     top = pj.max_weight(size)
-    result = iv.intervene(tiny, short, 2, iv.slot_override(3, 4, size, cells=[0, 2], weight=top))
+    result = iv.intervene(
+        tiny,
+        Clip(short.numpy(), 10, "test"),
+        2,
+        iv.slot_override(3, 4, size, cells=[0, 2], weight=top),
+    )
     reach = pj.reachable_slots(tiny.memory.slots.detach().numpy())
     np.testing.assert_allclose(result.intervened_recall.readout[[0, 2]], reach[[3, 3]], atol=1e-5)
     np.testing.assert_allclose(result.intervened_recall.weights[0].sum(), 1.0, rtol=1e-6)
@@ -183,14 +191,18 @@ def test_a_slot_at_the_softmax_limit_recalls_its_reachable_readout(tiny):
 def test_transplanting_a_recall(tiny):
     short, other = torch.rand(10, 1, 32, 32), torch.rand(10, 1, 32, 32)
     donor = trace_arrays(tiny.predict(other[None], 2).memory)
-    moved = iv.intervene(tiny, short, 2, iv.transplant_override(donor, what="readout"))
+    moved = iv.intervene(
+        tiny, Clip(short.numpy(), 10, "test"), 2, iv.transplant_override(donor, what="readout")
+    )
     np.testing.assert_allclose(moved.intervened_recall.readout, donor.readout, rtol=1e-6)
     assert np.isnan(moved.intervened_recall.weights).all()
-    weights = iv.intervene(tiny, short, 2, iv.transplant_override(donor, cells=[0, 3]))
+    weights = iv.intervene(
+        tiny, Clip(short.numpy(), 10, "test"), 2, iv.transplant_override(donor, cells=[0, 3])
+    )
     np.testing.assert_allclose(weights.intervened_recall.weights[[0, 3]], donor.weights[[0, 3]])
     # Transplanting a clip's own recall changes nothing.
     own = trace_arrays(tiny.predict(short[None], 2).memory)
-    same = iv.intervene(tiny, short, 2, iv.transplant_override(own))
+    same = iv.intervene(tiny, Clip(short.numpy(), 10, "test"), 2, iv.transplant_override(own))
     np.testing.assert_allclose(same.mae, 0.0, atol=1e-6)
     with pytest.raises(ValueError, match="out of range"):
         iv.transplant_override(donor, cells=[7])
@@ -201,7 +213,9 @@ def test_transplanting_a_recall(tiny):
 def test_intervene_refuses_a_model_without_memory():
     model = build_model(ModelConfig.preset("tiny", memory=False))
     with pytest.raises(ValueError, match="no memory"):
-        iv.intervene(model, torch.rand(10, 1, 32, 32), 2, iv.slot_override(0, 4, 10))
+        iv.intervene(
+            model, Clip(np.random.rand(10, 1, 32, 32), 10, "test"), 2, iv.slot_override(0, 4, 10)
+        )
 
 
 def test_slot_motion_groups_cells_by_top_slot():

@@ -21,9 +21,9 @@ from dashboard.settings import load_settings
 from dashboard.trace import trace
 from dashboard.widgets import Row, grid_image, heat, to_rgb
 from lmc.analysis import intervention as iv
+from lmc.analysis.inputs import default_out_len
 from lmc.analysis.projection import max_weight
 from lmc.analysis.recall import trace_arrays
-from lmc.analysis.rollout import default_out_len
 from lmc.config import SIDE_MULTIPLE
 
 SOURCES = ("one memory slot", "another test clip's recall")
@@ -45,8 +45,7 @@ def _donor_recall(
 def _run(
     model_key: str, clip_key: str, override_key: str, out_len: int, _model, _clip, _override
 ) -> iv.Intervention:
-    short = torch.from_numpy(np.array(_clip.short))
-    return iv.intervene(_model, short, out_len, _override)
+    return iv.intervene(_model, _clip, out_len, _override)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import streamlit as st
-import torch
 
 from dashboard import input_state, model_state
 from dashboard import memory_widgets as mw
@@ -22,9 +21,9 @@ from dashboard.series import LONG_RECALL, SHORT_RECALL
 from dashboard.trace import trace
 from dashboard.widgets import Row, grid_image, to_rgb
 from lmc.analysis import alignment as al
+from lmc.analysis.inputs import default_out_len
 from lmc.analysis.projection import max_weight
 from lmc.analysis.recall import RecallView, centred, recall_stats, recall_view, slot_ranks
-from lmc.analysis.rollout import default_out_len
 from lmc.data.motion import cell_motion
 
 MEASURES = {
@@ -40,8 +39,7 @@ TOP_K = 5
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _view(model_key: str, clip_key: str, out_len: int, _model, _clip) -> RecallView:
-    frames = torch.from_numpy(np.array(_clip.frames))
-    return recall_view(_model, frames, _clip.short_len, out_len)
+    return recall_view(_model, _clip, out_len)
 
 
 def _cell_motion(clip, grid):

@@ -17,13 +17,12 @@ from dashboard.settings import (
 from dashboard.trace import trace
 from dashboard.widget_state import seed_widget
 from dashboard.widgets import Row, heat, to_rgb
-from lmc.analysis.inputs import InputError, read_npy
+from lmc.analysis.inputs import InputError, default_out_len, read_npy
 from lmc.analysis.rollout import (
     METHOD_FILES,
     MethodResults,
     Rollout,
     copy_last,
-    default_out_len,
     error_maps,
     frame_scores,
     load_method_dir,

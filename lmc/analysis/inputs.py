@@ -87,6 +87,14 @@ class Clip:
         return Clip(self.frames, short_len, self.source, self.motion)
 
 
+DEFAULT_OUT_LEN = 10  # the field's 10 -> 10 protocol
+
+
+def default_out_len(clip: Clip) -> int:
+    """As many frames as the clip's ground truth, or the field's 10 when it has none."""
+    return clip.future.shape[0] or DEFAULT_OUT_LEN
+
+
 def default_short_len(num_frames: int, preferred: int = 10) -> int:
     """The 10 -> rest split of the field when the clip is long enough, else every frame as input."""
     return preferred if num_frames > preferred else num_frames

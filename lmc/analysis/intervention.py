@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lmc.analysis.inputs import Clip
 from lmc.analysis.recall import TraceArrays, trace_arrays
 from lmc.nn.memory import MemoryOverride
 
@@ -94,13 +95,12 @@ class Intervention:
 
 
 def intervene(
-    model: torch.nn.Module, short: torch.Tensor, out_len: int, override: MemoryOverride
+    model: torch.nn.Module, clip: Clip, out_len: int, override: MemoryOverride
 ) -> Intervention:
-    """Predict from `short` (T, C, H, W) with and without `override` (phase 2, inference)."""
+    """Predict from `clip.short` with and without `override` (phase 2, inference)."""
     if getattr(model, "memory", None) is None:
         raise ValueError("this model has no memory (built with memory=False): nothing to override")
-    if short.dim() != 4:
-        raise ValueError(f"short has shape {tuple(short.shape)}; expected (T, C, H, W)")
+    short = torch.from_numpy(np.array(clip.short))
     batch = short[None].float().to(next(model.parameters()).device)
     base = model.predict(batch, out_len)
     changed = model.predict(batch, out_len, memory_override=override)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lmc.analysis.inputs import Clip, default_out_len
 from lmc.config import MIN_MOTION_FRAMES
 from lmc.nn.memory import MemoryTrace
 
@@ -169,10 +170,9 @@ class RecallView:
     gates: np.ndarray
 
 
-def recall_view(
-    model: torch.nn.Module, clip: torch.Tensor, short_len: int, out_len: int
-) -> RecallView:
-    """Run the model on one clip (T, C, H, W) in [0, 1]: the first `short_len` frames are the input.
+def recall_view(model: torch.nn.Module, clip: Clip, out_len: int | None = None) -> RecallView:
+    """Run the model on one clip: its input is `clip.short`; out_len defaults to the clip's
+    ground truth (`lmc.analysis.inputs.default_out_len`).
 
     When the clip holds frames after the input, the long-term window is the whole clip (input and
     future, as in training phase 1) and its recall comes back too, provided it is long enough for
@@ -180,10 +180,9 @@ def recall_view(
     """
     if getattr(model, "memory", None) is None:
         raise ValueError("this model has no memory (built with memory=False): nothing to recall")
-    if clip.dim() != 4:
-        raise ValueError(f"clip has shape {tuple(clip.shape)}; expected (T, C, H, W)")
-    if not 0 < short_len <= clip.shape[0]:
-        raise ValueError(f"short_len={short_len}: the clip has {clip.shape[0]} frames")
+    short_len = clip.short_len
+    out_len = default_out_len(clip) if out_len is None else int(out_len)
+    clip = torch.from_numpy(np.array(clip.frames))
     clip = clip.float().to(next(model.parameters()).device)
     short = clip[None, :short_len]
     pred = model.predict(short, out_len)

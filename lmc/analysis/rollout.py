@@ -16,12 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lmc.analysis.inputs import Clip, InputError, array_to_clip_frames
+from lmc.analysis.inputs import Clip, InputError, array_to_clip_frames, default_out_len
 from lmc.metrics import frame_metrics
 
 SCORES = ("mse", "mae", "psnr", "ssim")
 HIGHER_IS_BETTER = {"mse": False, "mae": False, "psnr": True, "ssim": True}
-DEFAULT_OUT_LEN = 10
 METHOD_FILES = ("inputs.npy", "trues.npy", "preds.npy")
 
 
@@ -41,11 +40,6 @@ class Rollout:
     @property
     def out_len(self) -> int:
         return self.pred.shape[0]
-
-
-def default_out_len(clip: Clip) -> int:
-    """As many frames as the clip's ground truth, or the field's 10 when it has none."""
-    return clip.future.shape[0] or DEFAULT_OUT_LEN
 
 
 def run_rollout(model: torch.nn.Module, clip: Clip, out_len: int | None = None) -> Rollout:
