@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from lmc.analysis.health_check import health_check, health_path
 from lmc.checkpoint import load_checkpoint, save_checkpoint
 from lmc.data.fixed_sets import fixed_set
 from lmc.evaluation import batched, evaluate, finalize
@@ -62,8 +63,8 @@ def card_text(
 LMC-Memory (Lee et al., CVPR 2021), preset `small` (a width-reduced model of the published
 architecture: {counts["total"]:,} parameters, {counts["inference"]:,} at inference), trained on
 Moving-MNIST {train_cfg["short_len"]} -> {train_cfg["out_len"]} with memory alignment learning
-(two phases per iteration, as published) on a CPU, to be the dashboard's default model.
-
+(two phases per iteration, as published) on a CPU.
+{departure_text(train_cfg, model_cfg)}
 ## Training
 
 - Command: `{command}`
@@ -97,6 +98,56 @@ These are numbers on self-generated sequences of held-out MNIST test digits, not
 """
 
 
+def departure_text(train_cfg: dict, model_cfg: dict) -> str:
+    found = departures(train_cfg, model_cfg)
+    if not found:
+        return "\nEvery setting of the memory is the published one.\n"
+    return (
+        "\n**Not the published recipe**: this model departs from it in "
+        + "; ".join(found)
+        + ". See docs/memory-health.md for why.\n"
+    )
+
+
+def departures(train_cfg: dict, model_cfg: dict) -> list[str]:
+    """The settings in which this run leaves the published recipe, in words."""
+    out = []
+    if model_cfg.get("temperature", 1.0) != 1.0:
+        out.append(f"addressing temperature {model_cfg['temperature']:g} (published: 1, none)")
+    if model_cfg.get("query_padding", "zeros") != "zeros":
+        out.append(f"motion encoders padded by {model_cfg['query_padding']} (published: zeros)")
+    if train_cfg.get("align_weight"):
+        out.append(
+            f"an explicit alignment term in phase 2, weight {train_cfg['align_weight']:g}: the "
+            "cosine distance of the short input's queries to the long window's (published: none)"
+        )
+    return out
+
+
+def health_section(report: dict) -> str:
+    """The card's memory-health section: the verdicts and the figures behind them."""
+    from lmc.health import ROWS
+
+    lines = [
+        "## Memory health",
+        "",
+        f"`python -m lmc.health` on the first {report['clips']} clips of the generated test set "
+        f"({report['short_len']} -> {report['out_len']}):",
+        "",
+        *[f"- {v}" for v in report["verdicts"]],
+        "",
+        "| measure | value |",
+        "|---|---|",
+    ]
+    for label, key, control, fmt in ROWS:
+        value = report.get(key)
+        if value is not None:
+            lines.append(
+                f"| {label} | {fmt.format(value, report[control]) if control else fmt.format(value)} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def report_source(report: dict) -> str:
     return report.get("source", "generated Moving-MNIST test set")
 
@@ -112,6 +163,9 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--test_clips", type=int, default=1000)
     p.add_argument("--name", default="LMC-Memory small, Moving-MNIST 10 -> 10 (bundled demo)")
     p.add_argument("--wall_hours", type=float, default=None, help="measured wall time, if known")
+    p.add_argument(
+        "--health_clips", type=int, default=256, help="test clips of the memory health (0: none)"
+    )
     p.add_argument(
         "--machine",
         default=f"{platform.machine()}, {torch.get_num_threads()} torch threads, CPU only",
@@ -145,6 +199,18 @@ def main(argv: list[str] | None = None) -> Path:
         args.machine,
         step,
     )
+    health = None
+    if args.health_clips and model.memory is not None:
+        sample = fixed_set(
+            "test", max(args.health_clips, 1000), clip_len, image_size=model.config.image_size
+        )
+        health = health_check(
+            model,
+            sample.subset(slice(0, args.health_clips)),
+            train_cfg["short_len"],
+            train_cfg["out_len"],
+        ).to_dict()
+        text += "\n" + health_section(health)
     save_checkpoint(
         model,
         args.out,
@@ -156,7 +222,12 @@ def main(argv: list[str] | None = None) -> Path:
         },
         metrics_source=clips.source,
         training_command=args.command,
+        **({"health": health} if health else {}),
     )
+    if health:
+        atomic_write(
+            health_path(args.out), lambda tmp: tmp.write_text(json.dumps(health, indent=1) + "\n")
+        )
     atomic_write(args.out.parent / "MODEL_CARD.md", lambda tmp: tmp.write_text(text))
     atomic_write(
         args.out.parent / "test_metrics.json",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -78,6 +79,12 @@ class HealthReport:
         values["slots_dead"] = self.slots_dead
         values["verdicts"] = self.verdicts
         return values
+
+
+def health_path(checkpoint: str | Path) -> Path:
+    """Where a checkpoint's health report is kept beside it: NAME.health.json for NAME.safetensors."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.with_name(checkpoint.stem + ".health.json")
 
 
 def _check(model: torch.nn.Module, clips: MovingMNISTClips, short_len: int, out_len: int) -> None:

@@ -1,0 +1,67 @@
+"""`python -m train.export_model`: a run packaged with its measured card, health included."""
+
+import json
+
+from lmc import load_checkpoint
+from lmc.analysis.health_check import health_path
+from train import export_model, train
+
+TINY = (
+    "--preset tiny --img_size 32 --short_len 10 --long_len 14 --out_len 4 --batch_size 2 "
+    "--iterations 2 --print_freq 2 --val_clips 4 --sample_clips 1 --workers 0"
+).split()
+
+
+def test_the_card_and_checkpoint_carry_test_metrics_health_and_departures(tmp_path, monkeypatch):
+    monkeypatch.setenv("LMC_CACHE_DIR", str(tmp_path / "cache"))
+    run_dir = tmp_path / "run"
+    train.main([*TINY, "--align_weight", "0.5", "--temperature", "0.2", "--run_dir", str(run_dir)])
+    out = tmp_path / "models" / "demo.safetensors"
+    export_model.main(
+        [
+            "--run_dir",
+            str(run_dir),
+            "--out",
+            str(out),
+            "--command",
+            "python -m train.train ...",
+            "--test_clips",
+            "8",
+            "--health_clips",
+            "6",
+        ]
+    )
+    card = (out.parent / "MODEL_CARD.md").read_text()
+    assert "**Not the published recipe**" in card
+    assert "addressing temperature 0.2" in card and "weight 0.5" in card
+    assert "## Memory health" in card and "slots alive (top choice of some cell)" in card
+    health = json.loads(health_path(out).read_text())
+    assert health["clips"] == 6 and len(health["verdicts"]) == 6
+    assert all(v in card for v in health["verdicts"])
+    _, meta = load_checkpoint(out)
+    assert meta["health"]["slots_alive"] == health["slots_alive"]
+    assert meta["model_card"] == card
+
+
+def test_a_published_recipe_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("LMC_CACHE_DIR", str(tmp_path / "cache"))
+    run_dir = tmp_path / "run"
+    train.main([*TINY, "--run_dir", str(run_dir)])
+    out = tmp_path / "m.safetensors"
+    export_model.main(
+        [
+            "--run_dir",
+            str(run_dir),
+            "--out",
+            str(out),
+            "--command",
+            "c",
+            "--test_clips",
+            "4",
+            "--health_clips",
+            "0",
+        ]
+    )
+    card = (out.parent / "MODEL_CARD.md").read_text()
+    assert "Every setting of the memory is the published one." in card
+    assert "## Memory health" not in card and not health_path(out).exists()
