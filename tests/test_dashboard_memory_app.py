@@ -73,6 +73,7 @@ def test_recall_page_shows_cells_slots_and_both_phases(checkpoints, tmp_path, mo
     assert "long window (phase 1)" in texts(at)
 
 
+@pytest.mark.slow
 def test_atlas_and_embeddings_over_a_sample(checkpoints, tmp_path, monkeypatch):
     at = start(checkpoints / "tiny.safetensors", tmp_path, monkeypatch, "atlas")
     assert any("has not been run" in i.value for i in at.info)
@@ -130,6 +131,7 @@ def test_embeddings_umap_button_stores_the_map(checkpoints, tmp_path, monkeypatc
     assert len(list((tmp_path / "cache" / "analysis").glob("*-umap.npz"))) == 1
 
 
+@pytest.mark.slow
 def test_intervene_page_changes_the_prediction(checkpoints, tmp_path, monkeypatch):
     at = start(checkpoints / "tiny.safetensors", tmp_path, monkeypatch, "intervene")
     labels = [m.label for m in at.metric]

@@ -8,6 +8,7 @@ pictures in docs/screenshots come from the bundled demo model this way).
 """
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -76,6 +77,24 @@ def click_at(page, chart_key: str, fx: float, fy: float) -> None:
     page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
 
 
+def shown_slot(page) -> int:
+    """The slot the Slot atlas shows: "Slot k: top choice of ..."."""
+    text = page.get_by_text(re.compile(r"^Slot \d+: top choice of")).first.inner_text()
+    return int(re.match(r"Slot (\d+)", text).group(1))
+
+
+def click_tallest_bar(page, chart_key: str) -> int:
+    """Click the middle of the tallest bar of a bar chart; returns its index."""
+    bars = page.locator(f".st-key-{chart_key} .trace.bars .point path")
+    bars.first.wait_for(state="attached")  # a dead slot's bar has no height: it is hidden
+    boxes = [bars.nth(i).bounding_box() for i in range(bars.count())]
+    heights = [b["height"] if b else 0.0 for b in boxes]
+    k = max(range(len(heights)), key=heights.__getitem__)
+    box = boxes[k]
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    return k
+
+
 def screenshot(page, name: str) -> None:
     folder = os.environ.get("LMC_SCREENSHOTS")
     if not folder:
@@ -107,6 +126,20 @@ def test_embedding_box_selection_shows_cells(page):
     run.click()
     page.get_by_text("The 16 cells that give slot").wait_for()
     screenshot(page, "atlas")
+    # A bar carries (slot, mean weight), a row of a 2-D array: a click on it opens its slot.
+    settle(page)
+    busiest = shown_slot(page)  # the atlas opens on the busiest slot
+    other = 1 if busiest == 0 else 0
+    combobox = page.locator(".st-key-atlas-slot").get_by_role("combobox")
+    combobox.click()
+    if combobox.get_attribute("aria-expanded") != "true":
+        combobox.press("ArrowDown")  # opens the list where a click only focused the field
+    page.get_by_role("option").nth(other).click()
+    page.get_by_text(f"Slot {other}: top choice of").wait_for()
+    settle(page)
+    assert click_tallest_bar(page, "atlas-usage_chart") == busiest
+    page.get_by_text(f"Slot {busiest}: top choice of").wait_for()
+    assert not page.get_by_test_id("stException").count()
     open_page(page, "Embeddings")
     page.get_by_text("recalled contexts (500 clips").wait_for()
     page.locator(
