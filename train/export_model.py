@@ -142,9 +142,8 @@ def health_section(report: dict) -> str:
     for label, key, control, fmt in ROWS:
         value = report.get(key)
         if value is not None:
-            lines.append(
-                f"| {label} | {fmt.format(value, report[control]) if control else fmt.format(value)} |"
-            )
+            text = fmt.format(value, report[control]) if control else fmt.format(value)
+            lines.append(f"| {label.replace('|', '&#124;')} | {text} |")
     return "\n".join(lines) + "\n"
 
 
