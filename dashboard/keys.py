@@ -130,7 +130,13 @@ class Intervene:
     CURVE = "intervene.curve"
 
 
-PAGES = (Model, Input, Rollout, Recall, Atlas, Embeddings, Intervene)
+class Health:
+    CLIPS = "health.clips"
+    MEASURE_BUTTON = "health.measure.button"
+    LAST_SECONDS = "health.last_seconds"
+
+
+PAGES = (Model, Input, Rollout, Health, Recall, Atlas, Embeddings, Intervene)
 NAMESPACES = tuple(f"{page.__name__.lower()}." for page in PAGES)
 
 

@@ -7,10 +7,8 @@ Streamlit. Frames are (T, C, H, W) floats in [0, 1], the toolkit's layout.
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -173,29 +171,17 @@ def strip(
 
 
 # --------------------------------------------------------------------------------- charts
-def read_training_log(path: Path) -> list[dict]:
-    """The records of a run's metrics.jsonl; lines that are not JSON objects are skipped (a
-    run may be writing its last line right now)."""
-    records = []
-    for line in Path(path).read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict) and "iteration" in record:
-            records.append(record)
-    return records
-
-
 def training_figure(records: list[dict]):
-    """Loss per phase, validation MSE and SSIM with the copy-last and all-zero baselines."""
+    """Loss per phase, validation MSE and SSIM with the copy-last and all-zero baselines, and,
+    when the run logged it, the memory's health at each validation (slots alive, the MSE ratio
+    of another clip's recall over the own, the long/short top-1 agreement beside chance)."""
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(
-        rows=1,
-        cols=3,
-        subplot_titles=("training loss", "validation MSE (per frame)", "validation SSIM"),
-    )
+    health = [r for r in records if "health" in r]
+    titles = ["training loss", "validation MSE (per frame)", "validation SSIM"]
+    if health:
+        titles += ["slots alive (of S)", "another clip's recall: MSE ratio", "long/short top-1"]
+    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles)
     it = [r["iteration"] for r in records]
     for name, color in (("phase1", "#7c3aed"), ("phase2", COLORS[MODEL]), ("loss", "#0f766e")):
         if any(name in r for r in records):
@@ -227,6 +213,33 @@ def training_figure(records: list[dict]):
                     row=1,
                     col=col,
                 )
+    if health:
+        hx = [r["iteration"] for r in health]
+        for col, key, name in (
+            (4, "slots_alive", "slots alive"),
+            (5, "other_recall_mse_ratio", "other-recall MSE ratio"),
+            (6, "alignment_top1", "top-1 agreement"),
+        ):
+            fig.add_scatter(
+                x=hx,
+                y=[r["health"].get(key) for r in health],
+                name=name,
+                line_color=COLORS[MODEL],
+                mode="lines+markers",
+                row=1,
+                col=col,
+            )
+        fig.add_scatter(
+            x=hx,
+            y=[r["health"].get("alignment_top1_chance") for r in health],
+            name="top-1 with another clip (chance)",
+            line=dict(color="#9ca3af", dash="dot"),
+            row=1,
+            col=6,
+        )
+        fig.add_hline(y=1.0, line=dict(color="#9ca3af", dash="dash"), row=1, col=5)
+        fig.update_yaxes(rangemode="tozero", row=1, col=4)
+        fig.update_yaxes(range=[0, 1], row=1, col=6)
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_xaxes(title_text="iteration")
     fig.update_layout(

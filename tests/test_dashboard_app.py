@@ -248,3 +248,28 @@ def test_two_uploads_with_one_name_are_two_clips(app):
     assert_no_exception(app)
     frames = app.session_state[Input.CLIP].frames[:, 0]
     np.testing.assert_allclose(frames, second / 255.0, atol=1e-6)
+
+
+def test_training_figure_plots_the_memory_health_beside_the_losses():
+    from dashboard.widgets import training_figure
+
+    base = {"val": {"mse": 100.0, "ssim": 0.5}, "val_baselines": {"zeros": {"mse": 180.0}}}
+    plain = [{"iteration": i, "phase1": 0.1, "phase2": 0.1, **base} for i in (1, 2)]
+    assert len(training_figure(plain).layout.annotations) == 3  # one title per panel
+    health = {
+        "slots_alive": 7,
+        "effective_slots": 9.0,
+        "other_recall_mse_ratio": 1.05,
+        "alignment_top1": 0.4,
+        "alignment_top1_chance": 0.1,
+    }
+    watched = [{**r, "health": health} for r in plain]
+    fig = training_figure(watched)
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles[3:] == [
+        "slots alive (of S)",
+        "another clip's recall: MSE ratio",
+        "long/short top-1",
+    ]
+    alive = next(t for t in fig.data if t.name == "slots alive")
+    assert list(alive.y) == [7, 7] and alive.xaxis == "x4"

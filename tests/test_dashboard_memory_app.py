@@ -12,7 +12,7 @@ from dashboard_helpers import assert_clean, start_app, texts
 
 from dashboard import memory_widgets as mw
 from dashboard import views
-from dashboard.keys import Atlas, Embeddings, Intervene, Recall
+from dashboard.keys import Atlas, Embeddings, Health, Intervene, Recall
 from lmc import ModelConfig, build_model, save_checkpoint
 
 TIMEOUT = 90  # seconds per run: the machine may be shared
@@ -31,6 +31,34 @@ def checkpoints(tmp_path_factory):
         root / "plain.safetensors",
     )
     return root
+
+
+# A kept report of a dead memory, as lmc.health writes it (the numbers of the bundled demo).
+DEMO_LIKE = {
+    "clips": 256,
+    "findings": [
+        {
+            "name": "usage",
+            "healthy": False,
+            "page": "atlas",
+            "verdict": "collapsed: 3 of 100 slots ever chosen; 99.2 effective slots per cell",
+        },
+        {
+            "name": "use",
+            "healthy": False,
+            "page": "intervene",
+            "verdict": "ignored: another clip's recall changes the MSE by +0.0 %",
+        },
+    ],
+    "slots_alive": 3,
+    "memory_size": 100,
+    "effective_slots": 99.2,
+    "max_weight": 0.014,
+    "max_weight_bound": 0.0695,
+    "mse_own": 104.0,
+    "mse_other_recall": 104.0,
+    "mse_uniform": 105.7,
+}
 
 
 def start(checkpoint: Path, tmp_path: Path, monkeypatch, page: str):
@@ -151,14 +179,50 @@ def test_intervene_page_changes_the_prediction(checkpoints, tmp_path, monkeypatc
     assert "what test clip 3 recalled (readout)" in texts(at)
 
 
-@pytest.mark.parametrize("page", ["recall", "atlas", "embeddings", "intervene"])
+def test_health_page_measures_on_request_and_links_each_verdict_to_its_evidence(
+    checkpoints, tmp_path, monkeypatch
+):
+    at = start(checkpoints / "tiny.safetensors", tmp_path, monkeypatch, "health")
+    assert any("no health report for 256 clips" in i.value for i in at.info)
+    at.radio(key=Health.CLIPS).set_value(64).run()
+    at.button(key=Health.MEASURE_BUTTON).click().run()
+    assert_clean(at)
+    shown = texts(at)
+    assert "**collapsed**" in shown or "**in use**" in shown  # the usage verdict, in words
+    assert "Measured on the first 64 clips" in shown
+    links = {link.proto.page for link in at.get("page_link")}  # each verdict links its page
+    assert {"atlas", "embeddings", "intervene", "recall"} <= links
+    figures = at.dataframe[0].value
+    assert "slots alive (top choice of some cell)" in figures["measure"].tolist()
+    # The report is kept on disk: a fresh session shows it without measuring again.
+    again = start(checkpoints / "tiny.safetensors", tmp_path, monkeypatch, "health")
+    again.radio(key=Health.CLIPS).set_value(64).run()
+    assert "Measured on the first 64 clips" in texts(again) and not again.button
+
+
+def test_health_page_shows_the_report_kept_beside_a_checkpoint(checkpoints, tmp_path, monkeypatch):
+    import json
+
+    from lmc.analysis.health_check import health_path
+
+    report = json.loads(json.dumps(DEMO_LIKE))
+    path = tmp_path / "kept.safetensors"
+    path.write_bytes((checkpoints / "tiny.safetensors").read_bytes())
+    health_path(path).write_text(json.dumps(report))
+    at = start(path, tmp_path, monkeypatch, "health")
+    shown = texts(at)
+    assert "Kept with the checkpoint" in shown and "3 of 100 slots ever chosen" in shown
+    assert not at.button  # nothing to measure
+
+
+@pytest.mark.parametrize("page", ["health", "recall", "atlas", "embeddings", "intervene"])
 def test_model_without_memory_gets_a_message(page, checkpoints, tmp_path, monkeypatch):
     at = start(checkpoints / "plain.safetensors", tmp_path, monkeypatch, page)
     assert any("without a memory" in i.value for i in at.info)
     assert not at.get("plotly_chart")
 
 
-@pytest.mark.parametrize("page", ["recall", "atlas", "embeddings", "intervene"])
+@pytest.mark.parametrize("page", ["health", "recall", "atlas", "embeddings", "intervene"])
 def test_no_model_gets_a_message(page, tmp_path, monkeypatch):
     at = start(tmp_path / "missing.safetensors", tmp_path, monkeypatch, page)
     assert any("No model is loaded" in i.value for i in at.info)

@@ -29,11 +29,12 @@ class PageSpec:
 MODEL = PageSpec("views/model.py", "Model", ":material/memory:", "Prediction", default=True)
 INPUT = PageSpec("views/input.py", "Input", ":material/movie:", "Prediction")
 ROLLOUT = PageSpec("views/rollout.py", "Rollout", ":material/play_circle:", "Prediction")
+HEALTH = PageSpec("views/health.py", "Memory health", ":material/monitor_heart:", "Memory")
 RECALL = PageSpec("views/recall.py", "Recall", ":material/psychology:", "Memory")
 ATLAS = PageSpec("views/atlas.py", "Slot atlas", ":material/grid_view:", "Memory")
 EMBEDDINGS = PageSpec("views/embeddings.py", "Embeddings", ":material/scatter_plot:", "Memory")
 INTERVENE = PageSpec("views/intervene.py", "Intervene", ":material/tune:", "Memory")
-PAGES: list[PageSpec] = [MODEL, INPUT, ROLLOUT, RECALL, ATLAS, EMBEDDINGS, INTERVENE]
+PAGES: list[PageSpec] = [MODEL, INPUT, ROLLOUT, HEALTH, RECALL, ATLAS, EMBEDDINGS, INTERVENE]
 
 
 def available(pages: list[PageSpec] = PAGES, root: Path = DASHBOARD) -> list[PageSpec]:

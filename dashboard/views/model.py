@@ -18,6 +18,7 @@ from dashboard.settings import (
 from dashboard.trace import trace
 from lmc.checkpoint import CheckpointError
 from lmc.model import parameter_counts
+from lmc.training import metrics_log
 
 SOURCES = ["Bundled demo", "Checkpoint folders", "Upload"]
 DATASETS = {"movingmnist": "Moving-MNIST (64x64, gray)", "kth": "KTH (128x128, gray, sigmoid)"}
@@ -202,7 +203,7 @@ with right:
         f"uses {counts['inference']:,} of the {total:,} parameters."
     )
 
-log = loaded.path.parent / "metrics.jsonl"
+log = loaded.path.parent / metrics_log.FILE_NAME
 st.markdown("##### Training curves")
 if loaded.path.is_relative_to(model_state.UPLOAD_DIR) or not log.is_file():
     st.caption(
@@ -210,7 +211,7 @@ if loaded.path.is_relative_to(model_state.UPLOAD_DIR) or not log.is_file():
         "a run folder."
     )
 else:
-    records = widgets.read_training_log(log)
+    records = metrics_log.read_records(log)
     if records:
         st.plotly_chart(widgets.training_figure(records), key=Model.CURVES)
         st.caption(f"{len(records)} records from `{display_path(log)}`.")

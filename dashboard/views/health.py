@@ -1,0 +1,130 @@
+"""Memory health: is this model's memory alive? The verdicts first, then the figures behind them.
+
+Each finding of `lmc.analysis.health` (usage, what the slots follow, what the recall knows,
+whether the prediction uses it, whether the matching encoder tells clips apart, alignment) in
+words, with a link to the page that shows its evidence, then every figure beside its control.
+A checkpoint may carry its report (the bundled demos do); any other is measured on demand over
+generated test clips, whose true motion is known per cell, and the report is kept on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import model_state, views
+from dashboard.keys import Health
+from lmc.analysis.dataset_pass import cache_root
+from lmc.analysis.health_check import health_path
+from lmc.health import ROWS
+from lmc.io import atomic_write
+
+EVIDENCE = {  # finding page -> (page spec, what the user finds there)
+    "atlas": (views.ATLAS, "slot usage and the motion behind each slot"),
+    "embeddings": (views.EMBEDDINGS, "recalled contexts coloured by true motion"),
+    "intervene": (views.INTERVENE, "predictions with the recall replaced"),
+    "recall": (views.RECALL, "long against short recall, cell by cell"),
+}
+CLIP_CHOICES = (64, 128, 256, 512, 1000)
+
+
+def _stored_path(model_key: str, clips: int) -> Path:
+    return cache_root() / "health" / f"{model_key}-test{clips}.json"
+
+
+def _measure(loaded, clips: int) -> dict:
+    """Run the health check (seconds to a minute) and keep the report on disk."""
+    from lmc.analysis.health_check import health_check
+    from lmc.data.fixed_sets import fixed_set
+
+    model = loaded.model
+    sample = fixed_set("test", max(clips, 1000), 20, image_size=model.config.image_size)
+    report = health_check(model, sample.subset(slice(0, clips)), 10, 10).to_dict()
+    text = json.dumps(report, indent=1)
+    atomic_write(_stored_path(loaded.key, clips), lambda tmp: tmp.write_text(text + "\n"))
+    return report
+
+
+def _stored(loaded, clips: int) -> dict | None:
+    path = _stored_path(loaded.key, clips)
+    if path.is_file():
+        try:
+            return json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None  # a torn or foreign file: measuring again is always safe
+    return None
+
+
+def _figure_rows(report: dict) -> list[dict]:
+    rows = []
+    for label, key, control, fmt in ROWS:
+        value = report.get(key)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        text = fmt.format(value, report[control]) if control else fmt.format(value)
+        rows.append({"measure": label, "value": text})
+    return rows
+
+
+def _show(report: dict, source: str) -> None:
+    st.caption(source)
+    for finding in report["findings"]:
+        spec, what = EVIDENCE[finding["page"]]
+        box = st.container(border=True)
+        with box:
+            text, link = st.columns([5, 2], vertical_alignment="center")
+            icon = ":material/check_circle:" if finding["healthy"] else ":material/error:"
+            colour = "green" if finding["healthy"] else "red"
+            name, _, rest = finding["verdict"].partition(": ")
+            text.markdown(f":{colour}[{icon} **{name}**]: {rest}")
+            link.page_link(spec.file, label=f"Evidence: {spec.title}", help=what)
+    st.markdown("##### The figures, each beside its control")
+    st.dataframe(_figure_rows(report), hide_index=True, width="stretch")
+    st.caption(
+        "Probes: 5-fold ridge classifiers on standardised features, chance the majority class. "
+        "Shuffled: the same labels in random order. Another clip: the next clip's recall, cell "
+        "for cell. `python -m lmc.health CHECKPOINT` prints the same report; "
+        "docs/memory-health.md explains each measure."
+    )
+
+
+st.title("Memory health")
+st.caption(
+    "Is the memory alive? Every way a memory can be dead, measured beside a control, and said "
+    "in words, with a link to the page that shows the evidence."
+)
+loaded = model_state.require_model()
+model_state.require_memory(loaded, "it has no memory whose health could be measured")
+
+carried = loaded.metadata.get("health")
+if carried is None and health_path(loaded.path).is_file():  # a report kept beside the checkpoint
+    try:
+        carried = json.loads(health_path(loaded.path).read_text())
+    except (OSError, json.JSONDecodeError):
+        carried = None
+clips = st.radio(
+    "Generated test clips to measure on", CLIP_CHOICES, index=2, horizontal=True, key=Health.CLIPS
+)
+report = _stored(loaded, clips)
+if isinstance(carried, dict) and carried.get("clips") == clips and "findings" in carried:
+    _show(carried, f"Kept with the checkpoint: measured on the first {clips} test clips.")
+elif report is not None:
+    _show(report, f"Measured on the first {clips} clips of the generated test set (kept on disk).")
+else:
+    st.info(
+        f"This checkpoint has no health report for {clips} clips yet. Measuring runs the memory "
+        "over the clips, three rollouts each (own recall, another clip's, uniform) and four "
+        "linear probes."
+    )
+    if st.button(f"Measure on {clips} test clips", key=Health.MEASURE_BUTTON, type="primary"):
+        start = time.perf_counter()
+        with st.spinner(f"Measuring the memory's health on {clips} clips ..."):
+            report = _measure(loaded, clips)
+        st.session_state[Health.LAST_SECONDS] = time.perf_counter() - start
+        st.rerun()
+if seconds := st.session_state.get(Health.LAST_SECONDS):
+    st.caption(f"The last measurement took {seconds:.1f} s.")
