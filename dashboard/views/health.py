@@ -83,7 +83,9 @@ def _show(report: dict, source: str) -> None:
             text.markdown(f":{colour}[{icon} **{name}**]: {rest}")
             link.page_link(spec.file, label=f"Evidence: {spec.title}", help=what)
     st.markdown("##### The figures, each beside its control")
-    st.dataframe(_figure_rows(report), hide_index=True, width="stretch")
+    rows = _figure_rows(report)
+    # Tall enough for every row: the figures are few and belong on one screen, not in a scroller.
+    st.dataframe(rows, hide_index=True, width="stretch", height=35 * (len(rows) + 1) + 3)
     st.caption(
         "Probes: 5-fold ridge classifiers on standardised features, chance the majority class. "
         "Shuffled: the same labels in random order. Another clip: the next clip's recall, cell "
