@@ -8,6 +8,7 @@ for all three.
 """
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -96,8 +97,15 @@ def press_slider(page, label: str, key: str, times: int = 1) -> None:
     during a rerun can be lost)."""
     slider = page.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
     for _ in range(times):
+        before = slider.get_attribute("aria-valuenow")
         slider.focus()
         slider.press(key)
+        # On a busy machine the rerun may start later than idle() looks: wait for the value to
+        # move first (the slider is found anew each time: a rerun may replace its element), so
+        # the next press cannot fall into the rerun of this one.
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while slider.get_attribute("aria-valuenow") == before and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
         idle(page)
 
 
@@ -147,7 +155,7 @@ def test_model_page_and_bad_checkpoints(server, page):
 def test_input_page_sources_and_bad_clips(server, page):
     nav(page, "Input")
     press_slider(page, "Test clip", "ArrowRight", 2)
-    assert "test clip 2" in sidebar(page)
+    page.get_by_test_id("stSidebar").get_by_text("test clip 2").wait_for(timeout=WAIT_MS)
     page.get_by_text("True motion over the input frames").wait_for()
     screenshot(page, "input")
     choose(page, "Motion probe")
