@@ -107,6 +107,16 @@ def test_verdicts_on_a_dead_memory_say_so_in_words():
     assert {f.page for f in found.values()} <= {"atlas", "embeddings", "intervene", "recall"}
 
 
+def test_two_collapsed_encoders_are_not_called_alive():
+    both = DEAD | {"query_spread_short": 0.07, "query_spread_long": 0.002, "mse_long_recall": 102.9}
+    found = {f.name: f for f in hl.findings(both)}["matching"]
+    assert not found.healthy and found.verdict.startswith("both encoders collapsed")
+    weak = DEAD | {"query_spread_short": 0.08, "query_spread_long": 0.12}
+    assert {f.name: f for f in hl.findings(weak)}["matching"].verdict.startswith(
+        "collapsed matching"
+    )
+
+
 def test_verdicts_on_a_live_memory():
     live = DEAD | {
         "slots_alive": 40,

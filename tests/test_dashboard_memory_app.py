@@ -33,32 +33,10 @@ def checkpoints(tmp_path_factory):
     return root
 
 
-# A kept report of a dead memory, as lmc.health writes it (the numbers of the bundled demo).
-DEMO_LIKE = {
-    "clips": 256,
-    "findings": [
-        {
-            "name": "usage",
-            "healthy": False,
-            "page": "atlas",
-            "verdict": "collapsed: 3 of 100 slots ever chosen; 99.2 effective slots per cell",
-        },
-        {
-            "name": "use",
-            "healthy": False,
-            "page": "intervene",
-            "verdict": "ignored: another clip's recall changes the MSE by +0.0 %",
-        },
-    ],
-    "slots_alive": 3,
-    "memory_size": 100,
-    "effective_slots": 99.2,
-    "max_weight": 0.014,
-    "max_weight_bound": 0.0695,
-    "mse_own": 104.0,
-    "mse_other_recall": 104.0,
-    "mse_uniform": 105.7,
-}
+# A kept report of a dead memory: the bundled paper-faithful demo's, as lmc.health wrote it.
+DEMO_REPORT = (
+    Path(__file__).resolve().parents[1] / "models" / "demo" / "lmc-small-mnist.health.json"
+)
 
 
 def start(checkpoint: Path, tmp_path: Path, monkeypatch, page: str):
@@ -205,7 +183,7 @@ def test_health_page_shows_the_report_kept_beside_a_checkpoint(checkpoints, tmp_
 
     from lmc.analysis.health_check import health_path
 
-    report = json.loads(json.dumps(DEMO_LIKE))
+    report = json.loads(DEMO_REPORT.read_text())
     path = tmp_path / "kept.safetensors"
     path.write_bytes((checkpoints / "tiny.safetensors").read_bytes())
     health_path(path).write_text(json.dumps(report))

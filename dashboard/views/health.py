@@ -19,7 +19,7 @@ import streamlit as st
 from dashboard import model_state, views
 from dashboard.keys import Health
 from lmc.analysis.dataset_pass import cache_root
-from lmc.analysis.health_check import health_path
+from lmc.analysis.health_check import health_path, refresh_verdicts
 from lmc.health import ROWS
 from lmc.io import atomic_write
 
@@ -53,8 +53,8 @@ def _stored(loaded, clips: int) -> dict | None:
     path = _stored_path(loaded.key, clips)
     if path.is_file():
         try:
-            return json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
+            return refresh_verdicts(json.loads(path.read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
             return None  # a torn or foreign file: measuring again is always safe
     return None
 
@@ -105,8 +105,8 @@ model_state.require_memory(loaded, "it has no memory whose health could be measu
 carried = loaded.metadata.get("health")
 if carried is None and health_path(loaded.path).is_file():  # a report kept beside the checkpoint
     try:
-        carried = json.loads(health_path(loaded.path).read_text())
-    except (OSError, json.JSONDecodeError):
+        carried = refresh_verdicts(json.loads(health_path(loaded.path).read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
         carried = None
 clips = st.radio(
     "Generated test clips to measure on", CLIP_CHOICES, index=2, horizontal=True, key=Health.CLIPS

@@ -31,7 +31,8 @@ ALIVE_SHARE = 0.25  # fewer than a quarter of the slots ever chosen: collapsed
 MARGIN = 0.05  # an NMI, a probe or an agreement this far above its control counts
 INFORMED_PROBE = 0.5  # half the clips' direction (of 8) told from the readout: informed
 USED_CHANGE = 0.01
-SPREAD_SHARE = 0.25  # short-input queries spread less than a quarter of the long's: collapsed  # another clip's recall must move the MSE by 1 % for the recall to count
+SPREAD_SHARE = 0.25  # short-input queries spread less than a quarter of the long's: collapsed
+MIN_SPREAD = 0.1  # queries that differ between clips by less than a tenth of their norm: collapsed  # another clip's recall must move the MSE by 1 % for the recall to count
 
 
 # ----------------------------------------------------------------------------- usage
@@ -280,13 +281,17 @@ def findings(report: dict) -> list[Finding]:
     if report.get("query_spread_long") is not None:
         short, long = report["query_spread_short"], report["query_spread_long"]
         gain = 1 - report["mse_long_recall"] / report["mse_own"]
-        collapsed_encoder = short < SPREAD_SHARE * long
+        if long < MIN_SPREAD and short < MIN_SPREAD:
+            word = "both encoders collapsed"
+        elif short < max(MIN_SPREAD, SPREAD_SHARE * long):
+            word = "collapsed matching encoder"
+        else:
+            word = "matching encoder alive"
         out.append(
             Finding(
                 "matching",
-                not collapsed_encoder,
-                f"{'collapsed matching encoder' if collapsed_encoder else 'matching encoder alive'}: "
-                f"the short input's queries differ between clips by {short:.2f} (the long "
+                word == "matching encoder alive",
+                f"{word}: the short input's queries differ between clips by {short:.2f} (the long "
                 f"window's by {long:.2f}); the long window's recall would change the MSE by "
                 f"{-100 * gain:+.1f} %",
                 "recall",

@@ -81,6 +81,17 @@ class HealthReport:
         return values
 
 
+def refresh_verdicts(report: dict) -> dict:
+    """A stored report (`HealthReport.to_dict`) with its findings and verdicts drawn again from
+    its figures, so a report kept on disk speaks with the current thresholds and words."""
+    found = hl.findings(report)
+    return {
+        **report,
+        "findings": [dataclasses.asdict(f) for f in found],
+        "verdicts": [f.verdict for f in found],
+    }
+
+
 def health_path(checkpoint: str | Path) -> Path:
     """Where a checkpoint's health report is kept beside it: NAME.health.json for NAME.safetensors."""
     checkpoint = Path(checkpoint)

@@ -43,7 +43,7 @@ def run_health(
 ) -> dict[str, Any] | None:
     """The health report (a dict, `HealthReport.to_dict`) of one run's `which` checkpoint ("best"
     or "last"), or None for a run without memory."""
-    from lmc.analysis.health_check import health_check
+    from lmc.analysis.health_check import health_check, refresh_verdicts
     from lmc.checkpoint import load_checkpoint
     from lmc.data.fixed_sets import fixed_set
     from lmc.io import atomic_write
@@ -57,7 +57,7 @@ def run_health(
     if cache.is_file():
         stored = json.loads(cache.read_text())
         if stored.get("checkpoint") == _fingerprint(checkpoint):
-            return stored["report"]
+            return refresh_verdicts(stored["report"])
     train = config["train"]
     short_len, out_len = train["short_len"], train["out_len"]
     size = config["model"]["image_size"]

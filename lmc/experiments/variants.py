@@ -245,12 +245,14 @@ def standard_variants() -> list[Variant]:
 def memory_study_variants() -> list[Variant]:
     """What might wake a collapsed memory (docs/memory-health.md): the published design, a sharper
     addressing, queries that cannot see the frame's border, an explicit alignment of the short
-    input's queries to the long window's, and the last two with the sharper addressing."""
+    input's queries to the long window's (at two weights), and the alignment with the sharper
+    addressing."""
     return [
         Variant("full"),
         Variant("temp0.1", temperature=0.1),
         Variant("replicate", query_padding="replicate"),
         Variant("align1", align_weight=1.0),
+        Variant("align0.1", align_weight=0.1),
         Variant("align1-temp0.1", align_weight=1.0, temperature=0.1),
     ]
 
