@@ -18,8 +18,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from lmc.demos import DEMO_CHECKPOINT
+
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_DEMO = "models/demo/lmc-small-mnist.safetensors"
+DEFAULT_DEMO = str(DEMO_CHECKPOINT)  # repository-relative, named once in lmc.demos
 DEFAULT_ROOTS = "models:runs"
 # Must agree with server.maxUploadSize in .streamlit/config.toml; uploads are checked in code too.
 MAX_UPLOAD_MB = 64

@@ -15,6 +15,7 @@ import streamlit as st
 
 from dashboard.fingerprint import fingerprint
 from dashboard.series import COLORS, COPY_LAST, METHOD_COLORS, MODEL
+from lmc.viz import to_uint8
 
 WHITE = 255
 MIN_SIDE_SHOWN = 64  # smaller frames are enlarged (nearest neighbour) so that digits stay legible
@@ -26,11 +27,8 @@ _HEAT_RGB = np.array([[0, 0, 0], [200, 30, 20], [255, 210, 40], [255, 255, 255]]
 # ------------------------------------------------------------------------------- pictures
 def to_rgb(frames: np.ndarray) -> np.ndarray:
     """(T, C, H, W) floats -> (T, H, W, 3) uint8, gray repeated so it mixes with coloured maps."""
-    frames = np.clip(np.asarray(frames, dtype=np.float32), 0.0, 1.0)
-    rgb = np.moveaxis(frames, 1, -1)
-    if rgb.shape[-1] == 1:
-        rgb = np.repeat(rgb, 3, axis=-1)
-    return np.round(rgb * 255).astype(np.uint8)
+    rgb = to_uint8(np.asarray(frames, dtype=np.float32))
+    return np.repeat(rgb, 3, axis=-1) if rgb.shape[-1] == 1 else rgb
 
 
 def heat(values: np.ndarray, vmax: float = 1.0) -> np.ndarray:

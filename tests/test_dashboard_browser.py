@@ -16,12 +16,13 @@ import pytest
 from test_dashboard_app import npy_bytes, write_fixture
 
 from dashboard.server import CHROMIUM_ARGS, serving
+from lmc.demos import demo_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = REPO / "docs" / "screenshots"
-BUNDLED_DEMO = REPO / "models" / "demo" / "lmc-small-mnist.safetensors"
+BUNDLED_DEMO = demo_path("paper")
 WAIT_MS = 30_000
 
 

@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from dashboard.widgets import upscale
+from lmc.viz import to_uint8
 
 ARROWS = ("→", "↗", "↑", "↖", "←", "↙", "↓", "↘")
 HIGHLIGHT = (230, 40, 40)
@@ -34,7 +35,7 @@ def to_gray_uint8(frame: np.ndarray) -> np.ndarray:
     if frame.ndim == 3:
         frame = frame.mean(axis=0)
     if frame.dtype != np.uint8:
-        frame = np.round(np.clip(frame, 0, 1) * 255).astype(np.uint8)
+        frame = to_uint8(frame[None])[..., 0]
     return frame
 
 

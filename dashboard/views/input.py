@@ -31,7 +31,7 @@ from lmc.analysis.inputs import (
     resize_frames,
 )
 from lmc.analysis.probe import motion_probe, motion_summary
-from lmc.config import MIN_MOTION_FRAMES
+from lmc.config import MIN_MOTION_FRAMES, SIDE_MULTIPLE
 
 SOURCES = ["Test set", "Motion probe", "Upload", "Dataset file", "Frame folder"]
 LAYOUTS = {"TN": "(T, N, H, W): mnist_test_seq.npy", "NT": "(N, T, H, W) or (N, T, C, H, W)"}
@@ -43,7 +43,7 @@ cfg = loaded.model.config
 st.title("Input")
 st.caption(
     f"The model sees the first frames of a clip (at least {MIN_MOTION_FRAMES}) and predicts the "
-    f"rest; frames must be {cfg.image_channels}-channel with sides a multiple of 16 "
+    f"rest; frames must be {cfg.image_channels}-channel with sides a multiple of {SIDE_MULTIPLE} "
     f"(this model was trained on {cfg.image_size}x{cfg.image_size})."
 )
 

@@ -24,7 +24,6 @@ from lmc.analysis import intervention as iv
 from lmc.analysis.inputs import default_out_len
 from lmc.analysis.projection import max_weight
 from lmc.analysis.recall import trace_arrays
-from lmc.config import SIDE_MULTIPLE
 
 SOURCES = ("one memory slot", "another test clip's recall")
 WHERE = ("the whole grid", "one cell")
@@ -221,10 +220,7 @@ def _number(value: float) -> str:
 
 def _grid(model, clip) -> tuple[int, int]:
     """The query grid for the input's frame size (4 x 4 at 64 x 64); (1, 1) for a global query."""
-    if model.config.query == "global":
-        return (1, 1)
-    h, w = clip.frames.shape[-2:]
-    return (h // SIDE_MULTIPLE, w // SIDE_MULTIPLE)
+    return model.query_grid(*clip.frames.shape[-2:])
 
 
 # --------------------------------------------------------------------------------- the page
