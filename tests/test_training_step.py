@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from lmc.training import ClipWindows, train_step
+from lmc.training import ClipWindows, MemoryTerms, train_step
 
 
 def test_train_step_leaves_memory_untouched_in_phase_2(tiny_model):
@@ -63,7 +63,7 @@ def test_align_weight_pulls_short_queries_towards_the_long_ones(tiny_model):
         return query_alignment_loss(short_q, long_q).item()
 
     opt = torch.optim.SGD(tiny_model.parameters(), lr=0.0)
-    losses = train_step(tiny_model, opt, clip, windows, 1, align_weight=1.0)
+    losses = train_step(tiny_model, opt, clip, windows, 1, terms=MemoryTerms(align_weight=1.0))
     assert set(losses) == {"phase1", "phase2", "align"}
     assert losses["align"] == pytest.approx(gap(), rel=1e-5)
     # From the same start, a few steps with the term end closer to the long queries than without.
@@ -76,14 +76,14 @@ def test_align_weight_pulls_short_queries_towards_the_long_ones(tiny_model):
         tiny_model.load_state_dict(start)
         matching = torch.optim.Adam(tiny_model.memory.matching_encoder.parameters(), lr=1e-2)
         for _ in range(10):
-            train_step(tiny_model, matching, clip, windows, 1, align_weight=weight)
+            train_step(tiny_model, matching, clip, windows, 1, terms=MemoryTerms(align_weight=weight))
         gaps[weight] = gap()
     assert gaps[1.0] < 0.5 * gaps[0.0]
 
 
 def test_align_weight_needs_the_two_phases(tiny_model):
     opt = torch.optim.SGD(tiny_model.parameters(), lr=0.0)
-    with pytest.raises(ValueError, match="align_weight needs the memory and the two phases"):
+    with pytest.raises(ValueError, match="need the memory and the two phases"):
         train_step(
             tiny_model,
             opt,
@@ -91,5 +91,5 @@ def test_align_weight_needs_the_two_phases(tiny_model):
             ClipWindows(10, 3, 12),
             0,
             alignment="off",
-            align_weight=1.0,
+            terms=MemoryTerms(align_weight=1.0),
         )

@@ -121,6 +121,17 @@ def departures(train_cfg: dict, model_cfg: dict) -> list[str]:
             f"an explicit alignment term in phase 2, weight {train_cfg['align_weight']:g}: the "
             "cosine distance of the short input's queries to the long window's (published: none)"
         )
+    if train_cfg.get("address_align_weight"):
+        out.append(
+            f"an addressing alignment term in phase 2, weight "
+            f"{train_cfg['address_align_weight']:g}: KL(long || short) of each cell's addressing "
+            "(published: none)"
+        )
+    if train_cfg.get("balance_weight"):
+        out.append(
+            f"a slot-usage balance term in both phases, weight {train_cfg['balance_weight']:g}: "
+            "log S minus the entropy of the batch's mean addressing (published: none)"
+        )
     return out
 
 

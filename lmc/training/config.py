@@ -18,6 +18,7 @@ from typing import Any, get_type_hints
 
 from lmc.config import ModelConfig
 from lmc.errors import ConfigError
+from lmc.training.memory_terms import MemoryTerms
 
 DATASET_PRESETS = {"movingmnist": "paper-mnist", "kth": "paper-kth"}
 
@@ -61,6 +62,8 @@ class TrainConfig:
     temperature: float | None = None  # None: the preset's
     query_padding: str | None = None  # zeros | replicate; None: the preset's (zeros, as published)
     align_weight: float = 0.0  # > 0: an explicit query alignment term in phase 2 (not published)
+    address_align_weight: float = 0.0  # > 0: KL(long || short) of the addressing in phase 2
+    balance_weight: float = 0.0  # > 0: a slot-usage balance term in each phase (not published)
     sample_clips: int = 4  # clips drawn in the PNG rollout strips
     model_card: str | None = None  # text stored in the checkpoints' metadata
     tensorboard: str | None = (
@@ -83,10 +86,12 @@ class TrainConfig:
                 raise ValueError(f"{name}={getattr(self, name)}: must be at least 1")
         if self.iterations_warmup < 0 or self.workers < 0:
             raise ValueError("iterations_warmup and workers must be >= 0")
-        if not self.align_weight >= 0:
-            raise ValueError(f"align_weight={self.align_weight}: must be >= 0")
-        if self.align_weight and (not self.memory or self.alignment == "off"):
-            raise ValueError("align_weight needs the memory and the two phases (alignment on)")
+        terms = self.memory_terms()  # checks each weight
+        if terms.active and (not self.memory or self.alignment == "off"):
+            raise ValueError(
+                "align_weight, address_align_weight and balance_weight need the memory and the "
+                "two phases (alignment on)"
+            )
         if self.lr <= 0:
             raise ValueError(f"lr={self.lr}: must be > 0")
         if self.dataset == "kth" and not self.train_data_dir:
@@ -95,6 +100,14 @@ class TrainConfig:
             )
         if self.checkpoint_load and not self.checkpoint_load_file:
             raise ValueError("--checkpoint_load True needs --checkpoint_load_file PATH")
+
+    def memory_terms(self) -> MemoryTerms:
+        """The extra training terms of this run (all 0: the published recipe)."""
+        return MemoryTerms(
+            align_weight=self.align_weight,
+            address_align_weight=self.address_align_weight,
+            balance_weight=self.balance_weight,
+        )
 
     def model_config(self) -> ModelConfig:
         """The model's config: the preset, then the flags that override it."""

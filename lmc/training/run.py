@@ -234,7 +234,7 @@ def run(cfg: TrainConfig) -> dict:
                     windows,
                     windows.long_start(cfg.seed, iteration),
                     alignment=cfg.alignment,
-                    align_weight=cfg.align_weight,
+                    terms=cfg.memory_terms(),
                     autocast_dtype=autocast_dtype,
                     scaler=scaler,
                 )

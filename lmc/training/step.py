@@ -5,10 +5,10 @@ Each iteration takes one batch of clips of short_len + out_len frames and runs
 - phase 2: the memory is addressed by the matching encoder from the short input and is frozen
   exactly (no gradient reaches it, so the optimizer does not move it);
 each with its own loss (L1 + MSE, mean-reduced, 1:1), backward pass and optimizer step. There is no
-explicit alignment loss in the published recipe; `align_weight` > 0 adds one to phase 2 (a
-variant of this project: the matching encoder's queries are pulled towards the context encoder's
-queries of the same batch, which phase 1 has just computed). The CLI (`train/`) and
-`lmc.experiments` both call `train_step`.
+explicit alignment loss in the published recipe; `terms` (`lmc.training.memory_terms`) adds this
+project's variants: alignment of the short input's queries or addressing to the long window's,
+and a usage-balance term in each phase. The CLI (`train/`) and `lmc.experiments` both call
+`train_step`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lmc.training.memory_terms import (
+    MemoryTerms,
+    addressing_alignment_loss,
+    query_alignment_loss,
+    usage_balance_loss,
+)
 from lmc.weights import unwrap
 
 ALIGNMENT_MODES = ("on", "off")
@@ -73,12 +79,6 @@ class ClipWindows:
         return short, target, long
 
 
-def query_alignment_loss(short_query: torch.Tensor, long_query: torch.Tensor) -> torch.Tensor:
-    """Mean cosine distance, cell by cell, between the short input's queries (B, cells, D) and the
-    long window's (the target, detached): 0 when both address the memory alike."""
-    return (1 - F.cosine_similarity(short_query, long_query.detach(), dim=-1)).mean()
-
-
 def check_windows(short_len: int, out_len: int, long_len: int, min_motion_frames: int) -> None:
     """Clear errors for lengths the model or the recipe cannot use."""
     if short_len < min_motion_frames:
@@ -102,25 +102,28 @@ def train_step(
     long_start: int,
     *,
     alignment: str = "on",
-    align_weight: float = 0.0,
+    terms: MemoryTerms = MemoryTerms(),
     autocast_dtype: torch.dtype | None = None,
     scaler: torch.amp.GradScaler | None = None,
 ) -> dict[str, float]:
     """One iteration on a batch `clip` (B, short_len + out_len, C, H, W); returns the loss of each
-    phase run ("phase1", "phase2", or "loss" for the no-memory / no-alignment variants), and with
-    align_weight > 0 the alignment term of phase 2 ("align"), which is not part of "phase2".
+    phase run ("phase1", "phase2", or "loss" for the no-memory / no-alignment variants), and the
+    value of each extra term in force ("align", "address_align", "balance1", "balance2"), which
+    are not part of the phase losses.
 
     Whether there is a memory comes from the model's config (DDP and compile wrappers are looked
     through). A non-finite loss raises FloatingPointError before the optimizer steps, so the
     weights stay those of the last good iteration.
     """
-    memory = unwrap(model).config.memory
+    core = unwrap(model)
+    memory = core.config.memory
     if alignment not in ALIGNMENT_MODES:
         raise ValueError(f"alignment={alignment!r}: must be one of {ALIGNMENT_MODES}")
-    if not align_weight >= 0:
-        raise ValueError(f"align_weight={align_weight}: must be >= 0")
-    if align_weight and (not memory or alignment == "off"):
-        raise ValueError("align_weight needs the memory and the two phases (alignment on)")
+    if terms.active and (not memory or alignment == "off"):
+        raise ValueError(
+            "align_weight, address_align_weight and balance_weight need the memory and the two "
+            "phases (alignment on)"
+        )
     short, target, long = windows.split(clip, long_start)
     out_len = target.shape[1]
     if not memory:
@@ -132,19 +135,18 @@ def train_step(
         runs = [("phase1", dict(phase=1, long=long)), ("phase2", dict(phase=2))]
     device_type = clip.device.type
     losses = {}
-    long_query = None
+    long_recall = None
     for name, kwargs in runs:
         ctx = torch.autocast(device_type, dtype=autocast_dtype) if autocast_dtype else nullcontext()
         with ctx:
             pred = model(short, out_len=out_len, **kwargs)
             loss = prediction_loss(pred.frames.float(), target.float())
             objective = loss
-            if name == "phase1":
-                long_query = pred.memory.query
-            elif name == "phase2" and align_weight:
-                align = query_alignment_loss(pred.query.float(), long_query.float())
-                losses["align"] = align.item()
-                objective = loss + align_weight * align
+            if terms.active and name in ("phase1", "phase2"):
+                extra, long_recall = _memory_terms(core, pred, name, terms, long_recall)
+                for key, value in extra.items():
+                    losses[key] = value.item()
+                    objective = objective + value * _term_weight(terms, key)
         if not torch.isfinite(objective):
             raise FloatingPointError(f"{name} loss is {objective.item()}")
         optimizer.zero_grad(set_to_none=True)
@@ -157,3 +159,34 @@ def train_step(
             optimizer.step()
         losses[name] = loss.item()
     return losses
+
+
+def _term_weight(terms: MemoryTerms, key: str) -> float:
+    return {
+        "align": terms.align_weight,
+        "address_align": terms.address_align_weight,
+        "balance1": terms.balance_weight,
+        "balance2": terms.balance_weight,
+    }[key]
+
+
+def _memory_terms(core, pred, name: str, terms: MemoryTerms, long_recall):
+    """The extra terms of one phase, and what phase 2 needs of phase 1 (queries and weights).
+
+    The addressing is computed again from the attached queries (the trace holds detached
+    copies); in phase 1 the slots take part, in phase 2 they stay frozen.
+    """
+    phase1 = name == "phase1"
+    query = pred.query.float()
+    _, weights, _ = core.address(query, memory_trainable=phase1)
+    extra = {}
+    if terms.balance_weight:
+        extra["balance1" if phase1 else "balance2"] = usage_balance_loss(weights)
+    if phase1:
+        return extra, (query.detach(), weights.detach())
+    long_query, long_weights = long_recall
+    if terms.align_weight:
+        extra["align"] = query_alignment_loss(query, long_query)
+    if terms.address_align_weight:
+        extra["address_align"] = addressing_alignment_loss(weights, long_weights)
+    return extra, long_recall

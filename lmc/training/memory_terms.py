@@ -1,0 +1,73 @@
+"""Extra training terms that keep the memory alive (this project's variants, not in the paper).
+
+The published recipe has none: alignment comes only from phase 2 having to predict well through
+a memory written in phase 1. The health check (`lmc.health`) shows what that gives on a CPU
+budget: one or a few slots win every query (rich get richer), and the matching encoder learns to
+give every clip the same query, so the recall carries nothing. Each term attacks one failure:
+
+- `align_weight`: phase 2 pulls the short input's *queries* towards the long window's (cosine
+  distance, the long window's queries detached as the target);
+- `address_align_weight`: phase 2 pulls the short input's *addressing* towards the long window's,
+  KL(long || short) per cell, the long window's weights detached. Unlike the query term it cannot
+  be met by a constant query unless the long addressing is itself constant, which the balance
+  term forbids;
+- `balance_weight`: in each phase, log S minus the entropy of the addressing averaged over the
+  batch's queries (0 when every slot gets the same share over the batch, log S when one slot takes
+  everything). It leaves each query free to be sharp; it only forbids one slot from taking all.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+EPS = 1e-8
+
+
+def query_alignment_loss(short_query: torch.Tensor, long_query: torch.Tensor) -> torch.Tensor:
+    """Mean cosine distance, cell by cell, between the short input's queries (B, cells, D) and the
+    long window's (the target, detached): 0 when both address the memory alike."""
+    return (1 - F.cosine_similarity(short_query, long_query.detach(), dim=-1)).mean()
+
+
+def addressing_alignment_loss(short_weights: torch.Tensor, long_weights: torch.Tensor) -> torch.Tensor:
+    """Mean KL(long || short) over cells between addressing weights (B, cells, S); the long
+    window's weights are the target (detached). 0 when the short input recalls what the long
+    window recalls."""
+    target = long_weights.detach()
+    kl = target * (torch.log(target + EPS) - torch.log(short_weights + EPS))
+    return kl.sum(-1).mean()
+
+
+def usage_balance_loss(weights: torch.Tensor) -> torch.Tensor:
+    """log S - H(mean addressing over every query of the batch), for weights (B, cells, S):
+    0 when the slots share the batch evenly, log S when one slot takes all of it."""
+    usage = weights.reshape(-1, weights.shape[-1]).mean(0)
+    entropy = -(usage * torch.log(usage + EPS)).sum()
+    return math.log(weights.shape[-1]) - entropy
+
+
+@dataclass(frozen=True)
+class MemoryTerms:
+    """The weights of the extra terms; all 0 is the published recipe."""
+
+    align_weight: float = 0.0
+    address_align_weight: float = 0.0
+    balance_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("align_weight", "address_align_weight", "balance_weight"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name}={value!r}: must be a finite number >= 0")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.align_weight or self.address_align_weight or self.balance_weight)
+
+    def needs_long_recall(self) -> bool:
+        """Whether phase 2 needs what phase 1 recalled."""
+        return bool(self.align_weight or self.address_align_weight)

@@ -1,0 +1,100 @@
+"""lmc.training.memory_terms: the extra terms that keep the memory alive, value by value."""
+
+import math
+
+import pytest
+import torch
+
+from lmc.training import (
+    ClipWindows,
+    MemoryTerms,
+    addressing_alignment_loss,
+    train_step,
+    usage_balance_loss,
+)
+
+
+def test_usage_balance_is_zero_when_even_and_log_s_when_one_slot_takes_all():
+    s = 5
+    even = torch.eye(s).reshape(1, s, s)  # five queries, each on its own slot
+    assert usage_balance_loss(even).item() == pytest.approx(0.0, abs=1e-6)
+    one = torch.zeros(2, 3, s)
+    one[..., 2] = 1.0
+    assert usage_balance_loss(one).item() == pytest.approx(math.log(s), rel=1e-5)
+    # Uniform weights per query are balanced too: the term forbids hoarding, not blending.
+    assert usage_balance_loss(torch.full((2, 3, s), 1 / s)).item() == pytest.approx(0, abs=1e-6)
+    # Half the batch on slot 0, half on slot 1: log S - log 2.
+    half = torch.zeros(1, 4, s)
+    half[0, :2, 0] = 1
+    half[0, 2:, 1] = 1
+    assert usage_balance_loss(half).item() == pytest.approx(math.log(s) - math.log(2), rel=1e-5)
+
+
+def test_addressing_alignment_is_the_kl_from_long_to_short_and_only_moves_short():
+    long = torch.tensor([[[0.7, 0.2, 0.1]]])
+    short = torch.tensor([[[0.2, 0.3, 0.5]]], requires_grad=True)
+    expected = sum(p * math.log(p / q) for p, q in zip([0.7, 0.2, 0.1], [0.2, 0.3, 0.5]))
+    loss = addressing_alignment_loss(short, long.requires_grad_())
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+    loss.backward()
+    assert long.grad is None and short.grad is not None
+    assert addressing_alignment_loss(long, long).item() == pytest.approx(0, abs=1e-6)
+
+
+@pytest.mark.parametrize("field", ["align_weight", "address_align_weight", "balance_weight"])
+@pytest.mark.parametrize("value", [-0.1, float("nan"), float("inf")])
+def test_memory_terms_refuse_bad_weights_by_name(field, value):
+    with pytest.raises(ValueError, match=f"{field}="):
+        MemoryTerms(**{field: value})
+
+
+def test_train_step_reports_each_term_and_keeps_the_slots_frozen_in_phase_2(tiny_model):
+    torch.manual_seed(0)
+    clip = torch.rand(2, 13, 1, 32, 32)
+    opt = torch.optim.Adam(tiny_model.parameters(), lr=1e-2)
+    terms = MemoryTerms(address_align_weight=1.0, balance_weight=0.5)
+    slots = []
+    original_step = opt.step
+
+    def spy():
+        slots.append(tiny_model.memory.slots.detach().clone())
+        original_step()
+
+    opt.step = spy
+    losses = train_step(tiny_model, opt, clip, ClipWindows(10, 3, 12), 1, terms=terms)
+    assert set(losses) == {"phase1", "phase2", "balance1", "balance2", "address_align"}
+    assert all(math.isfinite(v) and v >= 0 for v in losses.values())
+    assert 0 <= losses["balance1"] <= math.log(tiny_model.config.memory_size) + 1e-6
+    # Phase 2's step (the second) left the slots exactly where phase 1's step put them.
+    assert torch.equal(slots[1], tiny_model.memory.slots.detach())
+    assert not torch.equal(slots[0], slots[1])
+
+
+def test_balance_term_spreads_a_hoarded_memory(tiny_model):
+    """From a memory where one slot takes every query, a few steps with the term spread the
+    batch's addressing over more slots than the same steps without it."""
+    torch.manual_seed(0)
+    clip = torch.rand(4, 13, 1, 32, 32)
+    with torch.no_grad():
+        q, _ = tiny_model.encode_motion(clip[:, 1:13], phase=1)
+        tiny_model.memory.slots[0] = 5 * q.mean((0, 1)) / q.mean((0, 1)).norm()
+    tiny_model.memory.temperature = 0.1
+    start = {k: v.clone() for k, v in tiny_model.state_dict().items()}
+
+    def balance():
+        with torch.no_grad():
+            q, _ = tiny_model.encode_motion(clip[:, 1:13], phase=1)
+            _, w, _ = tiny_model.address(q)
+        return usage_balance_loss(w).item()
+
+    after = {}
+    for weight in (0.0, 1.0):
+        tiny_model.load_state_dict(start)
+        opt = torch.optim.Adam(tiny_model.parameters(), lr=1e-2)
+        for _ in range(15):
+            train_step(
+                tiny_model, opt, clip, ClipWindows(10, 3, 12), 1,
+                terms=MemoryTerms(balance_weight=weight) if weight else MemoryTerms(),
+            )
+        after[weight] = balance()
+    assert after[1.0] < 0.7 * after[0.0]
