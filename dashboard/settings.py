@@ -7,7 +7,9 @@ LMC_TEST_CLIPS        clips of the generated test set on the Input page (default
 LMC_DASHBOARD_TRACE   a file to which each page and fragment run appends a line (benchmarks)
 
 Relative paths are relative to the repository. Every path a user picks or types goes through
-`inside_roots`, which resolves links and `..` first, so no picker can leave its roots.
+`inside_roots`, which resolves links and `..` first, so no picker can leave its roots. The files
+read beside a checkpoint (its model card, metrics log, health report) go through `beside`, so a
+link planted among them cannot lead out of the checkpoint's folder either.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lmc.demos import DEMO_CHECKPOINT
+from lmc.errors import DataError
+from lmc.paths import inside
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DEMO = str(DEMO_CHECKPOINT)  # repository-relative, named once in lmc.demos
@@ -83,6 +87,16 @@ def inside_roots(path: str | os.PathLike, roots: Iterable[Path]) -> Path:
         f"{path} is outside the folders the dashboard may read ({listed}); set "
         "LMC_CHECKPOINT_ROOTS to add a folder"
     )
+
+
+def beside(checkpoint: Path, name: str) -> Path | None:
+    """The file `name` in the checkpoint's folder, or None when there is none or it is a link
+    that resolves outside that folder (`lmc.paths.inside`)."""
+    try:
+        path = inside(checkpoint.parent, name, source=str(checkpoint))
+    except DataError:
+        return None
+    return path if path.is_file() else None
 
 
 def _walk(root: Path, max_depth: int) -> Iterator[Path]:

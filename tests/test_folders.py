@@ -257,3 +257,54 @@ def test_pickles_without_the_mapped_array(two_videos):
     restored = pickle.loads(pickle.dumps(ds))
     assert restored._frames is None
     torch.testing.assert_close(restored[2], first, rtol=0, atol=0)
+
+
+@pytest.fixture
+def planted(tmp_path):
+    """A built cache, and a victim array outside it shaped like the cache's own array (so that
+    a loader that followed a planted name would accept it)."""
+    root = tmp_path / "root"
+    video = frames(4)
+    write_video_frames(root / "video_00000", video)
+    FrameFolderDataset(root, 2)
+    index_path = root / ".lmc-cache" / "frames-c1-native.json"
+    index = json.loads(index_path.read_text())
+    victim = tmp_path / "victim.npy"
+    np.save(victim, np.full(index["shape"], 7, np.uint8))
+    return root, video, index_path, index, victim
+
+
+def _plant(index_path, index, victim, how):
+    own = index_path.parent / index["array"]
+    if how == "link":  # the index's own name, made a link out of the cache
+        own.unlink()
+        own.symlink_to(victim)
+        return
+    index["array"] = {"relative": "../../victim.npy", "absolute": str(victim)}[how]
+    index_path.write_text(json.dumps(index))
+
+
+@pytest.mark.parametrize("how", ["relative", "absolute", "link"])
+def test_a_planted_cache_index_reads_nothing_outside(planted, how, caplog):
+    root, video, index_path, index, victim = planted
+    own = index_path.parent / index["array"]
+    _plant(index_path, index, victim, how)
+    ds = FrameFolderDataset(root, 2)
+    np.testing.assert_array_equal(as_uint8(ds[2])[:, 0], video[2:4])  # decoded anew, not 7s
+    assert "ignoring the frame cache index" in caplog.text
+    assert np.load(victim).max() == 7 and victim.is_file()
+    assert own.is_file() and not own.is_symlink()  # the same name, now a real array again
+    assert json.loads(index_path.read_text())["array"] == own.name
+
+
+@pytest.mark.parametrize("how", ["relative", "absolute", "link"])
+def test_a_planted_cache_index_deletes_nothing_outside(planted, how):
+    root, _, index_path, index, victim = planted
+    _plant(index_path, index, victim, how)
+    changed = root / "video_00000" / "frame_00001.png"  # a new fingerprint: a rebuild that
+    Image.fromarray(frames(1, seed=9)[0]).save(changed)  # deletes the array it replaces
+    os.utime(changed, ns=(changed.stat().st_atime_ns, changed.stat().st_mtime_ns + 10**9))
+    FrameFolderDataset(root, 2)
+    assert victim.is_file() and np.load(victim).max() == 7
+    # What the planted index named is left alone, and so is the array it no longer names.
+    assert len(list(index_path.parent.iterdir())) == 3

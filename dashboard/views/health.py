@@ -18,6 +18,7 @@ import streamlit as st
 
 from dashboard import model_state, views
 from dashboard.keys import Health
+from dashboard.settings import beside
 from lmc.analysis.dataset_pass import cache_root
 from lmc.analysis.health_check import health_path, refresh_verdicts
 from lmc.health import ROWS
@@ -103,9 +104,10 @@ loaded = model_state.require_model()
 model_state.require_memory(loaded, "it has no memory whose health could be measured")
 
 carried = loaded.metadata.get("health")
-if carried is None and health_path(loaded.path).is_file():  # a report kept beside the checkpoint
+kept = beside(loaded.path, health_path(loaded.path).name)  # a report kept beside the checkpoint
+if carried is None and kept is not None:
     try:
-        carried = refresh_verdicts(json.loads(health_path(loaded.path).read_text()))
+        carried = refresh_verdicts(json.loads(kept.read_text()))
     except (OSError, ValueError, KeyError, TypeError):
         carried = None
 clips = st.radio(

@@ -9,6 +9,7 @@ from dashboard import model_state, widgets
 from dashboard.keys import Model
 from dashboard.settings import (
     CHECKPOINT_SUFFIXES,
+    beside,
     display_path,
     find_files,
     inside_roots,
@@ -145,9 +146,8 @@ meta = loaded.metadata
 counts = parameter_counts(loaded.model)
 
 st.subheader(loaded.label)
-origin = (
-    "uploaded" if loaded.path.is_relative_to(model_state.UPLOAD_DIR) else display_path(loaded.path)
-)
+uploaded = loaded.path.is_relative_to(model_state.UPLOAD_DIR)  # nothing beside it is its own
+origin = "uploaded" if uploaded else display_path(loaded.path)
 facts = [f"format: {meta.get('format', '?')}", f"file: {origin}", f"sha256 {loaded.digest[:12]}"]
 if meta.get("step") is not None:
     facts.insert(1, f"step {meta['step']}")
@@ -165,9 +165,9 @@ cols[2].metric("Query", grid if cfg.memory else "-", help="one query per H/16 x 
 cols[3].metric("Frames", f"{cfg.image_size}x{cfg.image_size}x{cfg.image_channels}")
 
 card = meta.get("model_card") or ""
-card_file = loaded.path.parent / "MODEL_CARD.md"
-if not card and card_file.is_file():
-    card = card_file.read_text()
+card_file = None if uploaded else beside(loaded.path, "MODEL_CARD.md")
+if not card and card_file is not None:
+    card = card_file.read_text(errors="replace")
 total = counts["total"]
 parts = [
     {"part": f"`{k}`", "parameters": f"{v:,}", "share": f"{100 * v / total:.1f} %"}
@@ -203,9 +203,9 @@ with right:
         f"uses {counts['inference']:,} of the {total:,} parameters."
     )
 
-log = loaded.path.parent / metrics_log.FILE_NAME
+log = None if uploaded else beside(loaded.path, metrics_log.FILE_NAME)
 st.markdown("##### Training curves")
-if loaded.path.is_relative_to(model_state.UPLOAD_DIR) or not log.is_file():
+if log is None:
     st.caption(
         "No metrics.jsonl beside this checkpoint: curves are shown for checkpoints opened from "
         "a run folder."

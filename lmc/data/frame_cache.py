@@ -9,6 +9,11 @@ and only then is the index replaced (both with `os.replace`), so an interrupted 
 most an orphan temporary file, never an index that points at a half-written array. The index
 carries a fingerprint of (relative path, size, mtime) of every frame file plus the decoding
 options; any change in the folder gives a new fingerprint and a rebuild.
+
+The index lives in a folder that may come with a downloaded dataset, so the array name it holds
+is not trusted: it must be this module's own name for that index (`<index stem>-<16 hex>.npy`)
+and lie inside the cache folder (`lmc.paths.inside`); an index that names anything else is
+ignored, rebuilt, and nothing it names is read or deleted.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +30,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from lmc.errors import DataError
 from lmc.io import temp_path
+from lmc.paths import inside
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +44,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 Size = tuple[int, int]  # (height, width)
 
 
-class FrameFolderError(ValueError):
+class FrameFolderError(DataError):
     """A frame folder that cannot be read as a dataset; the message names the file or folder."""
 
 
@@ -148,17 +156,27 @@ def _load(index_path: Path, fp: str) -> FrameCache | None:
             return None
         cache = _from_index(index_path, index)
         frames = cache.open()
-    except (OSError, ValueError, KeyError, TypeError):
+    except DataError as err:
+        log.warning("ignoring the frame cache index: %s", err)
+        return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # unreadable or foreign files: rebuilding is always safe
     if frames.dtype != np.uint8 or frames.shape != cache.shape:
         return None
     return cache
 
 
+def _array_path(index_path: Path, name: object) -> Path:
+    """The array an index names, refused (DataError) unless it is this index's own kind of
+    file inside the cache folder."""
+    pattern = re.escape(index_path.stem) + r"-[0-9a-f]{16}\.npy"
+    return inside(index_path.parent, name, pattern, source=str(index_path))
+
+
 def _from_index(index_path: Path, index: dict) -> FrameCache:
     videos = index["videos"]
     return FrameCache(
-        array_path=index_path.parent / index["array"],
+        array_path=_array_path(index_path, index["array"]),
         index_path=index_path,
         offsets=np.array([v["offset"] for v in videos], dtype=np.int64),
         lengths=np.array([v["length"] for v in videos], dtype=np.int64),
@@ -213,9 +231,11 @@ def _build(
 
 
 def _previous_array(index_path: Path) -> Path | None:
+    """The array the index now on disk names, to delete once replaced; None when there is no
+    index or it names anything but a cache array of its own beside it."""
     try:
-        return index_path.parent / json.loads(index_path.read_text())["array"]
-    except (OSError, ValueError, KeyError, TypeError):
+        return _array_path(index_path, json.loads(index_path.read_text())["array"])
+    except (OSError, ValueError, KeyError, TypeError):  # DataError is a ValueError
         return None
 
 
