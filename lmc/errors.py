@@ -23,3 +23,8 @@ class DataError(LmcError):
 
 class InputError(LmcError):
     """A clip or upload that does not fit the model."""
+
+
+class TrainingStopped(RuntimeError):
+    """A training run that cannot go on (a non-finite loss); its last good checkpoint is kept.
+    Not a ValueError: the input was fine, the optimisation went wrong."""

@@ -1,7 +1,8 @@
 """Low-level file I/O under every file format of the project.
 
 Atomic writes: readers (another rank, a second run, the dashboard) see either no file or a whole
-one, never a torn one, and an interrupted write leaves nothing behind. Safe reads of PyTorch
+one, never a torn one, and an interrupted write leaves nothing behind (a killed one leaves its
+hidden temporary file, which `remove_stale_temps` clears at the next start). Safe reads of PyTorch
 files: `torch.load(weights_only=True)` only, which never runs pickled code.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import uuid
 import zipfile
 from collections.abc import Callable
@@ -17,12 +19,45 @@ from typing import Any
 
 from lmc.errors import CheckpointError
 
+# temp_path's names: .tmp-<writer's pid>-<8 hex>-<final name>
+_TEMP_NAME = re.compile(r"\.tmp-(\d+)-[0-9a-f]{8}-.+")
+
 
 def temp_path(final: str | os.PathLike) -> Path:
     """A hidden sibling of `final`, unique per writer, that keeps `final`'s suffix last (so
     writers that add a missing suffix, such as np.save, write exactly this name)."""
     final = Path(final)
     return final.parent / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}-{final.name}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process, or a number no process has: keep its file
+    return True
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that writers killed mid-write (SIGKILL, power loss) left in
+    `folder`; returns what was deleted. Only plain files named by `temp_path` whose writer
+    process is gone are touched, so a write in progress elsewhere is left alone."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed  # no folder yet: nothing left behind
+    for entry in entries:
+        match = _TEMP_NAME.fullmatch(entry.name)
+        if match is None or not entry.is_file(follow_symlinks=False):
+            continue
+        if _alive(int(match.group(1))):
+            continue
+        Path(entry.path).unlink(missing_ok=True)
+        removed.append(Path(entry.path))
+    return removed
 
 
 def _umask() -> int:

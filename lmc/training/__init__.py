@@ -5,6 +5,7 @@
     config       TrainConfig: every setting of a run, its file and flag forms
     data         the training source and the validation clips of a run
     state        the training-state file (`last.pt`) a run resumes from
+    resume       what a resumed run checks (state, settings) before it writes anything
     metrics_log  the run's `metrics.jsonl`
     run          `run(config)`: a whole run, resumable, on one process or several (DDP)
 

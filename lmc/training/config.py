@@ -149,6 +149,52 @@ class TrainConfig:
         return config
 
 
+# Settings a resumed run may change: where it writes, how long it runs, how often it reports, on
+# what hardware, and the learning rate, which the run applies to the resumed optimizer (whose
+# saved state holds the old one). The initial weights (checkpoint_load*) are replaced by the
+# resumed ones anyway. Every other setting shapes the training itself and must match the run.
+RESUME_MAY_CHANGE = (
+    "resume",
+    "run_dir",
+    "checkpoint_save_dir",
+    "checkpoint_load",
+    "checkpoint_load_file",
+    "iterations",
+    "print_freq",
+    "val_every",
+    "sample_clips",
+    "workers",
+    "device",
+    "amp",
+    "compile",
+    "tensorboard",
+    "model_card",
+    "lr",
+)
+
+
+def resume_changes(
+    cfg: TrainConfig, saved: dict[str, Any], source: str
+) -> dict[str, tuple[Any, Any]]:
+    """{name: (saved value, value now)} of the settings in which `cfg` differs from a saved
+    run's (a training state's `train_config`), `resume` itself left out. A difference in a
+    setting outside RESUME_MAY_CHANGE raises ConfigError listing each one. A setting added to
+    TrainConfig after the run was saved reads as its default there."""
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    before = {**TrainConfig().to_dict(), **{k: v for k, v in saved.items() if k in names}}
+    now = cfg.to_dict()
+    changed = {k: (before[k], now[k]) for k in names if before[k] != now[k] and k != "resume"}
+    refused = {k: v for k, v in changed.items() if k not in RESUME_MAY_CHANGE}
+    if refused:
+        details = ", ".join(f"{k} {old!r} there, {new!r} now" for k, (old, new) in refused.items())
+        raise ConfigError(
+            f"{source} was trained with other settings ({details}): resume with the run's own "
+            "settings (its config.json) or train into a new run_dir. A resume may change only "
+            + ", ".join(RESUME_MAY_CHANGE[1:])
+        )
+    return changed
+
+
 def parse_bool(text: str) -> bool:
     """Strict booleans: True/False (any case) only. `argparse type=bool` would take "False" as True."""
     lowered = str(text).lower()

@@ -9,11 +9,15 @@ measures). This module alone writes and reads the file.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lmc.io import atomic_write
+
 FILE_NAME = "metrics.jsonl"
+log = logging.getLogger(__name__)
 
 
 def append_record(path: str | Path, record: dict[str, Any]) -> None:
@@ -23,29 +27,41 @@ def append_record(path: str | Path, record: dict[str, Any]) -> None:
 
 def read_records(path: str | Path) -> list[dict[str, Any]]:
     """The records of a log, oldest first; [] when there is no log. Lines that are not JSON
-    objects with an integer `iteration` (a torn last line of a killed run) are skipped."""
+    objects with an integer `iteration` (the torn last line of a killed run) are dropped with a
+    warning that names the line."""
     path = Path(path)
     if not path.is_file():
         return []
     records = []
-    for line in path.read_text().splitlines():
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict) and isinstance(record.get("iteration"), int):
+            record = None
+        if isinstance(record, dict) and _is_iteration(record.get("iteration")):
             records.append(record)
+        else:
+            log.warning("%s line %d is not a metrics record, dropped: %.60r", path, number, line)
     return records
 
 
+def _is_iteration(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def truncate_after(path: str | Path, iteration: int) -> None:
-    """Drop the records written after `iteration` (a resume goes back to its checkpoint), so the
-    log holds each iteration once."""
+    """Keep only the records up to `iteration` (a resume goes back to its checkpoint; a fresh
+    start to 0), so that the log holds each iteration once; unreadable lines go too. The file is
+    replaced atomically, so a kill meanwhile loses nothing."""
     path = Path(path)
     if not path.exists():
         return
     kept = [r for r in read_records(path) if r["iteration"] <= iteration]
-    path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    text = "".join(json.dumps(r) + "\n" for r in kept)
+    if text != path.read_text(errors="replace"):
+        atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def train_seconds(records: Sequence[dict[str, Any]], batch_size: int) -> float:

@@ -8,13 +8,20 @@ original flags and calls `run`; `lmc.experiments` calls it in-process.
 The run directory holds config.json (resolved), metrics.jsonl (`lmc.training.metrics_log`),
 last.pt (the full training state, `lmc.training.state`, written atomically every print_freq
 iterations and at the end), last.safetensors and best.safetensors (the model alone, for the
-dashboard and evaluation) and samples/*.png.
+dashboard and evaluation) and samples/*.png (`sample_clips` of them; 0: none).
+
+Resuming (`lmc.training.resume`): the training state and the settings are checked before
+anything is written, so a refused resume leaves the folder as it was; a changed learning rate is
+applied and recorded in config.json's `resumed`. At each start, the temporary files of writes
+that were killed are removed from the folder, and metrics.jsonl keeps only the records up to the
+starting iteration, so that each iteration is logged once.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 import sys
 import time
@@ -27,36 +34,29 @@ import torch.distributed as dist
 from lmc.analysis.health_check import watch_health
 from lmc.checkpoint import load_checkpoint, save_checkpoint
 from lmc.config import MIN_MOTION_FRAMES
-from lmc.errors import ConfigError
+from lmc.device import resolve_device
+from lmc.errors import ConfigError, TrainingStopped
 from lmc.evaluation import batched, evaluate, finalize
+from lmc.io import atomic_write, remove_stale_temps
 from lmc.model import build_model, parameter_counts
 from lmc.training import metrics_log
 from lmc.training.config import TrainConfig
 from lmc.training.data import make_train_source, validation_clips
-from lmc.training.state import load_train_state, restore_rng, save_train_state
+from lmc.training.resume import open_resume, resume_path
+from lmc.training.state import save_train_state
 from lmc.training.step import ClipWindows, check_windows, train_step
 from lmc.training.tensorboard import TensorBoardLog
 from lmc.viz import rollout_strip, save_png
 from lmc.weights import load_state_strict, unwrap
 
 HEALTH_CLIPS = 64  # validation clips of the memory health watch at each validation
-
-
-class TrainingStopped(RuntimeError):
-    """The run cannot go on (a non-finite loss); the last good checkpoint is kept."""
+logger = logging.getLogger(__name__)
 
 
 def log(*args) -> None:
+    # Progress goes to stderr itself, not through logging: a caller that redirects stderr (the
+    # experiment grid's train.log) gets it without configuring logging.
     print(*args, file=sys.stderr, flush=True)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device={name}: CUDA is not available on this machine; use cpu")
-    return device
 
 
 def default_run_dir(cfg: TrainConfig) -> Path:
@@ -91,19 +91,9 @@ def run(cfg: TrainConfig) -> dict:
     run_dir = Path(cfg.resolved_run_dir or default_run_dir(cfg))
     if distributed and not cfg.resolved_run_dir:
         raise ConfigError("distributed runs need run_dir (every process must agree on it)")
-    resume_path = None
-    if cfg.resume == "auto":
-        resume_path = run_dir / "last.pt" if (run_dir / "last.pt").exists() else None
-    elif cfg.resume:
-        resume_path = Path(cfg.resume)
-        if not resume_path.is_file():
-            raise ConfigError(f"resume={cfg.resume}: no such training state file")
-    if master:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "samples").mkdir(exist_ok=True)
-        resolved = {"train": cfg.to_dict(), "model": model_cfg.to_dict(), "world_size": world}
-        (run_dir / "config.json").write_text(json.dumps(resolved, indent=2) + "\n")
-        log(json.dumps(resolved, indent=2))
+    # Checked and loaded before anything is written: a refused resume leaves the folder as it was.
+    path = resume_path(cfg, run_dir)
+    resume = open_resume(path, cfg, model_cfg) if path is not None else None
 
     # ---------------------------------------------------------------- data
     source = make_train_source(cfg, model_cfg.image_size, model_cfg.image_channels, rank, world)
@@ -113,22 +103,36 @@ def run(cfg: TrainConfig) -> dict:
     # ---------------------------------------------------------------- model and optimizer
     torch.manual_seed(cfg.seed)  # the same initial weights on every rank
     model = build_model(model_cfg).to(device)
-    if cfg.checkpoint_load:
+    if cfg.checkpoint_load and resume is None:  # a resume brings its own weights
         loaded, _ = load_checkpoint(cfg.checkpoint_load_file, dataset=cfg.dataset)
         load_state_strict(model, loaded.state_dict(), cfg.checkpoint_load_file)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     start, best_val = 0, None
-    if resume_path is not None:
-        state = load_train_state(resume_path)
-        load_state_strict(model, state["model"], resume_path)
-        optimizer.load_state_dict(state["optimizer"])
-        source.load_state_dict(state["data"])
-        restore_rng(state["rng"])
-        start, best_val = state["iteration"], state["best_val"]
-        if master:
-            metrics_log.truncate_after(run_dir / metrics_log.FILE_NAME, start)
-            log(f"resumed from {resume_path} at iteration {start}")
+    if resume is not None:
+        resume.restore(model, optimizer, source)
+        start, best_val = resume.iteration, resume.best_val
+
+    # ---------------------------------------------------------------- the run directory
     if master:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "samples").mkdir(exist_ok=True)
+        for folder in (run_dir, run_dir / "samples"):
+            for stale in remove_stale_temps(folder):
+                log(f"removed {stale}, left by a write that was killed")
+        resolved = {"train": cfg.to_dict(), "model": model_cfg.to_dict(), "world_size": world}
+        if resume is not None:
+            resolved["resumed"] = resume.record()
+        text = json.dumps(resolved, indent=2) + "\n"
+        atomic_write(run_dir / "config.json", lambda tmp: tmp.write_text(text))
+        log(text.rstrip())
+        # Records after the starting point (all of them for a fresh start, such as a run killed
+        # before its first last.pt) are about to be written again.
+        metrics_log.truncate_after(run_dir / metrics_log.FILE_NAME, start)
+        if resume is not None:
+            log(f"resumed from {resume.path} at iteration {start}")
+            for name, (old, new) in resume.changed.items():
+                applied = " (applied to the optimizer)" if name == "lr" else ""
+                log(f"resume changes {name}: {old!r} -> {new!r}{applied}")
         log(f"parameters: {parameter_counts(model)}")
     train_model = model
     if distributed:
@@ -174,26 +178,30 @@ def run(cfg: TrainConfig) -> dict:
         )
         if not collapse_warned and health["slots_alive"] < 0.25 * model_cfg.memory_size:
             collapse_warned = True
-            log(
-                f"warning: the memory looks collapsed at iteration {iteration}: "
-                f"{health['slots_alive']} of {model_cfg.memory_size} slots are ever a top choice "
-                f"on {len(clips)} validation clips (python -m lmc.health says more)"
+            logger.warning(
+                "the memory looks collapsed at iteration %d: %d of %d slots are ever a top "
+                "choice on %d validation clips (python -m lmc.health says more)",
+                iteration,
+                health["slots_alive"],
+                model_cfg.memory_size,
+                len(clips),
             )
         return health
 
     def save_samples(iteration: int) -> None:
-        clips = val_clips[: cfg.sample_clips].to(device)
-        pred = model.predict(clips[:, : cfg.short_len], cfg.out_len).frames
-        strips = [
-            rollout_strip(c[: cfg.short_len], c[cfg.short_len :], p)
-            for c, p in zip(clips, pred, strict=True)
-        ]
-        image = np.concatenate(strips, axis=0)
-        save_png(image, run_dir / "samples" / f"iter_{iteration:07d}.png")
-        if board is not None:
-            board.rollouts(image, iteration)
-            if model.memory is not None:
-                board.slots(model.memory.slots, iteration)
+        if cfg.sample_clips:  # 0: no rollout strips
+            clips = val_clips[: cfg.sample_clips].to(device)
+            pred = model.predict(clips[:, : cfg.short_len], cfg.out_len).frames
+            strips = [
+                rollout_strip(c[: cfg.short_len], c[cfg.short_len :], p)
+                for c, p in zip(clips, pred, strict=True)
+            ]
+            image = np.concatenate(strips, axis=0)
+            save_png(image, run_dir / "samples" / f"iter_{iteration:07d}.png")
+            if board is not None:
+                board.rollouts(image, iteration)
+        if board is not None and model.memory is not None:
+            board.slots(model.memory.slots, iteration)
 
     def checkpoint(iteration: int) -> None:
         if not master:

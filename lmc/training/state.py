@@ -20,6 +20,17 @@ from lmc.weights import unwrap
 
 TRAIN_STATE_FORMAT = "lmc-train-state"
 STATE_VERSION = 1
+# What `save_train_state` writes besides the format fields, all needed to continue a run.
+STATE_KEYS = (
+    "config",
+    "model",
+    "optimizer",
+    "rng",
+    "iteration",
+    "data",
+    "best_val",
+    "train_config",
+)
 
 
 def rng_state() -> dict[str, Any]:
@@ -80,4 +91,10 @@ def load_train_state(path: str | Path, obj: Any = None) -> dict[str, Any]:
         raise CheckpointError(
             f"{path} has training-state version {state.get('format_version')}; expected {STATE_VERSION}"
         )
+    missing = [key for key in STATE_KEYS if key not in state]
+    if missing:
+        raise CheckpointError(f"{path} is an incomplete training state: no {', '.join(missing)}")
+    iteration = state["iteration"]
+    if isinstance(iteration, bool) or not isinstance(iteration, int) or iteration < 0:
+        raise CheckpointError(f"{path} holds iteration {iteration!r}; expected an integer >= 0")
     return state
