@@ -1,5 +1,7 @@
-"""KTH conversion on small AVIs written here: person split, cutting, skips, frames, metadata."""
+"""KTH conversion on small AVIs written here: person split, cutting, skips, frames, metadata,
+the manifest."""
 
+import csv
 import json
 
 import imageio.v3 as iio
@@ -8,7 +10,7 @@ import pytest
 from PIL import Image
 
 from lmc.data.folders import FrameFolderDataset
-from lmc.data.kth import ACTIONS, convert_kth, parse_sequences
+from lmc.data.kth import ACTIONS, MANIFEST_COLUMNS, convert_kth, parse_sequences
 
 
 def moving_square(t: int, h: int = 32, w: int = 40) -> np.ndarray:
@@ -118,6 +120,38 @@ def test_sequences_file_cuts_videos(raw_dir, tmp_path):
     np.testing.assert_array_equal(second[0], resized(source[5], 16))
     ds = FrameFolderDataset(out / "test", 3)
     assert len(ds) == 1 + 2 and ds.metadata[1]["action"] == "walking"
+
+
+def test_the_manifest_traces_every_folder_to_its_source(raw_dir, tmp_path):
+    out = tmp_path / "out"
+    with pytest.warns(UserWarning, match="no entry"):
+        summary = convert_kth(raw_dir, out, size=16, sequences_file=raw_dir / "00sequences.txt")
+    assert summary.manifest == out / "manifest.csv"
+    with open(out / "manifest.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+    assert tuple(reader.fieldnames) == MANIFEST_COLUMNS
+    source = {"person01_boxing_d1_uncomp.avi": ("1", "boxing", "d1")}
+    source["person02_running_d3_uncomp.avi"] = ("2", "running", "d3")
+    source["person17_walking_d2_uncomp.avi"] = ("17", "walking", "d2")
+    expected = [
+        ("train", "video_00000", "person01_boxing_d1_uncomp.avi", "1", "5"),
+        ("train", "video_00001", "person01_boxing_d1_uncomp.avi", "6", "12"),
+        ("train", "video_00002", "person02_running_d3_uncomp.avi", "1", "10"),
+        ("test", "video_00000", "person17_walking_d2_uncomp.avi", "2", "4"),
+        ("test", "video_00001", "person17_walking_d2_uncomp.avi", "5", "8"),
+    ]
+    assert rows == [
+        dict(zip(MANIFEST_COLUMNS, (split, folder, name, *source[name], first, last), strict=True))
+        for split, folder, name, first, last in expected
+    ]
+    for row in rows:  # the same facts as each folder's meta.json, and the frames it holds
+        meta = json.loads((out / row["split"] / row["folder"] / "meta.json").read_text())
+        assert meta["source"] == row["source"] and meta["action"] == row["action"]
+        assert meta["frames"] == [int(row["first_frame"]), int(row["last_frame"])]
+        frames = len(list((out / row["split"] / row["folder"]).glob("frame_*.png")))
+        assert frames == int(row["last_frame"]) - int(row["first_frame"]) + 1
+    assert f"manifest: {out / 'manifest.csv'}" in str(summary)
 
 
 def test_parse_sequences_tolerates_noise(tmp_path):

@@ -7,11 +7,14 @@ training, non-overlapping windows for testing. Frames are decoded once into a me
 (`lmc.data.frame_cache`), so an epoch costs slicing and a conversion to float, not JPEG decoding.
 
 A video folder may hold a `meta.json` (e.g. KTH's person and action, see `lmc.data.kth`); it is
-exposed per video as `FrameFolderDataset.metadata`.
+exposed per video as `FrameFolderDataset.metadata`. The writers of whole datasets (`lmc.data`
+export and kth) also leave a `manifest.csv` beside the video folders, one row per folder, so the
+renamed folders can be traced back to their sources with any spreadsheet (`write_manifest`).
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -28,17 +31,20 @@ import torch
 from PIL import Image
 
 from lmc.data.frame_cache import FrameCache, FrameFolderError, default_cache_dir, load_or_build
+from lmc.io import atomic_write
 
 __all__ = [
     "FrameFolderDataset",
     "FrameFolderError",
     "VideoFolder",
     "scan_videos",
+    "write_manifest",
     "write_video_frames",
 ]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 META_NAME = "meta.json"
+MANIFEST_NAME = "manifest.csv"
 SPLITS = ("train", "test")
 
 
@@ -291,3 +297,19 @@ def write_video_frames(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return [video_dir / name for name in names]
+
+
+def write_manifest(
+    folder: str | os.PathLike, columns: Sequence[str], rows: Sequence[dict[str, Any]]
+) -> Path:
+    """`folder/manifest.csv` with these columns and one row per video folder, written atomically;
+    returns its path. A row's key outside the columns is a ValueError, a missing one is empty."""
+    path = Path(folder) / MANIFEST_NAME
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="raise")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    return atomic_write(path, write)

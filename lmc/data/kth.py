@@ -11,6 +11,10 @@ CVPR 2021) follows the field's protocol: persons 1-16 train, 17-25 test, frames 
 
 `frames` is the 1-based inclusive range of source frames, the convention of the archive's
 sequences.txt. Given that file, each video is cut into its sub-sequences (one folder each).
+`out_dir/manifest.csv` lists every folder written, one row each, with the same facts:
+
+    split,folder,source,person,action,scenario,first_frame,last_frame
+    train,video_00000,person01_boxing_d1_uncomp.avi,1,boxing,d1,1,95
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import imageio.v3 as iio
 import numpy as np
 from PIL import Image
 
-from lmc.data.folders import write_video_frames
+from lmc.data.folders import write_manifest, write_video_frames
 
 ACTIONS = ("boxing", "handclapping", "handwaving", "jogging", "running", "walking")
 SPLITS = ("train", "test")
@@ -37,6 +41,16 @@ _NAME = re.compile(r"^person(\d{2})_([a-z]+)_(d[1-4])_uncomp\.avi$")
 # sequences.txt: "person01_boxing_d1<tabs>frames<tab>1-95, 96-185, 186-245, 246-360"
 _SEQUENCE_LINE = re.compile(r"^\s*(person\d{2}_[a-z]+_d\d)\s+frames\s+(.*)$", re.IGNORECASE)
 _RANGE = re.compile(r"(\d+)\s*-\s*(\d+)")
+MANIFEST_COLUMNS = (
+    "split",
+    "folder",
+    "source",
+    "person",
+    "action",
+    "scenario",
+    "first_frame",
+    "last_frame",
+)
 
 
 @dataclass(frozen=True)
@@ -60,10 +74,12 @@ class KTHSummary:
 
     videos, frames, sources: per split, the video folders written, their frames, and the
     archive files they came from. skipped: (file or sub-sequence, reason). notes: videos kept
-    whole for lack of a sequences.txt entry, ranges shortened to the decoded length.
+    whole for lack of a sequences.txt entry, ranges shortened to the decoded length. manifest:
+    the manifest.csv written at the end (None until then).
     """
 
     out_dir: Path
+    manifest: Path | None = None
     videos: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPLITS, 0))
     frames: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPLITS, 0))
     sources: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPLITS, 0))
@@ -82,6 +98,8 @@ class KTHSummary:
         if self.notes:
             lines.append(f"  notes: {len(self.notes)}")
             lines += [f"    {note}" for note in self.notes]
+        if self.manifest is not None:
+            lines.append(f"  manifest: {self.manifest}")
         return "\n".join(lines)
 
 
@@ -216,7 +234,8 @@ def convert_kth(
 
     Only .avi files are considered. Files whose name does not match personNN_<action>_dN_uncomp.avi
     and files ffmpeg cannot decode are skipped and listed in the returned summary, as are
-    sub-sequences outside the decoded frames.
+    sub-sequences outside the decoded frames. Ends by writing `out_dir/manifest.csv`, one row per
+    folder written (MANIFEST_COLUMNS).
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     actions = check_actions(actions)
@@ -232,6 +251,7 @@ def convert_kth(
     summary = KTHSummary(out_dir)
     videos = _find_videos(raw_dir, summary)
     _prepare_out(out_dir)
+    manifest = []
     for video in videos:
         if video.action not in actions:
             continue
@@ -260,9 +280,22 @@ def convert_kth(
             }
             name = f"video_{summary.videos[split]:05d}"
             write_video_frames(out_dir / split / name, frames[start - 1 : end], meta=meta)
+            manifest.append(
+                {
+                    "split": split,
+                    "folder": name,
+                    "source": video.path.name,
+                    "person": video.person,
+                    "action": video.action,
+                    "scenario": video.scenario,
+                    "first_frame": start,
+                    "last_frame": end,
+                }
+            )
             summary.videos[split] += 1
             summary.frames[split] += end - start + 1
         summary.sources[split] += bool(ranges)
         if log is not None:
             log(f"{video.path.name}: {len(frames)} frames -> {split}, {len(ranges)} videos")
+    summary.manifest = write_manifest(out_dir, MANIFEST_COLUMNS, manifest)
     return summary
