@@ -8,9 +8,9 @@ Writes OUT_DIR/<IN stem>.safetensors. The input is read with torch.load(weights_
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from lmc import cli
 from lmc.checkpoint import CheckpointError, save_checkpoint
 from lmc.official import DATASETS, import_official
 
@@ -44,4 +44,4 @@ def main(argv: list[str] | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    cli.run(main, prog="lmc.convert")

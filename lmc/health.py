@@ -2,7 +2,8 @@
 
 Runs `lmc.analysis.health_check.health_check` on the generated Moving-MNIST test set (whose true
 motion is known per cell) and prints each figure beside its control, then one verdict per
-finding; `--json` prints one JSON object instead.
+finding; `--json` prints one JSON object instead. A bad flag or checkpoint ends in one line on
+stderr and exit status 2 (`lmc.cli`); `--debug` adds the traceback.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 
+from lmc import cli
 from lmc.analysis.health_check import HealthReport, health_check
+from lmc.errors import CheckpointError, ConfigError
 
 # (label, key, control key or None, format) of the text report, in reading order.
 ROWS = (
@@ -83,7 +85,7 @@ def format_report(report: HealthReport, source: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         prog="python -m lmc.health",
         description="Measure whether a checkpoint's memory is alive: usage, tuning, probes, use, alignment.",
     )
@@ -105,26 +107,27 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> dict:
     args = build_parser().parse_args(argv)
     if args.clips < 2:
-        raise SystemExit(f"--clips {args.clips}: at least 2 clips are needed")
+        raise ConfigError(f"--clips {args.clips}: at least 2 clips are needed")
+    for name in ("short_len", "out_len"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name} {getattr(args, name)}: must be at least 1")
+    if args.seed < 0:
+        raise ConfigError(f"--seed {args.seed}: must be at least 0")
     from lmc.checkpoint import load_checkpoint
     from lmc.data.fixed_sets import fixed_set
 
-    try:
-        model, _ = load_checkpoint(args.checkpoint, dataset=args.dataset)
-    except (ValueError, OSError) as err:
-        raise SystemExit(f"lmc.health: {err}") from None
+    model, _ = load_checkpoint(args.checkpoint, dataset=args.dataset)
     if model.memory is None:
-        raise SystemExit(f"lmc.health: {args.checkpoint} has no memory (memory=False)")
+        raise CheckpointError(
+            f"{args.checkpoint} has no memory (memory=False): there is no memory health to measure"
+        )
     clips = fixed_set(
         "test",
         max(args.clips, 1000),
         args.short_len + args.out_len,
         image_size=model.config.image_size,
     ).subset(slice(0, args.clips))
-    try:
-        report = health_check(model, clips, args.short_len, args.out_len, seed=args.seed)
-    except ValueError as err:
-        raise SystemExit(f"lmc.health: {err}") from None
+    report = health_check(model, clips, args.short_len, args.out_len, seed=args.seed)
     values = report.to_dict()
     if args.json:
         print(json.dumps(values, indent=1))
@@ -134,4 +137,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    cli.run(main, prog="lmc.health")

@@ -10,7 +10,9 @@
     lmc dashboard ...  streamlit run dashboard/app.py ... (flags go to streamlit)
 
 It sits above the library and the applications (train/, dashboard/) and imports each only when
-its subcommand runs, so `lmc --help` costs nothing.
+its subcommand runs, so `lmc --help` costs nothing. Every subcommand fails the same way: one line
+on stderr, exit status 2 for bad input, 1 for a run that failed (`lmc.cli`); `--debug` anywhere
+after the subcommand adds the traceback.
 """
 
 from __future__ import annotations
@@ -62,14 +64,10 @@ def main(argv: list[str] | None = None) -> object:
     module = COMMANDS[name][0]
     if name == "bench" and rest and rest[0] in APP_BENCHMARKS:
         module, rest = APP_BENCHMARKS[rest[0]], rest[1:]
-    from lmc.errors import LmcError
-    from lmc.training.run import TrainingStopped
+    from lmc import cli
 
-    try:
-        return importlib.import_module(module).main(rest)
-    except (LmcError, TrainingStopped) as err:  # expected failures: one line, exit status 2
-        print(f"lmc {name}: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    # Expected failures: one line, exit status 2 for bad input (lmc.cli); --debug: the traceback.
+    return cli.run(importlib.import_module(module).main, rest, prog=f"lmc {name}")
 
 
 def console() -> int:

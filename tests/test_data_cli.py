@@ -1,5 +1,7 @@
-"""`python -m lmc.data`: export round trip against the generator, KTH, and error messages."""
+"""`python -m lmc.data`: export round trip against the generator, its manifest, KTH, and error
+messages."""
 
+import csv
 import json
 
 import imageio.v3 as iio
@@ -10,6 +12,7 @@ import torch
 from lmc.data.__main__ import main
 from lmc.data.folders import FrameFolderDataset
 from lmc.data.moving_mnist import generate_clips
+from lmc.errors import ConfigError, DataError
 
 EXPORT = ["--num-clips", "3", "--seq-len", "5", "--seed", "7", "--split", "val"]
 
@@ -50,18 +53,37 @@ def test_jpg_export_is_close(tmp_path):
     assert np.abs(got - clips.frames[2]).mean() < 4  # lossy, but quality 95
 
 
+def test_export_writes_a_manifest_of_its_folders(tmp_path):
+    out = tmp_path / "mm"
+    main(["export", str(out), *EXPORT])
+    clips = generate_clips(3, 5, seed=7, split="val")
+    with open(out / "manifest.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows == [
+        {
+            "folder": f"video_{i:05d}",
+            "clip": str(i),
+            "frames": "5",
+            "labels": " ".join(str(label) for label in clips.labels[i]),
+            "seed": "7",
+            "split": "val",
+        }
+        for i in range(3)
+    ]
+    assert FrameFolderDataset(out, 5).video_names == [row["folder"] for row in rows]
+
+
 def test_export_errors_are_messages(tmp_path):
     out = tmp_path / "mm"
     out.mkdir()
     (out / "something").write_text("x")
-    with pytest.raises(SystemExit, match="mm is not empty"):
+    with pytest.raises(FileExistsError, match="mm is not empty"):
         main(["export", str(out), *EXPORT])
-    with pytest.raises(SystemExit, match="error: .*num_clips"):
+    with pytest.raises(ValueError, match="num_clips"):
         main(["export", str(tmp_path / "new"), *EXPORT[2:], "--num-clips", "0"])
     assert not (tmp_path / "new").exists()
-    with pytest.raises(SystemExit) as bad_split:
+    with pytest.raises(ConfigError, match="argument --split: invalid choice: 'holdout'"):
         main(["export", str(tmp_path / "x"), *EXPORT[:6], "--split", "holdout"])
-    assert bad_split.value.code == 2  # argparse's usage error, message on stderr
 
 
 def test_kth_command_prints_summary(tmp_path, capsys):
@@ -76,7 +98,8 @@ def test_kth_command_prints_summary(tmp_path, capsys):
     assert "test: 1 videos, 6 frames, from 1 files" in printed
     assert "person01_boxing_d1_uncomp.avi: cannot decode" in printed
     assert FrameFolderDataset(tmp_path / "out" / "test", 6)[0].shape == (6, 1, 32, 32)
-    with pytest.raises(SystemExit, match="valid actions: boxing, handclapping"):
+    assert f"manifest: {tmp_path / 'out' / 'manifest.csv'}" in printed
+    with pytest.raises(ValueError, match="valid actions: boxing, handclapping"):
         main(["kth", str(raw), str(tmp_path / "o2"), "--actions", "boxing,dancing"])
-    with pytest.raises(SystemExit, match="no KTH video could be converted"):
+    with pytest.raises(DataError, match="no KTH video could be converted"):
         main(["kth", str(raw), str(tmp_path / "o3"), "--actions", "boxing"])

@@ -4,7 +4,8 @@ import json
 import pytest
 import torch
 
-from lmc import build_model, save_checkpoint
+from lmc import build_model, cli, save_checkpoint
+from lmc.errors import CheckpointError, ConfigError
 from lmc.official import ours_to_official
 from train import test as eval_cli
 
@@ -117,6 +118,31 @@ def test_lpips_unavailable_is_noted_not_fatal(tmp_path, checkpoint):
 def test_bad_checkpoint_is_a_clear_cli_error(tmp_path, capsys):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x00" * 100)
-    with pytest.raises(SystemExit):
+    with pytest.raises(CheckpointError, match="truncated or corrupted"):
         eval_cli.main(["--checkpoint_load_file", str(bad)])
-    assert "truncated or corrupted" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        cli.run(eval_cli.main, ["--checkpoint_load_file", str(bad)], prog="train.test")
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"train.test: {bad} is not a readable safetensors checkpoint")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--device", "nonsense"], "device='nonsense': must be auto, cpu, cuda, cuda:N"),
+        (["--out_len", "0"], "--out_len=0: must be at least 1"),
+        (["--num_clips", "0"], "--num_clips=0: must be at least 1"),
+        (["--img_channel", "3"], "--img_channel 3: the checkpoint's model has 1 channels"),
+        (["--dataset", "kth"], "--dataset kth needs --test_data_dir"),
+        (["--make_frame", "yes"], "argument --make_frame: expected True or False, got 'yes'"),
+    ],
+)
+def test_bad_flags_name_the_value(tmp_path, checkpoint, flags, message):
+    out = tmp_path / "results"
+    with pytest.raises(ConfigError, match=message):
+        eval_cli.main(
+            ["--checkpoint_load_file", str(checkpoint), "--test_result_dir", str(out), *flags]
+        )
+    assert not out.exists()

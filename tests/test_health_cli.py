@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from lmc import ModelConfig, build_model, health, save_checkpoint
+from lmc import ModelConfig, build_model, cli, health, save_checkpoint
+from lmc.errors import CheckpointError, ConfigError
 
 KEYS = (
     "slots_alive",
@@ -47,13 +48,25 @@ def test_text_report_lists_figures_with_controls_and_verdicts(checkpoint, capsys
     assert "(shuffled " in text and "(chance " in text and "verdicts:" in text
 
 
-def test_errors_are_one_line(checkpoint, tmp_path):
-    with pytest.raises(SystemExit, match="--clips 1: at least 2 clips are needed"):
+def test_errors_name_the_value(checkpoint, tmp_path):
+    with pytest.raises(ConfigError, match="--clips 1: at least 2 clips are needed"):
         health.main([str(checkpoint), "--clips", "1"])
-    with pytest.raises(SystemExit, match="lmc.health: "):
+    with pytest.raises(ConfigError, match="--seed -1: must be at least 0"):
+        health.main([str(checkpoint), "--seed", "-1"])
+    with pytest.raises(CheckpointError, match="checkpoint not found: .*missing.safetensors"):
         health.main([str(tmp_path / "missing.safetensors")])
     no_memory = save_checkpoint(
         build_model(ModelConfig.preset("tiny", memory=False)), tmp_path / "plain.safetensors"
     )
-    with pytest.raises(SystemExit, match="has no memory"):
+    with pytest.raises(CheckpointError, match="has no memory"):
         health.main([str(no_memory), "--clips", "4"])
+
+
+def test_errors_end_in_one_line_and_status_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.run(health.main, [str(tmp_path / "missing.safetensors")], prog="lmc.health")
+    assert stop.value.code == 2
+    assert (
+        capsys.readouterr().err
+        == f"lmc.health: checkpoint not found: {tmp_path}/missing.safetensors\n"
+    )

@@ -1,5 +1,5 @@
 """`python -m train.train` end to end: the authors' command, checkpoints, NaN stops, SIGKILL and
-resume, DDP over Gloo and torchrun, the health watch and TensorBoard."""
+resume, DDP over Gloo and torchrun, the health watch and TensorBoard, one-line errors."""
 
 import json
 import os
@@ -9,10 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from lmc import load_checkpoint
+from lmc import cli, load_checkpoint
+from lmc.data.folders import write_video_frames
 from lmc.training.state import load_train_state
 from train import train
 
@@ -275,3 +277,37 @@ def test_tensorboard_gets_the_scalars_rollouts_and_slots(tmp_path):
         "memory/slots" in projector
         and next(board.rglob("metadata.tsv")).read_text().count("slot ") == 10
     )
+
+
+def expected_failure(args, capsys) -> str:
+    """The error line a failing `python -m train.train` ends with (after any log lines); the
+    exit status must be 2, and no traceback printed."""
+    with pytest.raises(SystemExit) as stop:
+        cli.run(train.main, args, prog="train.train")
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.endswith("\n")
+    return err.splitlines()[-1]
+
+
+def test_a_broken_frame_is_one_line_and_nothing_is_written(tmp_path, capsys):
+    data = tmp_path / "frames"
+    write_video_frames(data / "video_00000", np.zeros((14, 32, 32), np.uint8))
+    (data / "video_00000" / "frame_00003.png").write_bytes(b"not a png")
+    line = expected_failure(
+        [*TINY, "--train_data_dir", str(data), "--run_dir", str(tmp_path / "r")], capsys
+    )
+    assert line.startswith(
+        f"train.train: cannot read image {data / 'video_00000' / 'frame_00003.png'}: "
+    )
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_refused_resume_is_one_line(tmp_path, capsys):
+    state = tmp_path / "elsewhere.pt"
+    state.write_bytes(b"PK\x03\x04 a torn zip")
+    line = expected_failure(
+        [*TINY, "--resume", str(state), "--run_dir", str(tmp_path / "r")], capsys
+    )
+    assert line.startswith(f"train.train: {state} cannot be read (truncated or corrupted?)")
+    assert not (tmp_path / "r").exists()

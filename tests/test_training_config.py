@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from lmc import build_model
-from lmc.training.config import parse_args
+from lmc.errors import ConfigError
+from lmc.training.config import RESUME_MAY_CHANGE, TrainConfig, parse_args, resume_changes
 
 
 @pytest.mark.parametrize("value,expected", [("True", True), ("False", False), ("true", True)])
@@ -20,10 +21,9 @@ def test_booleans_parse_strictly(value, expected):
 
 
 @pytest.mark.parametrize("value", ["yes", "1", "Flase", ""])
-def test_anything_else_is_a_boolean_error(value, capsys):
-    with pytest.raises(SystemExit):
+def test_anything_else_is_a_boolean_error(value):
+    with pytest.raises(ConfigError, match=f"--compile: expected True or False, got '{value}'"):
         parse_args(["--compile", value])
-    assert "expected True or False" in capsys.readouterr().err
 
 
 def test_config_file_with_command_line_override(tmp_path):
@@ -37,21 +37,71 @@ def test_config_file_with_command_line_override(tmp_path):
     assert cfg.alignment == "off" and cfg.model_config().query == "global"
 
 
-def test_unknown_config_key_lists_the_valid_ones(tmp_path, capsys):
+def test_unknown_config_key_lists_the_valid_ones(tmp_path):
     path = tmp_path / "c.json"
     path.write_text(json.dumps({"batch": 4}))
-    with pytest.raises(SystemExit):
+    with pytest.raises(ConfigError, match=r"unknown keys \['batch'\]; valid keys: .*batch_size"):
         parse_args(["--config", str(path)])
-    err = capsys.readouterr().err
-    assert "unknown keys ['batch']; valid keys:" in err and "batch_size" in err
 
 
-def test_wrong_type_in_config_file(tmp_path, capsys):
+def test_wrong_type_in_config_file(tmp_path):
     path = tmp_path / "c.json"
     path.write_text(json.dumps({"batch_size": "many"}))
-    with pytest.raises(SystemExit):
+    with pytest.raises(ConfigError, match="batch_size must be int, got 'many'"):
         parse_args(["--config", str(path)])
-    assert "batch_size must be int, got 'many'" in capsys.readouterr().err
+
+
+def test_unknown_flags_and_bad_types_are_config_errors():
+    with pytest.raises(ConfigError, match=r"^unrecognized arguments: --bogus .*--help\)$"):
+        parse_args(["--bogus", "1"])
+    with pytest.raises(ConfigError, match="argument --iterations: invalid int value: 'many'"):
+        parse_args(["--iterations", "many"])
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--lr", "nan"], "lr=nan: must be a finite number > 0"),
+        (["--lr", "inf"], "lr=inf: must be a finite number > 0"),
+        (["--lr", "0"], "lr=0.0: must be a finite number > 0"),
+        (["--device", "nonsense"], "device='nonsense': must be auto, cpu, cuda, cuda:N"),
+        (["--device", "cuda:x"], "device='cuda:x': must be auto, cpu, cuda, cuda:N"),
+        (["--seed", "-1"], r"seed=-1: must be between 0 and 4294967295 \(2\*\*32 - 1\)"),
+        (["--seed", str(2**32)], "seed=4294967296: must be between 0 and 4294967295"),
+        (["--val_every", "0"], "val_every=0: must be at least 1 .*print_freq=1000"),
+        (["--sample_clips", "-1"], "sample_clips=-1: must be at least 0"),
+        (["--workers", "-2"], "workers=-2: must be at least 0"),
+        (["--iterations_warmup", "-1"], "iterations_warmup=-1: must be at least 0"),
+        (["--temperature", "nan"], "invalid ModelConfig: temperature=nan: must be > 0"),
+    ],
+)
+def test_bad_values_name_the_value_and_the_limit(flags, message):
+    with pytest.raises(ConfigError, match=f"^{message}"):
+        parse_args(flags)
+
+
+def test_limits_themselves_are_accepted():
+    cfg = parse_args(["--seed", "0", "--val_every", "1", "--sample_clips", "0", "--device", "cpu"])
+    assert (cfg.seed, cfg.resolved_val_every, cfg.sample_clips) == (0, 1, 0)
+    assert parse_args(["--seed", str(2**32 - 1), "--device", "cuda:1"]).device == "cuda:1"
+
+
+def test_a_resume_may_change_only_the_listed_settings():
+    saved = TrainConfig(iterations=10, lr=2e-4).to_dict()
+    now = TrainConfig(iterations=20, lr=1e-3, resume="auto", device="cpu")
+    assert resume_changes(now, saved, "last.pt") == {
+        "lr": (2e-4, 1e-3),
+        "iterations": (10, 20),
+        "device": ("auto", "cpu"),
+    }
+    with pytest.raises(
+        ConfigError, match=r"^last\.pt was trained with other settings \(seed 1234 "
+    ):
+        resume_changes(TrainConfig(seed=3), saved, "last.pt")
+    assert "seed" not in RESUME_MAY_CHANGE and "batch_size" not in RESUME_MAY_CHANGE
+    # A setting the saved run predates reads as its default; one TrainConfig lost is ignored.
+    older = {k: v for k, v in saved.items() if k != "balance_weight"} | {"gone": 1}
+    assert resume_changes(TrainConfig(iterations=10), older, "last.pt") == {}
 
 
 def test_ablation_switches_reach_the_model():

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from lmc import cli
 from lmc.analysis.health_check import health_check, health_path
 from lmc.checkpoint import load_checkpoint, save_checkpoint
 from lmc.data.fixed_sets import fixed_set
@@ -248,4 +249,4 @@ def main(argv: list[str] | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main, prog="train.export_model")

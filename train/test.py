@@ -9,6 +9,8 @@ results say so. Writes to `--test_result_dir`:
   metrics.csv      the same, one row per method x output frame, plus a "mean" row per method
   metrics.png      the per-frame curves
   predictions/     with --make_frame: video_00000/frame_00000.png ... (the original layout)
+A bad flag or checkpoint ends in one line on stderr and exit status 2 (`lmc.cli`); `--debug` adds
+the traceback.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lmc.checkpoint import CheckpointError, load_checkpoint
+from lmc import cli
+from lmc.checkpoint import load_checkpoint
 from lmc.config import ModelConfig
+from lmc.device import resolve_device
+from lmc.errors import ConfigError
 from lmc.evaluation import METHODS, batched, evaluate, finalize
 from lmc.io import atomic_write
 from lmc.metrics import lpips_available
@@ -32,7 +37,7 @@ from lmc.training.config import DATASET_PRESETS, parse_bool
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m train.test", description=__doc__.splitlines()[0])
+    p = cli.ArgumentParser(prog="python -m train.test", description=__doc__.splitlines()[0])
     p.add_argument("--dataset", choices=sorted(DATASET_PRESETS), default="movingmnist")
     p.add_argument(
         "--checkpoint_load_file", required=True, help="ours (.safetensors/.pt) or the authors' .pt"
@@ -80,7 +85,7 @@ def load_test_clips(args, config: ModelConfig) -> tuple[torch.Tensor, str]:
         n = len(ds) if args.num_clips is None else min(args.num_clips, len(ds))
         return torch.stack([ds[i] for i in range(n)]), f"frame folders {args.test_data_dir}"
     if args.dataset == "kth":
-        raise SystemExit(
+        raise ConfigError(
             "--dataset kth needs --test_data_dir (make it with `python -m lmc.data kth RAW OUT`)"
         )
     from lmc.data.fixed_sets import fixed_set
@@ -144,29 +149,23 @@ def plot_metrics(report: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     for name in ("short_len", "out_len", "batch_size"):
         if getattr(args, name) < 1:
-            parser.error(f"--{name}={getattr(args, name)}: must be at least 1")
-    try:
-        model, metadata = load_checkpoint(args.checkpoint_load_file, dataset=args.dataset)
-    except CheckpointError as err:
-        parser.error(str(err))
+            raise ConfigError(f"--{name}={getattr(args, name)}: must be at least 1")
+    if args.num_clips is not None and args.num_clips < 1:
+        raise ConfigError(f"--num_clips={args.num_clips}: must be at least 1 (or left out: all)")
+    device = resolve_device(args.device)
+    model, metadata = load_checkpoint(args.checkpoint_load_file, dataset=args.dataset)
     cfg = model.config
     if args.img_channel is not None and args.img_channel != cfg.image_channels:
-        parser.error(
+        raise ConfigError(
             f"--img_channel {args.img_channel}: the checkpoint's model has {cfg.image_channels} channels"
         )
     if args.memory_size is not None and cfg.memory and args.memory_size != cfg.memory_size:
-        parser.error(
+        raise ConfigError(
             f"--memory_size {args.memory_size}: the checkpoint's memory has {cfg.memory_size} slots"
         )
-    device = torch.device(
-        "cuda"
-        if args.device == "auto" and torch.cuda.is_available()
-        else ("cpu" if args.device == "auto" else args.device)
-    )
     model.to(device)
     clips, source = load_test_clips(args, cfg)
     result_dir = Path(args.test_result_dir)
@@ -224,4 +223,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main, prog="train.test")

@@ -2,16 +2,19 @@
 
 The authors' flags (`--dataset`, `--img_size`, `--checkpoint_save_dir`, ...) and this project's
 (`--preset`, `--config FILE`, `--resume auto`, ...): parse them, then run the library's training
-(`lmc.training.run.run`). Launch with `torchrun` for several GPUs or machines.
+(`lmc.training.run.run`). Launch with `torchrun` for several GPUs or machines. A bad flag, file or
+checkpoint ends in one line on stderr and exit status 2 (`lmc.cli`); `--debug` adds the traceback.
 """
 
 from __future__ import annotations
 
 import sys
 
-from lmc.errors import LmcError
+from lmc import cli
 from lmc.training.config import parse_args
 from lmc.training.run import TrainingStopped, run
+
+__all__ = ["TrainingStopped", "main"]
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -20,9 +23,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except TrainingStopped as err:
-        raise SystemExit(f"training stopped: {err}") from None
-    except LmcError as err:
-        raise SystemExit(f"train.train: {err}") from None
+    cli.run(main, prog="train.train")

@@ -5,7 +5,10 @@
 
 `export` writes generated Moving-MNIST clips as `OUT_DIR/video_00000/frame_00000.png` ... so the
 original LMC-Memory code (and `FrameFolderDataset`) can read them, with the true motion beside
-them in `OUT_DIR/meta.npz` and the generator arguments in `OUT_DIR/export.json`.
+them in `OUT_DIR/meta.npz`, one row per folder in `OUT_DIR/manifest.csv` (folder, clip, frames,
+labels, seed, split) and the generator arguments in `OUT_DIR/export.json`. `kth` writes its own
+manifest.csv (`lmc.data.kth`). A bad argument, folder or file ends in one line on stderr and
+exit status 2 (`lmc.cli`); `--debug` adds the traceback.
 """
 
 from __future__ import annotations
@@ -13,14 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from lmc.data.folders import write_video_frames
+from lmc import cli
+from lmc.data.folders import write_manifest, write_video_frames
+from lmc.errors import DataError
 
 EXPORT_ARRAYS = ("labels", "digit_indices", "positions", "continuous_positions", "velocities")
+EXPORT_MANIFEST_COLUMNS = ("folder", "clip", "frames", "labels", "seed", "split")
 
 
 def export_moving_mnist(
@@ -38,8 +43,9 @@ def export_moving_mnist(
 
     Writes video_00000/ ... (frames, and a meta.json with the clip's digit labels), meta.npz
     holding (N, ...) arrays `labels`, `digit_indices`, `positions`, `continuous_positions`,
-    `velocities` (see `MovingMNISTClips`), and export.json with the arguments. PNG frames are
-    exactly the generated ones; JPEG ones are lossy. Returns out_dir.
+    `velocities` (see `MovingMNISTClips`), manifest.csv (one row per folder: its clip number,
+    frames, digit labels separated by spaces, seed and split) and export.json with the arguments.
+    PNG frames are exactly the generated ones; JPEG ones are lossy. Returns out_dir.
     """
     from lmc.data.moving_mnist import GENERATOR_VERSION, generate_clips
 
@@ -51,10 +57,23 @@ def export_moving_mnist(
         num_clips, seq_len, seed=seed, split=split, num_digits=num_digits, image_size=image_size
     )
     out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = []
     for i, frames in enumerate(clips.frames):
         meta = {"clip": i, "labels": clips.labels[i].tolist(), "seed": seed, "split": split}
-        write_video_frames(out_dir / f"video_{i:05d}", frames, ext, meta=meta)
+        name = f"video_{i:05d}"
+        write_video_frames(out_dir / name, frames, ext, meta=meta)
+        manifest.append(
+            {
+                "folder": name,
+                "clip": i,
+                "frames": len(frames),
+                "labels": " ".join(str(label) for label in meta["labels"]),
+                "seed": seed,
+                "split": split,
+            }
+        )
     np.savez(out_dir / "meta.npz", **{name: getattr(clips, name) for name in EXPORT_ARRAYS})
+    write_manifest(out_dir, EXPORT_MANIFEST_COLUMNS, manifest)
     # Written last: its presence says the export finished.
     args = {
         "generator": "lmc.data.moving_mnist.generate_clips",
@@ -98,11 +117,11 @@ def _kth(args: argparse.Namespace) -> None:
     )
     print(summary)
     if sum(summary.videos.values()) == 0:
-        raise SystemExit(f"error: no KTH video could be converted from {args.raw_dir}")
+        raise DataError(f"no KTH video could be converted from {args.raw_dir}")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lmc.data", description=__doc__.split("\n")[0])
+    parser = cli.ArgumentParser(prog="python -m lmc.data", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     export = commands.add_parser("export", help="generated Moving-MNIST as frame folders")
@@ -127,12 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        args.run(args)
-    except (ValueError, OSError) as err:  # bad arguments or files: a message, not a traceback
-        raise SystemExit(f"error: {err}") from err
+    """Raises ConfigError for bad flags, DataError, another ValueError or an OSError for bad
+    folders and files; `cli.run` turns each into one line and status 2."""
+    args = build_parser().parse_args(argv)
+    args.run(args)
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main, prog="lmc.data")

@@ -11,16 +11,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from lmc.cli import ArgumentParser
 from lmc.config import ModelConfig
+from lmc.device import check_device_name
 from lmc.errors import ConfigError
 from lmc.training.memory_terms import MemoryTerms
 
 DATASET_PRESETS = {"movingmnist": "paper-mnist", "kth": "paper-kth"}
+MAX_SEED = 2**32 - 1  # numpy's and the data generators' limit
 
 
 @dataclass
@@ -84,16 +88,25 @@ class TrainConfig:
         for name in ("batch_size", "iterations", "print_freq", "val_clips", "short_len", "out_len"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)}: must be at least 1")
-        if self.iterations_warmup < 0 or self.workers < 0:
-            raise ValueError("iterations_warmup and workers must be >= 0")
+        if self.val_every is not None and self.val_every < 1:
+            raise ValueError(
+                f"val_every={self.val_every}: must be at least 1 (leave it unset to validate "
+                f"every print_freq={self.print_freq} iterations)"
+            )
+        for name in ("iterations_warmup", "workers", "sample_clips"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name}={getattr(self, name)}: must be at least 0")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed={self.seed}: must be between 0 and {MAX_SEED} (2**32 - 1)")
+        check_device_name(self.device)
         terms = self.memory_terms()  # checks each weight
         if terms.active and (not self.memory or self.alignment == "off"):
             raise ValueError(
                 "align_weight, address_align_weight and balance_weight need the memory and the "
                 "two phases (alignment on)"
             )
-        if self.lr <= 0:
-            raise ValueError(f"lr={self.lr}: must be > 0")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr={self.lr}: must be a finite number > 0")
         if self.dataset == "kth" and not self.train_data_dir:
             raise ValueError(
                 "dataset=kth needs --train_data_dir (make one with `python -m lmc.data kth RAW_DIR OUT_DIR`)"
@@ -225,7 +238,7 @@ def _base_type(hint: Any) -> type:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m train.train",
         description="Train LMC-Memory with memory alignment learning (Lee et al., CVPR 2021).",
         argument_default=argparse.SUPPRESS,  # only flags actually given override the file
@@ -302,21 +315,21 @@ def coerce(values: dict[str, Any], source: str) -> dict[str, Any]:
 
 
 def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    """Defaults < config file < command-line flags; the result is validated."""
-    parser = build_parser()
-    args = vars(parser.parse_args(list(argv or [])))
+    """Defaults < config file < command-line flags; the result is validated. A bad flag, file
+    or value raises ConfigError naming it."""
+    args = vars(build_parser().parse_args(list(argv or [])))
     values: dict[str, Any] = {}
     config_path = args.pop("config", None)
     if config_path:
         try:
             values.update(coerce(load_config_file(config_path), str(config_path)))
         except ValueError as err:
-            parser.error(str(err))
+            raise ConfigError(str(err)) from None
     values.update(args)
     try:
         config = TrainConfig(**values)
         config.validate()
         config.model_config()
     except (ValueError, TypeError) as err:
-        parser.error(str(err))
+        raise ConfigError(str(err)) from None
     return config
