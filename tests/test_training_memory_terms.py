@@ -33,7 +33,7 @@ def test_usage_balance_is_zero_when_even_and_log_s_when_one_slot_takes_all():
 def test_addressing_alignment_is_the_kl_from_long_to_short_and_only_moves_short():
     long = torch.tensor([[[0.7, 0.2, 0.1]]])
     short = torch.tensor([[[0.2, 0.3, 0.5]]], requires_grad=True)
-    expected = sum(p * math.log(p / q) for p, q in zip([0.7, 0.2, 0.1], [0.2, 0.3, 0.5]))
+    expected = sum(p * math.log(p / q) for p, q in zip([0.7, 0.2, 0.1], [0.2, 0.3, 0.5], strict=True))
     loss = addressing_alignment_loss(short, long.requires_grad_())
     assert loss.item() == pytest.approx(expected, rel=1e-5)
     loss.backward()
@@ -93,7 +93,11 @@ def test_balance_term_spreads_a_hoarded_memory(tiny_model):
         opt = torch.optim.Adam(tiny_model.parameters(), lr=1e-2)
         for _ in range(15):
             train_step(
-                tiny_model, opt, clip, ClipWindows(10, 3, 12), 1,
+                tiny_model,
+                opt,
+                clip,
+                ClipWindows(10, 3, 12),
+                1,
                 terms=MemoryTerms(balance_weight=weight) if weight else MemoryTerms(),
             )
         after[weight] = balance()

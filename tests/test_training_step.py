@@ -76,7 +76,9 @@ def test_align_weight_pulls_short_queries_towards_the_long_ones(tiny_model):
         tiny_model.load_state_dict(start)
         matching = torch.optim.Adam(tiny_model.memory.matching_encoder.parameters(), lr=1e-2)
         for _ in range(10):
-            train_step(tiny_model, matching, clip, windows, 1, terms=MemoryTerms(align_weight=weight))
+            train_step(
+                tiny_model, matching, clip, windows, 1, terms=MemoryTerms(align_weight=weight)
+            )
         gaps[weight] = gap()
     assert gaps[1.0] < 0.5 * gaps[0.0]
 

@@ -245,8 +245,11 @@ def standard_variants() -> list[Variant]:
 def memory_study_variants() -> list[Variant]:
     """What might wake a collapsed memory (docs/memory-health.md): the published design, a sharper
     addressing, queries that cannot see the frame's border, an explicit alignment of the short
-    input's queries to the long window's (at two weights), and the alignment with the sharper
-    addressing."""
+    input's queries to the long window's (at two weights), the alignment with the sharper
+    addressing, and the "live" recipes: a sharp addressing kept from hoarding by a slot-usage
+    balance term, the short input's addressing pulled towards the long window's, replicate
+    padding (`lmc.training.memory_terms`), at two temperatures."""
+    live = dict(query_padding="replicate", balance_weight=0.1, address_align_weight=1.0)
     return [
         Variant("full"),
         Variant("temp0.1", temperature=0.1),
@@ -254,6 +257,8 @@ def memory_study_variants() -> list[Variant]:
         Variant("align1", align_weight=1.0),
         Variant("align0.1", align_weight=0.1),
         Variant("align1-temp0.1", align_weight=1.0, temperature=0.1),
+        Variant("live-temp0.1", temperature=0.1, **live),
+        Variant("live-temp0.3", temperature=0.3, **live),
     ]
 
 

@@ -33,7 +33,9 @@ def query_alignment_loss(short_query: torch.Tensor, long_query: torch.Tensor) ->
     return (1 - F.cosine_similarity(short_query, long_query.detach(), dim=-1)).mean()
 
 
-def addressing_alignment_loss(short_weights: torch.Tensor, long_weights: torch.Tensor) -> torch.Tensor:
+def addressing_alignment_loss(
+    short_weights: torch.Tensor, long_weights: torch.Tensor
+) -> torch.Tensor:
     """Mean KL(long || short) over cells between addressing weights (B, cells, S); the long
     window's weights are the target (detached). 0 when the short input recalls what the long
     window recalls."""
