@@ -21,6 +21,8 @@ class Model:
     DEMO_ERROR = "model.demo_error"
     SOURCE = "model.source"
     DEMO_BUTTON = "model.demo.button"
+    DEMO_CHOICE = "model.demo.choice"  # which bundled demo the Model page offers to open
+    DEMO_REQUEST = "model.demo.request"  # the demo's path its button asked to open
     PICK = "model.pick"
     TYPED_PATH = "model.typed_path"
     DATASET = "model.dataset"

@@ -1,6 +1,7 @@
 """What the dashboard reads from the environment, and the folders it may read files from.
 
-LMC_DEMO_CHECKPOINT   the model opened at start (default models/demo/lmc-small-mnist.safetensors)
+LMC_DEMO_CHECKPOINT   the model opened at start (default: the live demo, models/demo-live/, where it
+                      exists, else the paper demo, models/demo/; see lmc.demos)
 LMC_CHECKPOINT_ROOTS  folders the file pickers may read, separated by ':' (default models:runs)
 LMC_TEST_CLIPS        clips of the generated test set on the Input page (default 1000, the fixed
                       test set that `train.test` evaluates, so clip numbers mean the same there)

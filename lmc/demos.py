@@ -1,5 +1,11 @@
 """The demo models that ship in the repository's `models/` folder, named once for everyone.
 
+Two demos of the `small` preset, trained on a 2-core CPU with the same data, seed and budget:
+- "paper": the published recipe; its memory collapsed (docs/memory-health.md says how);
+- "live": this project's recipe that keeps the memory alive (a sharp addressing, a slot-usage
+  balance term, the short input's addressing aligned to the long window's, replicate padding).
+The dashboard opens the first demo of DEMOS that is on disk, so the live one where it exists.
+
 Paths are relative to the repository root (`REPO_ROOT`), where the README's commands run.
 """
 
@@ -8,16 +14,35 @@ from __future__ import annotations
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# name -> checkpoint; "paper" is the published configuration trained on a 2-core CPU.
+# name -> checkpoint, in the order of preference for the model opened at start.
 DEMOS = {
+    "live": Path("models") / "demo-live" / "lmc-small-mnist-live.safetensors",
     "paper": Path("models") / "demo" / "lmc-small-mnist.safetensors",
 }
-DEFAULT_DEMO = "paper"
-DEMO_CHECKPOINT = DEMOS[DEFAULT_DEMO]
+DEMO_TITLES = {
+    "live": "live memory (this project's recipe)",
+    "paper": "published recipe (collapsed memory)",
+}
+PAPER_DEMO = "paper"
 
 
-def demo_path(name: str = DEFAULT_DEMO) -> Path:
+def demo_path(name: str) -> Path:
     """The absolute path of a bundled demo checkpoint."""
     if name not in DEMOS:
         raise ValueError(f"unknown demo {name!r}; the demos are {', '.join(DEMOS)}")
     return REPO_ROOT / DEMOS[name]
+
+
+def available_demos() -> list[str]:
+    """The names of the demos whose checkpoint is on disk, in DEMOS order."""
+    return [name for name in DEMOS if demo_path(name).is_file()]
+
+
+def default_demo() -> str:
+    """The demo opened at start: the first one on disk (the paper demo if none is)."""
+    found = available_demos()
+    return found[0] if found else PAPER_DEMO
+
+
+# The default demo's repository-relative path, as the notebooks and the dashboard use it.
+DEMO_CHECKPOINT = DEMOS[default_demo()]

@@ -64,6 +64,25 @@ def test_model_page_shows_the_demo_and_what_it_is(app):
     assert not app.error
 
 
+def test_model_page_offers_every_bundled_demo_beside_the_start_checkpoint(app):
+    """The start checkpoint (LMC_DEMO_CHECKPOINT) comes first, then the bundled demos on disk;
+    choosing one and pressing the button opens it."""
+    from lmc.demos import DEMO_TITLES, available_demos
+
+    choice = app.radio(key=Model.DEMO_CHOICE)
+    titles = [DEMO_TITLES[name] for name in available_demos()]
+    assert list(choice.options) == ["opened at start: demo.safetensors", *titles]
+    assert choice.value == "opened at start: demo.safetensors"  # the open model is chosen
+    assert app.button(key=Model.DEMO_BUTTON).disabled
+    assert titles  # the paper demo ships in the repository
+    choice.set_value(titles[-1]).run()
+    assert not app.button(key=Model.DEMO_BUTTON).disabled
+    app.button(key=Model.DEMO_BUTTON).click().run()
+    assert_no_exception(app)
+    assert "lmc-small-mnist" in model_label(app)
+    assert app.button(key=Model.DEMO_BUTTON).disabled  # "This demo is open"
+
+
 def test_every_page_runs_and_has_its_widgets(app):
     go(app, views.INPUT)
     assert app.title[0].value == "Input"

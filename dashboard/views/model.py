@@ -18,6 +18,7 @@ from dashboard.settings import (
 )
 from dashboard.trace import trace
 from lmc.checkpoint import CheckpointError
+from lmc.demos import DEMO_TITLES, available_demos, demo_path
 from lmc.model import parameter_counts
 from lmc.training import metrics_log
 
@@ -32,6 +33,15 @@ st.caption(
     "released .pt. Files are never unpickled; a file that cannot be opened leaves the current "
     "model loaded."
 )
+
+
+def bundled_demos(start: Path) -> dict[str, Path]:
+    """{title: path} of the demos on disk, the checkpoint opened at start first when it is not
+    one of them (LMC_DEMO_CHECKPOINT)."""
+    found = {DEMO_TITLES[name]: demo_path(name).resolve() for name in available_demos()}
+    if start.is_file() and start.resolve() not in found.values():
+        found = {f"opened at start: {start.name}": start.resolve(), **found}
+    return found
 
 
 def try_open(path: Path, dataset: str | None, label: str, shown_name: str) -> None:
@@ -67,22 +77,44 @@ with st.container(border=True):
         "Checkpoint", SOURCES, key=Model.SOURCE, required=True, label_visibility="collapsed"
     )
     if source == "Bundled demo":
-        demo = settings.demo_checkpoint
-        if not demo.is_file():
+        demos = bundled_demos(settings.demo_checkpoint)
+        if not demos:
             st.warning(
-                f"The bundled demo is not at `{display_path(demo)}`. Open a checkpoint from the "
-                "folders or upload one (or set LMC_DEMO_CHECKPOINT).",
+                f"No bundled demo is on disk (looked for `{display_path(settings.demo_checkpoint)}`"
+                "). Open a checkpoint from the folders or upload one (or set LMC_DEMO_CHECKPOINT).",
                 icon=":material/warning:",
             )
         else:
-            st.caption(
-                f"`{display_path(demo)}`, the checkpoint opened at start (LMC_DEMO_CHECKPOINT)."
-            )
+            # The button only asks (on_click runs before the rerun); the open happens here, above
+            # the button, so the button already says that the demo is open.
+            if (requested := st.session_state.pop(Model.DEMO_REQUEST, None)) is not None:
+                try_open(requested, None, f"bundled demo ({requested.name})", requested.name)
             current = model_state.current_model()
-            is_open = current is not None and current.path == demo
-            label = "The bundled demo is open" if is_open else "Open the bundled demo"
-            if st.button(label, key=Model.DEMO_BUTTON, type="primary", disabled=is_open):
-                try_open(demo, None, f"bundled demo ({demo.name})", demo.name)
+            open_path = current.path if current is not None else None
+            st.session_state.setdefault(
+                Model.DEMO_CHOICE,
+                next((t for t, p in demos.items() if p == open_path), next(iter(demos))),
+            )
+            if st.session_state[Model.DEMO_CHOICE] not in demos:
+                st.session_state[Model.DEMO_CHOICE] = next(iter(demos))
+            title = st.radio(
+                "Bundled demo",
+                list(demos),
+                key=Model.DEMO_CHOICE,
+                help="Both demos are the small preset trained on a 2-core CPU with the same data "
+                "and seed; open one, then the other, on the same clip (docs/memory-health.md).",
+            )
+            demo = demos[title]
+            st.caption(f"`{display_path(demo)}`")
+            is_open = open_path == demo
+            st.button(
+                "This demo is open" if is_open else "Open this demo",
+                key=Model.DEMO_BUTTON,
+                type="primary",
+                disabled=is_open,
+                on_click=st.session_state.__setitem__,
+                args=(Model.DEMO_REQUEST, demo),
+            )
         if error := st.session_state.get(Model.DEMO_ERROR):
             st.error(f"The bundled demo could not be opened: {error}", icon=":material/error:")
     elif source == "Checkpoint folders":

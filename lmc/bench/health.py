@@ -23,12 +23,12 @@ def main(argv: list[str] | None = None) -> dict:
     from lmc.analysis.health_check import _pass, health_check, recall_mse
     from lmc.checkpoint import load_checkpoint
     from lmc.data.fixed_sets import fixed_set
-    from lmc.demos import demo_path
+    from lmc.demos import default_demo, demo_path
 
     p = argparse.ArgumentParser(
         prog="python -m lmc.bench health", description=__doc__.splitlines()[0]
     )
-    p.add_argument("--checkpoint", default=str(demo_path()))
+    p.add_argument("--checkpoint", default=str(demo_path(default_demo())))
     p.add_argument("--clips", type=int, default=256)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--out", default="runs/bench/health.json")
