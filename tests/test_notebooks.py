@@ -145,7 +145,16 @@ def test_memory_analysis_runs_usage_alignment_and_umap(smoke_env, tmp_path):
 def test_memory_health_runs_the_study_with_health_in_every_row(smoke_env, tmp_path):
     facts = execute("04_memory_health", tmp_path)
     assert len(facts["demo_verdicts"]) == 6
-    assert facts["rows"] == ["full", "temp0.1", "replicate", "align1", "align0.1", "align1-temp0.1"]
+    assert facts["rows"] == [
+        "full",
+        "temp0.1",
+        "replicate",
+        "align1",
+        "align0.1",
+        "align1-temp0.1",
+        "live-temp0.1",
+        "live-temp0.3",
+    ]
     assert all(1 <= alive <= 100 for alive in facts["alive"])
     assert len(facts["best_verdicts"]) == 6
-    assert facts["health_curve_points"] == 6 * 2 * 5  # variants x validations x measures
+    assert facts["health_curve_points"] == 8 * 2 * 5  # variants x validations x measures
