@@ -9,6 +9,7 @@ from lmc.training import (
     ClipWindows,
     MemoryTerms,
     addressing_alignment_loss,
+    readout_alignment_loss,
     train_step,
     usage_balance_loss,
 )
@@ -33,7 +34,9 @@ def test_usage_balance_is_zero_when_even_and_log_s_when_one_slot_takes_all():
 def test_addressing_alignment_is_the_kl_from_long_to_short_and_only_moves_short():
     long = torch.tensor([[[0.7, 0.2, 0.1]]])
     short = torch.tensor([[[0.2, 0.3, 0.5]]], requires_grad=True)
-    expected = sum(p * math.log(p / q) for p, q in zip([0.7, 0.2, 0.1], [0.2, 0.3, 0.5], strict=True))
+    expected = sum(
+        p * math.log(p / q) for p, q in zip([0.7, 0.2, 0.1], [0.2, 0.3, 0.5], strict=True)
+    )
     loss = addressing_alignment_loss(short, long.requires_grad_())
     assert loss.item() == pytest.approx(expected, rel=1e-5)
     loss.backward()
@@ -41,7 +44,21 @@ def test_addressing_alignment_is_the_kl_from_long_to_short_and_only_moves_short(
     assert addressing_alignment_loss(long, long).item() == pytest.approx(0, abs=1e-6)
 
 
-@pytest.mark.parametrize("field", ["align_weight", "address_align_weight", "balance_weight"])
+def test_readout_alignment_is_relative_to_the_long_readout_and_only_moves_short():
+    long = torch.tensor([[[3.0, 4.0], [0.0, 0.0]]], requires_grad=True)  # norms^2 25 and 0
+    short = torch.tensor([[[0.0, 4.0], [1.0, 0.0]]], requires_grad=True)  # distances^2 9 and 1
+    loss = readout_alignment_loss(short, long)
+    assert loss.item() == pytest.approx((9 + 1) / 2 / (25 / 2), rel=1e-6)
+    loss.backward()
+    assert long.grad is None and short.grad is not None
+    # Recalling nothing costs 1; recalling exactly the long readout costs 0.
+    assert readout_alignment_loss(torch.zeros(1, 2, 2), long).item() == pytest.approx(1.0)
+    assert readout_alignment_loss(long, long).item() == pytest.approx(0.0, abs=1e-7)
+
+
+@pytest.mark.parametrize(
+    "field", ["align_weight", "address_align_weight", "balance_weight", "readout_align_weight"]
+)
 @pytest.mark.parametrize("value", [-0.1, float("nan"), float("inf")])
 def test_memory_terms_refuse_bad_weights_by_name(field, value):
     with pytest.raises(ValueError, match=f"{field}="):
@@ -52,7 +69,7 @@ def test_train_step_reports_each_term_and_keeps_the_slots_frozen_in_phase_2(tiny
     torch.manual_seed(0)
     clip = torch.rand(2, 13, 1, 32, 32)
     opt = torch.optim.Adam(tiny_model.parameters(), lr=1e-2)
-    terms = MemoryTerms(address_align_weight=1.0, balance_weight=0.5)
+    terms = MemoryTerms(address_align_weight=1.0, balance_weight=0.5, readout_align_weight=1.0)
     slots = []
     original_step = opt.step
 
@@ -62,7 +79,14 @@ def test_train_step_reports_each_term_and_keeps_the_slots_frozen_in_phase_2(tiny
 
     opt.step = spy
     losses = train_step(tiny_model, opt, clip, ClipWindows(10, 3, 12), 1, terms=terms)
-    assert set(losses) == {"phase1", "phase2", "balance1", "balance2", "address_align"}
+    assert set(losses) == {
+        "phase1",
+        "phase2",
+        "balance1",
+        "balance2",
+        "address_align",
+        "readout_align",
+    }
     assert all(math.isfinite(v) and v >= 0 for v in losses.values())
     assert 0 <= losses["balance1"] <= math.log(tiny_model.config.memory_size) + 1e-6
     # Phase 2's step (the second) left the slots exactly where phase 1's step put them.

@@ -133,6 +133,17 @@ def departures(train_cfg: dict, model_cfg: dict) -> list[str]:
             f"a slot-usage balance term in both phases, weight {train_cfg['balance_weight']:g}: "
             "log S minus the entropy of the batch's mean addressing (published: none)"
         )
+    if train_cfg.get("readout_align_weight"):
+        out.append(
+            f"a readout alignment term in phase 2, weight {train_cfg['readout_align_weight']:g}: "
+            "the squared distance of the short input's readout to the long window's, over the "
+            "long readout's norm (published: none)"
+        )
+    if train_cfg.get("checkpoint_load") and train_cfg.get("checkpoint_load_file"):
+        out.append(
+            f"initialised from `{train_cfg['checkpoint_load_file']}`, not from random weights; "
+            "its own training is part of this model's recipe"
+        )
     return out
 
 

@@ -16,6 +16,7 @@ from lmc.training.memory_terms import (
     MemoryTerms,
     addressing_alignment_loss,
     query_alignment_loss,
+    readout_alignment_loss,
     usage_balance_loss,
 )
 from lmc.training.step import (
@@ -36,6 +37,7 @@ __all__ = [
     "check_windows",
     "prediction_loss",
     "query_alignment_loss",
+    "readout_alignment_loss",
     "train_step",
     "usage_balance_loss",
 ]

@@ -68,6 +68,7 @@ class TrainConfig:
     align_weight: float = 0.0  # > 0: an explicit query alignment term in phase 2 (not published)
     address_align_weight: float = 0.0  # > 0: KL(long || short) of the addressing in phase 2
     balance_weight: float = 0.0  # > 0: a slot-usage balance term in each phase (not published)
+    readout_align_weight: float = 0.0  # > 0: the short readout pulled to the long one in phase 2
     sample_clips: int = 4  # clips drawn in the PNG rollout strips
     model_card: str | None = None  # text stored in the checkpoints' metadata
     tensorboard: str | None = (
@@ -102,8 +103,8 @@ class TrainConfig:
         terms = self.memory_terms()  # checks each weight
         if terms.active and (not self.memory or self.alignment == "off"):
             raise ValueError(
-                "align_weight, address_align_weight and balance_weight need the memory and the "
-                "two phases (alignment on)"
+                "align_weight, address_align_weight, balance_weight and readout_align_weight need "
+                "the memory and the two phases (alignment on)"
             )
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr={self.lr}: must be a finite number > 0")
@@ -120,6 +121,7 @@ class TrainConfig:
             align_weight=self.align_weight,
             address_align_weight=self.address_align_weight,
             balance_weight=self.balance_weight,
+            readout_align_weight=self.readout_align_weight,
         )
 
     def model_config(self) -> ModelConfig:

@@ -11,6 +11,11 @@ give every clip the same query, so the recall carries nothing. Each term attacks
   KL(long || short) per cell, the long window's weights detached. Unlike the query term it cannot
   be met by a constant query unless the long addressing is itself constant, which the balance
   term forbids;
+- `readout_align_weight`: phase 2 pulls the short input's *readout* (what the decoder is given,
+  through the frozen embedder) towards the long window's, a squared distance relative to the long
+  readout's norm, the long readout detached. It aims at what the predictor uses rather than at
+  the addressing, which at a soft temperature can agree on the top slot and still blend the
+  slots differently;
 - `balance_weight`: in each phase, log S minus the entropy of the addressing averaged over the
   batch's queries (0 when every slot gets the same share over the batch, log S when one slot takes
   everything). It leaves each query free to be sharp; it only forbids one slot from taking all.
@@ -44,12 +49,24 @@ def addressing_alignment_loss(
     return kl.sum(-1).mean()
 
 
+def readout_alignment_loss(short_readout: torch.Tensor, long_readout: torch.Tensor) -> torch.Tensor:
+    """Mean squared distance between the short input's readouts (B, cells, D) and the long
+    window's (the target, detached), over the long readouts' mean squared norm: 0 when the short
+    input recalls exactly what the long window recalls, 1 when it recalls nothing (zeros)."""
+    target = long_readout.detach()
+    scale = target.pow(2).sum(-1).mean().clamp_min(EPS)
+    return (short_readout - target).pow(2).sum(-1).mean() / scale
+
+
 def usage_balance_loss(weights: torch.Tensor) -> torch.Tensor:
     """log S - H(mean addressing over every query of the batch), for weights (B, cells, S):
     0 when the slots share the batch evenly, log S when one slot takes all of it."""
     usage = weights.reshape(-1, weights.shape[-1]).mean(0)
     entropy = -(usage * torch.log(usage + EPS)).sum()
     return math.log(weights.shape[-1]) - entropy
+
+
+NAMES = ("align_weight", "address_align_weight", "balance_weight", "readout_align_weight")
 
 
 @dataclass(frozen=True)
@@ -59,17 +76,18 @@ class MemoryTerms:
     align_weight: float = 0.0
     address_align_weight: float = 0.0
     balance_weight: float = 0.0
+    readout_align_weight: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("align_weight", "address_align_weight", "balance_weight"):
+        for name in NAMES:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name}={value!r}: must be a finite number >= 0")
 
     @property
     def active(self) -> bool:
-        return bool(self.align_weight or self.address_align_weight or self.balance_weight)
+        return any(getattr(self, name) for name in NAMES)
 
     def needs_long_recall(self) -> bool:
         """Whether phase 2 needs what phase 1 recalled."""
-        return bool(self.align_weight or self.address_align_weight)
+        return bool(self.align_weight or self.address_align_weight or self.readout_align_weight)

@@ -24,6 +24,7 @@ from lmc.training.memory_terms import (
     MemoryTerms,
     addressing_alignment_loss,
     query_alignment_loss,
+    readout_alignment_loss,
     usage_balance_loss,
 )
 from lmc.weights import unwrap
@@ -109,7 +110,8 @@ def train_step(
 ) -> dict[str, float]:
     """One iteration on a batch `clip` (B, short_len + out_len, C, H, W); returns the loss of each
     phase run ("phase1", "phase2", or "loss" for the no-memory / no-alignment variants), and the
-    value of each extra term in force ("align", "address_align", "balance1", "balance2"), which
+    value of each extra term in force ("align", "address_align", "readout_align", "balance1",
+    "balance2"), which
     are not part of the phase losses.
 
     Whether there is a memory comes from the model's config (DDP and compile wrappers are looked
@@ -168,6 +170,7 @@ def _term_weight(terms: MemoryTerms, key: str) -> float:
         "address_align": terms.address_align_weight,
         "balance1": terms.balance_weight,
         "balance2": terms.balance_weight,
+        "readout_align": terms.readout_align_weight,
     }[key]
 
 
@@ -179,15 +182,17 @@ def _memory_terms(core, pred, name: str, terms: MemoryTerms, long_recall):
     """
     phase1 = name == "phase1"
     query = pred.query.float()
-    _, weights, _ = core.address(query, memory_trainable=phase1)
+    _, weights, readout = core.address(query, memory_trainable=phase1)
     extra = {}
     if terms.balance_weight:
         extra["balance1" if phase1 else "balance2"] = usage_balance_loss(weights)
     if phase1:
-        return extra, (query.detach(), weights.detach())
-    long_query, long_weights = long_recall
+        return extra, (query.detach(), weights.detach(), readout.detach())
+    long_query, long_weights, long_readout = long_recall
     if terms.align_weight:
         extra["align"] = query_alignment_loss(query, long_query)
     if terms.address_align_weight:
         extra["address_align"] = addressing_alignment_loss(weights, long_weights)
+    if terms.readout_align_weight:
+        extra["readout_align"] = readout_alignment_loss(readout, long_readout)
     return extra, long_recall
