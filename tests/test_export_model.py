@@ -65,3 +65,14 @@ def test_a_published_recipe_says_so(tmp_path, monkeypatch):
     card = (out.parent / "MODEL_CARD.md").read_text()
     assert "Every setting of the memory is the published one." in card
     assert "## Memory health" not in card and not health_path(out).exists()
+
+
+def test_departures_name_the_readout_term_and_the_initialising_checkpoint():
+    lines = export_model.departures(
+        {"readout_align_weight": 0.5, "checkpoint_load": True, "checkpoint_load_file": "a.pt"}, {}
+    )
+    assert len(lines) == 2
+    assert lines[0].startswith("a readout alignment term in phase 2, weight 0.5:")
+    assert lines[1].startswith("initialised from `a.pt`")
+    # Loading weights is not a departure unless the run actually started from them.
+    assert export_model.departures({"checkpoint_load": False, "checkpoint_load_file": "a.pt"}, {}) == []

@@ -111,8 +111,7 @@ def train_step(
     """One iteration on a batch `clip` (B, short_len + out_len, C, H, W); returns the loss of each
     phase run ("phase1", "phase2", or "loss" for the no-memory / no-alignment variants), and the
     value of each extra term in force ("align", "address_align", "readout_align", "balance1",
-    "balance2"), which
-    are not part of the phase losses.
+    "balance2"), which are not part of the phase losses.
 
     Whether there is a memory comes from the model's config (DDP and compile wrappers are looked
     through). A non-finite loss raises FloatingPointError before the optimizer steps, so the
