@@ -75,4 +75,7 @@ def test_departures_name_the_readout_term_and_the_initialising_checkpoint():
     assert lines[0].startswith("a readout alignment term in phase 2, weight 0.5:")
     assert lines[1].startswith("initialised from `a.pt`")
     # Loading weights is not a departure unless the run actually started from them.
-    assert export_model.departures({"checkpoint_load": False, "checkpoint_load_file": "a.pt"}, {}) == []
+    assert (
+        export_model.departures({"checkpoint_load": False, "checkpoint_load_file": "a.pt"}, {})
+        == []
+    )
