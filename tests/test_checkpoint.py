@@ -190,3 +190,18 @@ def test_convert_cli_writes_our_format(tmp_path):
         torch.equal(a, b)
         for a, b in zip(model.state_dict().values(), direct.state_dict().values(), strict=True)
     )
+
+
+def test_a_safetensors_header_whose_length_starts_like_a_pickle_still_loads(tiny_model, tmp_path):
+    """The header length is the file's first 8 bytes; a low byte of 0x80 is also a pickle's
+    protocol marker, and such a file was once read as a torch pickle and refused."""
+    path = tmp_path / "m.safetensors"
+    for pad in range(256):
+        save_checkpoint(tiny_model, path, note="x" * pad)
+        if path.read_bytes()[0] == 0x80:
+            break
+    assert path.read_bytes()[0] == 0x80
+    model, metadata = load_checkpoint(path)
+    assert metadata["note"] == "x" * pad
+    for name, value in tiny_model.state_dict().items():
+        assert torch.equal(model.state_dict()[name], value)
