@@ -9,6 +9,7 @@ from lmc.training import (
     ClipWindows,
     MemoryTerms,
     addressing_alignment_loss,
+    clip_readout_alignment_loss,
     readout_alignment_loss,
     train_step,
     usage_balance_loss,
@@ -56,8 +57,33 @@ def test_readout_alignment_is_relative_to_the_long_readout_and_only_moves_short(
     assert readout_alignment_loss(long, long).item() == pytest.approx(0.0, abs=1e-7)
 
 
+def test_clip_alignment_compares_what_tells_clips_apart():
+    # Two clips, one cell: the long readouts differ by +-1 around (5, 0) (variance 1 per clip).
+    long = torch.tensor([[[6.0, 0.0]], [[4.0, 0.0]]], requires_grad=True)
+    # The same deviations around another mean: aligned, whatever the shared part.
+    assert clip_readout_alignment_loss(long + 7, long).item() == pytest.approx(0.0, abs=1e-6)
+    # One readout for both clips tells nothing apart: 1.
+    same = torch.tensor([[[5.0, 3.0]], [[5.0, 3.0]]])
+    assert clip_readout_alignment_loss(same, long).item() == pytest.approx(1.0)
+    # Deviations (0, +-1) against (+-1, 0): distance^2 2 per clip over variance 1.
+    short = torch.tensor([[[0.0, 1.0]], [[0.0, -1.0]]], requires_grad=True)
+    loss = clip_readout_alignment_loss(short, long)
+    assert loss.item() == pytest.approx(2.0)
+    loss.backward()
+    assert long.grad is None and short.grad is not None
+    with pytest.raises(ValueError, match="batch of 1"):
+        clip_readout_alignment_loss(short[:1], long[:1])
+
+
 @pytest.mark.parametrize(
-    "field", ["align_weight", "address_align_weight", "balance_weight", "readout_align_weight"]
+    "field",
+    [
+        "align_weight",
+        "address_align_weight",
+        "balance_weight",
+        "readout_align_weight",
+        "clip_align_weight",
+    ],
 )
 @pytest.mark.parametrize("value", [-0.1, float("nan"), float("inf")])
 def test_memory_terms_refuse_bad_weights_by_name(field, value):
@@ -69,7 +95,12 @@ def test_train_step_reports_each_term_and_keeps_the_slots_frozen_in_phase_2(tiny
     torch.manual_seed(0)
     clip = torch.rand(2, 13, 1, 32, 32)
     opt = torch.optim.Adam(tiny_model.parameters(), lr=1e-2)
-    terms = MemoryTerms(address_align_weight=1.0, balance_weight=0.5, readout_align_weight=1.0)
+    terms = MemoryTerms(
+        address_align_weight=1.0,
+        balance_weight=0.5,
+        readout_align_weight=1.0,
+        clip_align_weight=1.0,
+    )
     slots = []
     original_step = opt.step
 
@@ -86,6 +117,7 @@ def test_train_step_reports_each_term_and_keeps_the_slots_frozen_in_phase_2(tiny
         "balance2",
         "address_align",
         "readout_align",
+        "clip_align",
     }
     assert all(math.isfinite(v) and v >= 0 for v in losses.values())
     assert 0 <= losses["balance1"] <= math.log(tiny_model.config.memory_size) + 1e-6

@@ -139,6 +139,12 @@ def departures(train_cfg: dict, model_cfg: dict) -> list[str]:
             "the squared distance of the short input's readout to the long window's, over the "
             "long readout's norm (published: none)"
         )
+    if train_cfg.get("clip_align_weight"):
+        out.append(
+            f"a clip alignment term in phase 2, weight {train_cfg['clip_align_weight']:g}: the "
+            "squared distance of the short input's batch-centred readout to the long window's, "
+            "over the long readouts' variance between clips (published: none)"
+        )
     if train_cfg.get("checkpoint_load") and train_cfg.get("checkpoint_load_file"):
         out.append(
             f"initialised from `{train_cfg['checkpoint_load_file']}`, not from random weights; "

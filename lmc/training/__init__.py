@@ -15,6 +15,7 @@ The step's names are re-exported here; import the other modules by name.
 from lmc.training.memory_terms import (
     MemoryTerms,
     addressing_alignment_loss,
+    clip_readout_alignment_loss,
     query_alignment_loss,
     readout_alignment_loss,
     usage_balance_loss,
@@ -38,6 +39,7 @@ __all__ = [
     "prediction_loss",
     "query_alignment_loss",
     "readout_alignment_loss",
+    "clip_readout_alignment_loss",
     "train_step",
     "usage_balance_loss",
 ]

@@ -69,6 +69,7 @@ class TrainConfig:
     address_align_weight: float = 0.0  # > 0: KL(long || short) of the addressing in phase 2
     balance_weight: float = 0.0  # > 0: a slot-usage balance term in each phase (not published)
     readout_align_weight: float = 0.0  # > 0: the short readout pulled to the long one in phase 2
+    clip_align_weight: float = 0.0  # > 0: the same for what tells the batch's clips apart
     sample_clips: int = 4  # clips drawn in the PNG rollout strips
     model_card: str | None = None  # text stored in the checkpoints' metadata
     tensorboard: str | None = (
@@ -103,7 +104,8 @@ class TrainConfig:
         terms = self.memory_terms()  # checks each weight
         if terms.active and (not self.memory or self.alignment == "off"):
             raise ValueError(
-                "align_weight, address_align_weight, balance_weight and readout_align_weight need "
+                "align_weight, address_align_weight, balance_weight, readout_align_weight and "
+                "clip_align_weight need "
                 "the memory and the two phases (alignment on)"
             )
         if not (math.isfinite(self.lr) and self.lr > 0):
@@ -122,6 +124,7 @@ class TrainConfig:
             address_align_weight=self.address_align_weight,
             balance_weight=self.balance_weight,
             readout_align_weight=self.readout_align_weight,
+            clip_align_weight=self.clip_align_weight,
         )
 
     def model_config(self) -> ModelConfig:

@@ -16,6 +16,11 @@ give every clip the same query, so the recall carries nothing. Each term attacks
   readout's norm, the long readout detached. It aims at what the predictor uses rather than at
   the addressing, which at a soft temperature can agree on the top slot and still blend the
   slots differently;
+- `clip_align_weight`: phase 2 pulls what is *particular to each clip* in the short readout (its
+  deviation from the batch's mean readout, cell by cell) towards the long window's, relative to
+  how much the long readouts differ between clips. The readout term above is dominated by the
+  readout every clip shares (a soft addressing blends nearly all slots alike), so it can reach a
+  small value while the short recall still carries little of what tells one clip from another;
 - `balance_weight`: in each phase, log S minus the entropy of the addressing averaged over the
   batch's queries (0 when every slot gets the same share over the batch, log S when one slot takes
   everything). It leaves each query free to be sharp; it only forbids one slot from taking all.
@@ -58,6 +63,22 @@ def readout_alignment_loss(short_readout: torch.Tensor, long_readout: torch.Tens
     return (short_readout - target).pow(2).sum(-1).mean() / scale
 
 
+def clip_readout_alignment_loss(
+    short_readout: torch.Tensor, long_readout: torch.Tensor
+) -> torch.Tensor:
+    """Squared distance between the batch-centred readouts (B, cells, D) of the short input and
+    of the long window (the target, detached), over the long readouts' variance between clips:
+    0 when the short input tells the clips apart as the long window does, 1 when its readout is
+    the same for every clip of the batch. Needs B >= 2."""
+    if short_readout.shape[0] < 2:
+        raise ValueError(f"batch of {short_readout.shape[0]}: the clip alignment needs at least 2")
+    target = long_readout.detach()
+    target = target - target.mean(0, keepdim=True)
+    short = short_readout - short_readout.mean(0, keepdim=True)
+    scale = target.pow(2).sum(-1).mean().clamp_min(EPS)
+    return (short - target).pow(2).sum(-1).mean() / scale
+
+
 def usage_balance_loss(weights: torch.Tensor) -> torch.Tensor:
     """log S - H(mean addressing over every query of the batch), for weights (B, cells, S):
     0 when the slots share the batch evenly, log S when one slot takes all of it."""
@@ -66,7 +87,13 @@ def usage_balance_loss(weights: torch.Tensor) -> torch.Tensor:
     return math.log(weights.shape[-1]) - entropy
 
 
-NAMES = ("align_weight", "address_align_weight", "balance_weight", "readout_align_weight")
+NAMES = (
+    "align_weight",
+    "address_align_weight",
+    "balance_weight",
+    "readout_align_weight",
+    "clip_align_weight",
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +104,7 @@ class MemoryTerms:
     address_align_weight: float = 0.0
     balance_weight: float = 0.0
     readout_align_weight: float = 0.0
+    clip_align_weight: float = 0.0
 
     def __post_init__(self) -> None:
         for name in NAMES:
@@ -90,4 +118,9 @@ class MemoryTerms:
 
     def needs_long_recall(self) -> bool:
         """Whether phase 2 needs what phase 1 recalled."""
-        return bool(self.align_weight or self.address_align_weight or self.readout_align_weight)
+        return bool(
+            self.align_weight
+            or self.address_align_weight
+            or self.readout_align_weight
+            or self.clip_align_weight
+        )

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from lmc.training.memory_terms import (
     MemoryTerms,
     addressing_alignment_loss,
+    clip_readout_alignment_loss,
     query_alignment_loss,
     readout_alignment_loss,
     usage_balance_loss,
@@ -110,7 +111,7 @@ def train_step(
 ) -> dict[str, float]:
     """One iteration on a batch `clip` (B, short_len + out_len, C, H, W); returns the loss of each
     phase run ("phase1", "phase2", or "loss" for the no-memory / no-alignment variants), and the
-    value of each extra term in force ("align", "address_align", "readout_align", "balance1",
+    value of each extra term in force ("align", "address_align", "readout_align", "clip_align", "balance1",
     "balance2"), which are not part of the phase losses.
 
     Whether there is a memory comes from the model's config (DDP and compile wrappers are looked
@@ -170,6 +171,7 @@ def _term_weight(terms: MemoryTerms, key: str) -> float:
         "balance1": terms.balance_weight,
         "balance2": terms.balance_weight,
         "readout_align": terms.readout_align_weight,
+        "clip_align": terms.clip_align_weight,
     }[key]
 
 
@@ -194,4 +196,6 @@ def _memory_terms(core, pred, name: str, terms: MemoryTerms, long_recall):
         extra["address_align"] = addressing_alignment_loss(weights, long_weights)
     if terms.readout_align_weight:
         extra["readout_align"] = readout_alignment_loss(readout, long_readout)
+    if terms.clip_align_weight:
+        extra["clip_align"] = clip_readout_alignment_loss(readout, long_readout)
     return extra, long_recall
