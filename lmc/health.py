@@ -46,6 +46,13 @@ ROWS = (
     ("MSE, another clip's recall", "mse_other_recall", None, "{:.2f}"),
     ("MSE, uniform addressing", "mse_uniform", None, "{:.2f}"),
     ("MSE, the long window's recall", "mse_long_recall", None, "{:.2f}"),
+    ("MSE, another clip's long-window recall", "mse_long_other_recall", None, "{:.2f}"),
+    (
+        "short/long readout, clip differences",
+        "readout_clip_correlation",
+        "readout_clip_correlation_shuffled",
+        "corr {:.3f} (other clip {:.3f})",
+    ),
     ("query spread over clips, short", "query_spread_short", None, "{:.3f}"),
     ("query spread over clips, long", "query_spread_long", None, "{:.3f}"),
     (

@@ -163,7 +163,38 @@ def test_health_check_of_a_tiny_model_fills_every_key(tiny_model, clips):
     assert 1 <= report.slots_alive <= tiny_model.config.memory_size
     assert 1.0 <= report.effective_slots <= tiny_model.config.memory_size
     assert report.max_weight <= report.max_weight_bound + 1e-6
-    assert len(report.verdicts) == 6 and report.clips == 6
+    assert len(report.verdicts) == 7 and report.clips == 6
+    assert -1 <= report.readout_clip_correlation <= 1
+    assert report.mse_long_other_recall > 0
+
+
+def test_clip_correlation_ignores_what_every_clip_shares():
+    rng = np.random.default_rng(0)
+    long = rng.normal(size=(50, 4, 8))
+    shared = np.full((1, 4, 8), 30.0)
+    # The same differences between clips, scaled and on top of a large common readout: 1.
+    assert hl.clip_correlation(shared + 0.1 * long, long) == pytest.approx(1.0)
+    # The common readout alone (every clip alike) carries nothing: 0.
+    assert hl.clip_correlation(np.broadcast_to(shared, long.shape), long) == 0.0
+    assert abs(hl.clip_correlation(rng.normal(size=long.shape), long)) < 0.1
+
+
+def test_the_reader_verdict_separates_the_decoder_from_the_matching_encoder():
+    reads = DEAD | {
+        "mse_long_other_recall": 116.0,
+        "readout_clip_correlation": 0.45,
+        "readout_clip_correlation_shuffled": 0.01,
+    }
+    found = {f.name: f for f in hl.findings(reads)}
+    assert found["reader"].healthy
+    assert found["reader"].verdict.startswith(
+        "predictor reads the recall: another clip's long-window recall changes the MSE by +21.6 %"
+    )
+    assert "correlation 0.45" in found["reader"].verdict
+    blind = {f.name: f for f in hl.findings(DEAD | {"mse_long_other_recall": 95.41})}
+    assert blind["reader"].verdict.startswith("predictor ignores the recall")
+    # A report written before this measure existed has no reader finding.
+    assert "reader" not in {f.name for f in hl.findings(DEAD)}
 
 
 def test_a_decoder_blind_to_the_memory_feature_is_called_ignored(tiny_model, clips):
@@ -174,7 +205,9 @@ def test_a_decoder_blind_to_the_memory_feature_is_called_ignored(tiny_model, cli
     report = health_check(tiny_model, clips, short_len=10, out_len=4)
     assert report.mse_other_recall == pytest.approx(report.mse_own, rel=1e-9)
     assert report.mse_uniform == pytest.approx(report.mse_own, rel=1e-9)
+    assert report.mse_long_other_recall == pytest.approx(report.mse_long_recall, rel=1e-9)
     assert any(v.startswith("ignored") for v in report.verdicts)
+    assert any(v.startswith("predictor ignores the recall") for v in report.verdicts)
 
 
 def test_forced_addressing_changes_the_mse_of_a_model_that_reads_its_memory(tiny_model, clips):

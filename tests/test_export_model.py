@@ -36,7 +36,7 @@ def test_the_card_and_checkpoint_carry_test_metrics_health_and_departures(tmp_pa
     assert "addressing temperature 0.2" in card and "weight 0.5" in card
     assert "## Memory health" in card and "slots alive (top choice of some cell)" in card
     health = json.loads(health_path(out).read_text())
-    assert health["clips"] == 6 and len(health["verdicts"]) == 6
+    assert health["clips"] == 6 and len(health["verdicts"]) == 7
     assert all(v in card for v in health["verdicts"])
     _, meta = load_checkpoint(out)
     assert meta["health"]["slots_alive"] == health["slots_alive"]

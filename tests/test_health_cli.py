@@ -38,7 +38,7 @@ def test_json_holds_every_key_and_parses(checkpoint, capsys):
     values = json.loads(capsys.readouterr().out)
     assert all(key in values for key in KEYS)
     assert values["clips"] == 8 and values["memory_size"] == 10
-    assert len(values["verdicts"]) == 6 and all(isinstance(v, str) for v in values["verdicts"])
+    assert len(values["verdicts"]) == 7 and all(isinstance(v, str) for v in values["verdicts"])
 
 
 def test_text_report_lists_figures_with_controls_and_verdicts(checkpoint, capsys):

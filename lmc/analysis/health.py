@@ -30,9 +30,9 @@ MIN_OCCUPANCY = 0.5  # a cell counts as moving when a digit covered it in half t
 ALIVE_SHARE = 0.25  # fewer than a quarter of the slots ever chosen: collapsed
 MARGIN = 0.05  # an NMI, a probe or an agreement this far above its control counts
 INFORMED_PROBE = 0.5  # half the clips' direction (of 8) told from the readout: informed
-USED_CHANGE = 0.01
+USED_CHANGE = 0.01  # another clip's recall must move the MSE by 1 % for the recall to count
 SPREAD_SHARE = 0.25  # short-input queries spread less than a quarter of the long's: collapsed
-MIN_SPREAD = 0.1  # queries that differ between clips by less than a tenth of their norm: collapsed  # another clip's recall must move the MSE by 1 % for the recall to count
+MIN_SPREAD = 0.1  # queries that differ between clips by less than a tenth of their norm: collapsed
 
 
 # ----------------------------------------------------------------------------- usage
@@ -214,6 +214,19 @@ class Finding:
     page: str
 
 
+def clip_correlation(short: np.ndarray, long: np.ndarray) -> float:
+    """How much of what tells the clips apart in the long window's readouts (N, cells, D) the
+    short input's carry: the correlation of the two after removing each cell's mean over the
+    clips (1: the same differences, 0: unrelated ones). A soft addressing blends nearly every
+    slot alike, so the readouts share a large common part that a plain distance is dominated by."""
+    short = np.asarray(short, dtype=np.float64)
+    long = np.asarray(long, dtype=np.float64)
+    short = short - short.mean(axis=0, keepdims=True)
+    long = long - long.mean(axis=0, keepdims=True)
+    norm = np.sqrt(np.sum(short**2) * np.sum(long**2))
+    return float(np.sum(short * long) / norm) if norm > 0 else 0.0
+
+
 def findings(report: dict) -> list[Finding]:
     """The verdicts on a health report (the keys of `HealthReport.to_dict`)."""
     out = []
@@ -297,6 +310,8 @@ def findings(report: dict) -> list[Finding]:
                 "recall",
             )
         )
+    if report.get("mse_long_other_recall") is not None:
+        out.append(_reader_finding(report))
     if report.get("alignment_top1") is not None:
         top1, top1_chance = report["alignment_top1"], report["alignment_top1_chance"]
         aligned = top1 > top1_chance + MARGIN
@@ -312,3 +327,24 @@ def findings(report: dict) -> list[Finding]:
             )
         )
     return out
+
+
+def _reader_finding(report: dict) -> Finding:
+    """Does the predictor read the recall at all? Asked with the long window's recall, which
+    tells the clips apart even when the short input's does not: if another clip's long recall
+    changes the MSE, the predictor reads it, and an ignored short recall is the matching
+    encoder's failure to recall the same thing, not the decoder's."""
+    change = report["mse_long_other_recall"] / report["mse_long_recall"] - 1
+    reads = abs(change) >= USED_CHANGE
+    text = (
+        f"{'predictor reads the recall' if reads else 'predictor ignores the recall'}: another "
+        f"clip's long-window recall changes the MSE by {100 * change:+.1f} % against the clip's "
+        "own long-window recall"
+    )
+    if report.get("readout_clip_correlation") is not None:
+        text += (
+            f"; the short input's readout carries correlation "
+            f"{report['readout_clip_correlation']:.2f} of what tells clips apart in the long "
+            f"window's (another clip's: {report['readout_clip_correlation_shuffled']:.2f})"
+        )
+    return Finding("reader", reads, text, "intervene")

@@ -56,6 +56,9 @@ class HealthReport:
     mse_other_recall: float
     mse_uniform: float
     mse_long_recall: float | None  # the long window's recall (phase 1) fed to the prediction
+    mse_long_other_recall: float | None  # another clip's long-window recall fed to the prediction
+    readout_clip_correlation: float | None  # short vs long readouts, what differs between clips
+    readout_clip_correlation_shuffled: float | None  # the same against another clip's long readout
     query_spread_short: float  # how much the queries differ between clips (0: one query for all)
     query_spread_long: float | None
     alignment_top1: float | None
@@ -224,6 +227,13 @@ def health_check(
         mse_other_recall=recall_mse(model, frames, short_len, out_len, np.roll(weights, 1, axis=0)),
         mse_uniform=recall_mse(model, frames, short_len, out_len, uniform),
         mse_long_recall=recall_mse(model, frames, short_len, out_len, readout=sample.long_readout),
+        mse_long_other_recall=recall_mse(
+            model, frames, short_len, out_len, readout=np.roll(sample.long_readout, 1, axis=0)
+        ),
+        readout_clip_correlation=hl.clip_correlation(sample.short_readout, sample.long_readout),
+        readout_clip_correlation_shuffled=hl.clip_correlation(
+            sample.short_readout, np.roll(sample.long_readout, 1, axis=0)
+        ),
         query_spread_short=query_spread(sample.short_query),
         query_spread_long=query_spread(sample.long_query),
         alignment_top1=align.top1,
