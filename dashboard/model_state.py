@@ -13,7 +13,9 @@ keeps a `ModelRef` under keys.Model.CURRENT, not the model.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -27,7 +29,18 @@ from dashboard.keys import Model
 from lmc.checkpoint import CheckpointError, load_checkpoint
 from lmc.model import LMCMemoryModel
 
-UPLOAD_DIR = Path(tempfile.gettempdir()) / "lmc-dashboard-uploads"
+_upload_dir: Path | None = None
+
+
+def upload_dir() -> Path:
+    """This server's own folder for uploaded checkpoints: made on first use by `mkdtemp` (mode
+    0700, an unpredictable name, so no other user can plant a file under an upload's hash) and
+    removed when the server exits."""
+    global _upload_dir
+    if _upload_dir is None or not _upload_dir.is_dir():
+        _upload_dir = Path(tempfile.mkdtemp(prefix="lmc-dashboard-uploads-"))
+        atexit.register(shutil.rmtree, _upload_dir, ignore_errors=True)
+    return _upload_dir
 
 
 @dataclass(frozen=True)
@@ -97,9 +110,9 @@ def save_upload(data: bytes, filename: str) -> Path:
     since the loader reads paths. The extension is kept: it does not decide the format."""
     digest = hashlib.sha256(data).hexdigest()
     suffix = Path(filename).suffix.lower() if Path(filename).suffix else ".bin"
-    UPLOAD_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = UPLOAD_DIR / f"{digest[:32]}{suffix}"
-    if not path.is_file():
+    path = upload_dir() / f"{digest[:32]}{suffix}"
+    # A file already there is reused only if it holds these very bytes.
+    if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
         tmp = path.with_name(f".{path.name}.{time.time_ns()}.tmp")
         tmp.write_bytes(data)
         tmp.replace(path)

@@ -178,7 +178,7 @@ meta = loaded.metadata
 counts = parameter_counts(loaded.model)
 
 st.subheader(loaded.label)
-uploaded = loaded.path.is_relative_to(model_state.UPLOAD_DIR)  # nothing beside it is its own
+uploaded = loaded.path.is_relative_to(model_state.upload_dir())  # nothing beside it is its own
 origin = "uploaded" if uploaded else display_path(loaded.path)
 facts = [f"format: {meta.get('format', '?')}", f"file: {origin}", f"sha256 {loaded.digest[:12]}"]
 if meta.get("step") is not None:
