@@ -292,3 +292,24 @@ def test_training_figure_plots_the_memory_health_beside_the_losses():
     ]
     alive = next(t for t in fig.data if t.name == "slots alive")
     assert list(alive.y) == [7, 7] and alive.xaxis == "x4"
+
+
+def test_a_hostile_model_card_fetches_nothing_and_bad_metrics_do_not_break_the_page(
+    tmp_path, monkeypatch
+):
+    from lmc import save_checkpoint
+
+    path = tmp_path / "models" / "hostile.safetensors"
+    path.parent.mkdir()
+    save_checkpoint(
+        build_model(ModelConfig.preset("tiny", image_size=64)),
+        path,
+        model_card="# Card\n\n![who opened me](https://tracker.example/p.png)\n",
+        metrics={"mse": "very good", "ssim": 0.5},
+    )
+    app = start_app(monkeypatch, tmp_path, path)
+    assert_no_exception(app)
+    shown = " ".join(m.value for m in app.markdown)
+    assert "https://tracker.example/p.png" in shown and "image not shown: who opened me" in shown
+    assert "![" not in shown
+    assert "not a number" in shown and "0.5" in shown

@@ -6,6 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import model_state, widgets
+from dashboard.card_text import card_markdown
 from dashboard.keys import Model
 from dashboard.settings import (
     CHECKPOINT_SUFFIXES,
@@ -196,10 +197,10 @@ grid = f"{cfg.grid[0]}x{cfg.grid[1]} cells" if cfg.query == "local" else "1 glob
 cols[2].metric("Query", grid if cfg.memory else "-", help="one query per H/16 x W/16 cell")
 cols[3].metric("Frames", f"{cfg.image_size}x{cfg.image_size}x{cfg.image_channels}")
 
-card = meta.get("model_card") or ""
+card, card_note = card_markdown(meta.get("model_card"))
 card_file = None if uploaded else beside(loaded.path, "MODEL_CARD.md")
-if not card and card_file is not None:
-    card = card_file.read_text(errors="replace")
+if not card and card_note is None and card_file is not None:
+    card, card_note = card_markdown(card_file.read_text(errors="replace"))
 total = counts["total"]
 parts = [
     {"part": f"`{k}`", "parameters": f"{v:,}", "share": f"{100 * v / total:.1f} %"}
@@ -213,14 +214,20 @@ with left:
     st.markdown("##### Configuration")
     rows = [{"field": f"`{k}`", "value": str(v)} for k, v in cfg.to_dict().items()]
     st.markdown(widgets.markdown_table(rows))
-    if metrics := meta.get("metrics"):
+    metrics = meta.get("metrics")
+    if isinstance(metrics, dict) and metrics:
         st.markdown("##### Validation scores saved with it")
-        shown = {name.upper(): f"{value:.4g}" for name, value in metrics.items()}
+        shown = {
+            str(name).upper(): f"{value:.4g}" if isinstance(value, (int, float)) else "not a number"
+            for name, value in metrics.items()
+        }
         st.markdown(widgets.markdown_table([shown], right=tuple(shown)))
         if meta.get("metrics_source"):
-            st.caption(f"on {meta['metrics_source']}; MSE and MAE are per-frame sums")
+            st.caption(f"on {str(meta['metrics_source'])[:200]}; MSE and MAE are per-frame sums")
 with right:
     st.markdown("##### Model card")
+    if card_note:
+        st.warning(card_note)
     with st.container(border=bool(card), height=480 if card.count("\n") > 20 else "content"):
         if card:
             st.markdown(card)
