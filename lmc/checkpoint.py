@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 from lmc.config import ModelConfig
 from lmc.errors import CheckpointError
 from lmc.io import atomic_write, safe_torch_load
-from lmc.model import LMCMemoryModel, build_model
+from lmc.model import LMCMemoryModel, build_model, check_parameter_budget
 from lmc.official import model_from_official_state
 from lmc.training.state import is_train_state, load_train_state
 from lmc.weights import load_state_strict, unwrap
@@ -145,7 +145,9 @@ def _load_safetensors(path: Path) -> tuple[LMCMemoryModel, dict[str, Any]]:
 
 def config_from_header(header: dict[str, Any], path: Path) -> ModelConfig:
     try:
-        return ModelConfig.from_dict(header["config"])
+        config = ModelConfig.from_dict(header["config"])
+        check_parameter_budget(config)  # before any weight is allocated
+        return config
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path} holds an invalid model config: {err}") from None
 

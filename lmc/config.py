@@ -9,6 +9,7 @@ of hours (the bundled demo) and `tiny` exists for tests.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,12 @@ MIN_MOTION_FRAMES = 2**MOTION_TIME_POOLINGS + 1
 # Two stride-2 convolutions in the frame encoder and four spatial poolings in the motion encoder:
 # the query grid is H/16 x W/16 and the memory feature H/4 x W/4, so sides must divide by 16.
 SIDE_MULTIPLE = 16
+# Bounds a file's config must keep before anything is allocated: far above every published model
+# (4 layers, 64x64 to 128x128 frames, 34 M parameters), far below what exhausts a machine.
+MAX_IMAGE_SIZE = 1024
+MAX_LSTM_LAYERS = 64
+MAX_STATE_BYTES = 2 * 2**30
+MAX_PARAMETERS = 500_000_000
 
 
 @dataclass(frozen=True)
@@ -55,8 +62,36 @@ class ModelConfig:
     def __post_init__(self) -> None:
         # JSON round trips turn tuples into lists; normalise so equality and hashing keep working.
         for name in ("encoder_channels", "motion_channels"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))
+            value = getattr(self, name)
+            if not isinstance(value, (list, tuple)):
+                raise ValueError(f"invalid ModelConfig: {name}={value!r}: must be a list of widths")
+            object.__setattr__(self, name, tuple(value))
+        self.check_types()
         self.validate()
+
+    def check_types(self) -> None:
+        """Raise ValueError for a field of the wrong type (a file may hold anything): counts are
+        ints (not floats, not booleans), the temperature a finite number, `memory` a boolean."""
+        problems = []
+        counts = [f.name for f in dataclasses.fields(self) if f.type == "int"]
+        for name in counts:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                problems.append(f"{name}={value!r}: must be an integer")
+        for name in ("encoder_channels", "motion_channels"):
+            for width in getattr(self, name):
+                if not isinstance(width, int) or isinstance(width, bool):
+                    problems.append(f"{name} width {width!r}: must be an integer")
+        t = self.temperature
+        if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t):
+            problems.append(f"temperature={t!r}: must be a finite number")
+        if not isinstance(self.memory, bool):
+            problems.append(f"memory={self.memory!r}: must be true or false")
+        for name in ("query", "query_padding", "output_activation"):
+            if not isinstance(getattr(self, name), str):
+                problems.append(f"{name}={getattr(self, name)!r}: must be a string")
+        if problems:
+            raise ValueError("invalid ModelConfig: " + "; ".join(problems))
 
     def validate(self) -> None:
         """Raise ValueError naming the field, its value and the limit for any bad setting."""
@@ -64,6 +99,17 @@ class ModelConfig:
         if self.image_size < SIDE_MULTIPLE or self.image_size % SIDE_MULTIPLE:
             problems.append(
                 f"image_size={self.image_size}: must be a positive multiple of {SIDE_MULTIPLE}"
+            )
+        if self.image_size > MAX_IMAGE_SIZE:
+            problems.append(f"image_size={self.image_size}: must be at most {MAX_IMAGE_SIZE}")
+        if self.lstm_layers > MAX_LSTM_LAYERS:
+            problems.append(f"lstm_layers={self.lstm_layers}: must be at most {MAX_LSTM_LAYERS}")
+        state = self.recurrent_state_bytes()
+        if state > MAX_STATE_BYTES:
+            problems.append(
+                f"the ConvLSTM state of one clip at {self.image_size}x{self.image_size} takes "
+                f"{state / 2**30:.1f} GiB ({self.lstm_layers} layers x {self.lstm_channels} "
+                f"channels): must be at most {MAX_STATE_BYTES / 2**30:.0f} GiB"
             )
         if self.image_channels not in (1, 3):
             problems.append(f"image_channels={self.image_channels}: must be 1 or 3")
@@ -99,6 +145,12 @@ class ModelConfig:
             )
         if problems:
             raise ValueError("invalid ModelConfig: " + "; ".join(problems))
+
+    def recurrent_state_bytes(self) -> int:
+        """float32 bytes of one clip's ConvLSTM gates and states at the nominal image size: the
+        activation that grows with the depth and width of the stack, per frame."""
+        cells = (self.image_size // 4) ** 2
+        return 4 * cells * self.lstm_layers * self.lstm_channels * 6  # 4 gates, h and c
 
     @property
     def grid(self) -> tuple[int, int]:

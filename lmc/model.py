@@ -17,7 +17,7 @@ from einops import rearrange
 from torch import nn
 
 from lmc.clips import check_frames, query_grid
-from lmc.config import MIN_MOTION_FRAMES, ModelConfig
+from lmc.config import MAX_PARAMETERS, MIN_MOTION_FRAMES, ModelConfig
 from lmc.nn.convlstm import ConvLSTMStack
 from lmc.nn.frames import FrameDecoder, FrameEncoder
 from lmc.nn.fusion import AttentionFusion
@@ -264,7 +264,20 @@ def build_model(config: ModelConfig | str) -> LMCMemoryModel:
         raise TypeError(
             f"build_model takes a ModelConfig or a preset name, got {type(config).__name__}"
         )
+    check_parameter_budget(config)
     return LMCMemoryModel(config)
+
+
+def check_parameter_budget(config: ModelConfig) -> int:
+    """The model's parameter count, from a build on the meta device (no memory is allocated);
+    ValueError beyond MAX_PARAMETERS, so a small file cannot ask for a huge model."""
+    with torch.device("meta"):
+        count = sum(p.numel() for p in LMCMemoryModel(config).parameters())
+    if count > MAX_PARAMETERS:
+        raise ValueError(
+            f"invalid ModelConfig: {count:,} parameters: must be at most {MAX_PARAMETERS:,}"
+        )
+    return count
 
 
 # Parameter groups by top-level module, for counts and for the per-phase gradient checks.

@@ -18,7 +18,7 @@ import torch
 from lmc.config import ModelConfig
 from lmc.errors import CheckpointError
 from lmc.io import safe_torch_load
-from lmc.model import LMCMemoryModel, build_model
+from lmc.model import LMCMemoryModel, build_model, check_parameter_budget
 from lmc.weights import load_state_strict
 
 DATASETS = {
@@ -138,11 +138,25 @@ def config_from_official(state: dict[str, torch.Tensor], dataset: str) -> ModelC
         ) from None
 
 
+def check_storage(state: dict[str, torch.Tensor]) -> None:
+    """ValueError for a tensor whose storage is smaller than its shape: a stride-0 expansion
+    lets a few bytes in a file declare a matrix of gigabytes, which copying would allocate."""
+    for key, value in state.items():
+        needed = value.numel() * value.element_size()
+        if needed and value.untyped_storage().nbytes() < needed:
+            raise ValueError(
+                f"tensor {key} declares {tuple(value.shape)} over "
+                f"{value.untyped_storage().nbytes():,} bytes of storage (an expanded view)"
+            )
+
+
 def model_from_official_state(
     state: dict[str, torch.Tensor], dataset: str = "movingmnist", source: str = "state dict"
 ) -> LMCMemoryModel:
     try:
+        check_storage(state)
         config = config_from_official(state, dataset)
+        check_parameter_budget(config)
         ours = official_to_ours(state)
     except ValueError as err:
         raise CheckpointError(f"{source}: {err}") from None

@@ -72,7 +72,7 @@ def test_unknown_flags_and_bad_types_are_config_errors():
         (["--sample_clips", "-1"], "sample_clips=-1: must be at least 0"),
         (["--workers", "-2"], "workers=-2: must be at least 0"),
         (["--iterations_warmup", "-1"], "iterations_warmup=-1: must be at least 0"),
-        (["--temperature", "nan"], "invalid ModelConfig: temperature=nan: must be > 0"),
+        (["--temperature", "nan"], "invalid ModelConfig: temperature=nan: must be a finite number"),
     ],
 )
 def test_bad_values_name_the_value_and_the_limit(flags, message):
