@@ -19,13 +19,15 @@ def open_demo_once() -> None:
     be opened leaves its message for the Model page."""
     if Model.CURRENT in st.session_state or st.session_state.get(Model.DEMO_TRIED):
         return
-    st.session_state[Model.DEMO_TRIED] = True
     demo = load_settings().demo_checkpoint
     if demo.is_file():
         try:
             select_model(open_checkpoint(demo, label=f"bundled demo ({demo.name})"))
         except (CheckpointError, OSError) as err:
             st.session_state[Model.DEMO_ERROR] = str(err)
+    # Marked only once the attempt is over: a run interrupted while the demo loads (the user
+    # clicks another page during a slow first load) must try again, not leave no model.
+    st.session_state[Model.DEMO_TRIED] = True
 
 
 def ensure_defaults() -> None:
