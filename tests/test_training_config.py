@@ -62,6 +62,10 @@ def test_unknown_flags_and_bad_types_are_config_errors():
     "flags, message",
     [
         (["--lr", "nan"], "lr=nan: must be a finite number > 0"),
+        (
+            ["--clip_align_weight", "1", "--batch_size", "1"],
+            "clip_align_weight=1.0: needs batch_size >= 2",
+        ),
         (["--lr", "inf"], "lr=inf: must be a finite number > 0"),
         (["--lr", "0"], "lr=0.0: must be a finite number > 0"),
         (["--device", "nonsense"], "device='nonsense': must be auto, cpu, cuda, cuda:N"),

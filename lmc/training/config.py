@@ -108,6 +108,11 @@ class TrainConfig:
                 "clip_align_weight need "
                 "the memory and the two phases (alignment on)"
             )
+        if self.clip_align_weight and self.batch_size < 2:
+            raise ValueError(
+                f"clip_align_weight={self.clip_align_weight}: needs batch_size >= 2 "
+                f"(got {self.batch_size}); it compares the clips of a batch"
+            )
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr={self.lr}: must be a finite number > 0")
         if self.dataset == "kth" and not self.train_data_dir:
