@@ -60,15 +60,14 @@ def save_checkpoint(model: torch.nn.Module, path: str | os.PathLike, **metadata:
     )
 
 
-def _looks_like_safetensors(path: Path) -> bool:
-    """A safetensors file starts with its JSON header's length (8 bytes, little-endian), then
-    the header's "{". The first byte alone does not tell it from a pickle: a header length
-    whose low byte is 0x80 starts like a pickle's protocol marker."""
-    with open(path, "rb") as f:
-        head = f.read(9)
+def _looks_like_safetensors(head: bytes, size: int) -> bool:
+    """A safetensors file (of `size` bytes, starting with `head`, its first 9) begins with its
+    JSON header's length (8 bytes, little-endian), then the header's "{". The first byte alone
+    does not tell it from a pickle: a header length whose low byte is 0x80 starts like a pickle's
+    protocol marker."""
     if len(head) < 9 or head[8:9] != b"{":
         return False
-    return int.from_bytes(head[:8], "little") <= path.stat().st_size - 8
+    return int.from_bytes(head[:8], "little") <= size - 8
 
 
 def load_checkpoint(
@@ -87,8 +86,9 @@ def load_checkpoint(
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     with open(path, "rb") as f:
-        head = f.read(2)
-    if not _looks_like_safetensors(path) and (head == b"PK" or head[:1] == b"\x80"):
+        head = f.read(9)
+    torch_file = head[:2] == b"PK" or head[:1] == b"\x80"
+    if torch_file and not _looks_like_safetensors(head, path.stat().st_size):
         model, metadata = _load_torch_file(path, dataset)
     else:  # ours, or unreadable: the safetensors reader names what is wrong
         model, metadata = _load_safetensors(path)
