@@ -76,6 +76,11 @@ def test_unknown_flags_and_bad_types_are_config_errors():
         (["--sample_clips", "-1"], "sample_clips=-1: must be at least 0"),
         (["--workers", "-2"], "workers=-2: must be at least 0"),
         (["--iterations_warmup", "-1"], "iterations_warmup=-1: must be at least 0"),
+        (
+            ["--long_window", "input", "--long_len", "12"],
+            r"long_window=input needs long_len <= short_len \(got long_len=12, short_len=10\)",
+        ),
+        (["--long_window", "past"], "long_window='past': must be one of"),
         (["--temperature", "nan"], "invalid ModelConfig: temperature=nan: must be a finite number"),
     ],
 )

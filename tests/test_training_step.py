@@ -49,6 +49,20 @@ def test_warmup_predicts_ten_frames_with_the_first_long_window():
     assert starts == set(range(11))  # uniform over 0 .. short+out-long
 
 
+def test_the_input_window_ends_with_the_short_input_even_in_warm_up():
+    clip = torch.arange(20.0).reshape(1, 20, 1, 1, 1)
+    for warmup in (False, True):
+        w = ClipWindows(10, 10, 9, warmup=warmup, long_window="input")
+        assert {w.long_start(1234, i) for i in range(50)} == {1}
+        short, target, long = w.split(clip, w.long_start(1234, 0))
+        assert long.flatten().tolist() == list(range(1, 10))  # never a frame of the target
+        assert target.flatten().tolist() == list(range(10, 20))
+    with pytest.raises(ValueError, match="long_window='input' needs long_len <= short_len"):
+        ClipWindows(10, 10, 11, long_window="input")
+    with pytest.raises(ValueError, match="long_window='past': must be one of"):
+        ClipWindows(10, 10, 10, long_window="past")
+
+
 def test_align_weight_pulls_short_queries_towards_the_long_ones(tiny_model):
     from lmc.training import query_alignment_loss
 

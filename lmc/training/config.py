@@ -22,6 +22,7 @@ from lmc.config import ModelConfig
 from lmc.device import check_device_name
 from lmc.errors import ConfigError
 from lmc.training.memory_terms import MemoryTerms
+from lmc.training.step import LONG_WINDOWS
 
 DATASET_PRESETS = {"movingmnist": "paper-mnist", "kth": "paper-kth"}
 MAX_SEED = 2**32 - 1  # numpy's and the data generators' limit
@@ -60,6 +61,9 @@ class TrainConfig:
     val_every: int | None = None  # None: print_freq
     val_clips: int = 256
     run_dir: str | None = None  # None: checkpoint_save_dir, else runs/<dataset>-<time>
+    long_window: str = (
+        "anywhere"  # anywhere (published) | input: the long window ends with the input
+    )
     alignment: str = "on"  # on: the two phases as published | off: one phase from the short input
     memory: bool = True  # False: the ConvLSTM predictor without memory
     query: str | None = None  # local | global; None: the preset's
@@ -81,6 +85,7 @@ class TrainConfig:
             "dataset": tuple(DATASET_PRESETS),
             "amp": ("off", "bf16", "fp16"),
             "alignment": ("on", "off"),
+            "long_window": LONG_WINDOWS,
             "query": (None, "local", "global"),
             "query_padding": (None, "zeros", "replicate"),
         }
@@ -101,6 +106,11 @@ class TrainConfig:
         if not 0 <= self.seed <= MAX_SEED:
             raise ValueError(f"seed={self.seed}: must be between 0 and {MAX_SEED} (2**32 - 1)")
         check_device_name(self.device)
+        if self.long_window == "input" and self.long_len > self.short_len:
+            raise ValueError(
+                f"long_window=input needs long_len <= short_len (got long_len={self.long_len}, "
+                f"short_len={self.short_len}): the long window ends with the short input"
+            )
         terms = self.memory_terms()  # checks each weight
         if terms.active and (not self.memory or self.alignment == "off"):
             raise ValueError(

@@ -231,7 +231,11 @@ def run(cfg: TrainConfig) -> dict:
     try:
         while iteration < cfg.iterations:
             windows = ClipWindows(
-                cfg.short_len, cfg.out_len, cfg.long_len, warmup=iteration < cfg.iterations_warmup
+                cfg.short_len,
+                cfg.out_len,
+                cfg.long_len,
+                warmup=iteration < cfg.iterations_warmup,
+                long_window=cfg.long_window,
             )
             clip = source.next_batch().to(device, non_blocking=True)
             try:

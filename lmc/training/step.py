@@ -31,6 +31,12 @@ from lmc.training.memory_terms import (
 from lmc.weights import unwrap
 
 ALIGNMENT_MODES = ("on", "off")
+# Where phase 1's long window lies in the training clip. "anywhere" is published: its start is
+# drawn from 0 .. clip_len - long_len, so the window reaches into the frames to be predicted and
+# its recall can carry the future, which the short input of phase 2 cannot supply. "input": the
+# window ends with the short input (it needs long_len <= short_len), so phase 1 recalls only what
+# phase 2 can also see (this project's variant).
+LONG_WINDOWS = ("anywhere", "input")
 WARMUP_OUT_LEN = 10  # the published warm-up predicts only 10 frames
 PUBLISHED = MemoryTerms()  # no extra term: the published recipe
 
@@ -48,24 +54,38 @@ class ClipWindows:
     out_len: int
     long_len: int
     warmup: bool = False  # the first iterations predict only WARMUP_OUT_LEN frames
+    long_window: str = "anywhere"  # one of LONG_WINDOWS
+
+    def __post_init__(self) -> None:
+        if self.long_window not in LONG_WINDOWS:
+            raise ValueError(f"long_window={self.long_window!r}: must be one of {LONG_WINDOWS}")
+        if self.long_window == "input" and self.long_len > self.short_len:
+            raise ValueError(
+                f"long_window='input' needs long_len <= short_len (got long_len={self.long_len}, "
+                f"short_len={self.short_len}): the window ends with the short input"
+            )
 
     @property
     def clip_len(self) -> int:
         return self.short_len + self.out_len
 
     def effective(self) -> tuple[int, int]:
-        """(out_len, long_len) in force: during warm-up out_len=10 and long = frames[0:short+10]."""
-        if self.warmup:
-            out = min(WARMUP_OUT_LEN, self.out_len)
-            return out, self.short_len + out
-        return self.out_len, self.long_len
+        """(out_len, long_len) in force: during warm-up out_len=10 and long = frames[0:short+10]
+        (the "input" window keeps its own length: it never reaches past the input)."""
+        if not self.warmup:
+            return self.out_len, self.long_len
+        out = min(WARMUP_OUT_LEN, self.out_len)
+        return out, (self.short_len + out if self.long_window == "anywhere" else self.long_len)
 
     def long_start(self, seed: int, iteration: int) -> int:
         """The start s of the long window, uniform in 0 .. clip_len - long_len, one draw per batch.
 
         Drawn from (seed, iteration) alone, so a resumed run draws exactly what it would have.
+        The "input" window always starts at short_len - long_len.
         """
         out_len, long_len = self.effective()
+        if self.long_window == "input":
+            return self.short_len - long_len
         if self.warmup:
             return 0
         high = self.short_len + out_len - long_len
