@@ -79,3 +79,10 @@ def test_departures_name_the_readout_term_and_the_initialising_checkpoint():
         export_model.departures({"checkpoint_load": False, "checkpoint_load_file": "a.pt"}, {})
         == []
     )
+
+
+def test_departures_name_a_long_window_that_ends_with_the_input():
+    lines = export_model.departures({"long_window": "input", "long_len": 10}, {"temperature": 0.2})
+    assert lines[0] == "addressing temperature 0.2 (published: 1, none)"
+    assert lines[1].startswith("phase 1's long window ends with the short input (10 frames,")
+    assert export_model.departures({"long_window": "anywhere", "long_len": 20}, {}) == []

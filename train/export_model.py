@@ -117,6 +117,12 @@ def departures(train_cfg: dict, model_cfg: dict) -> list[str]:
         out.append(f"addressing temperature {model_cfg['temperature']:g} (published: 1, none)")
     if model_cfg.get("query_padding", "zeros") != "zeros":
         out.append(f"motion encoders padded by {model_cfg['query_padding']} (published: zeros)")
+    if train_cfg.get("long_window", "anywhere") != "anywhere":
+        out.append(
+            f"phase 1's long window ends with the short input ({train_cfg.get('long_len')} frames, "
+            "`--long_window input`), so it never sees the frames to be predicted (published: a "
+            "window drawn anywhere in the training clip)"
+        )
     if train_cfg.get("align_weight"):
         out.append(
             f"an explicit alignment term in phase 2, weight {train_cfg['align_weight']:g}: the "
