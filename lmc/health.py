@@ -14,6 +14,7 @@ import math
 
 from lmc import cli
 from lmc.analysis.health_check import HealthReport, health_check
+from lmc.config import MIN_MOTION_FRAMES
 from lmc.errors import CheckpointError, ConfigError
 
 # (label, key, control key or None, format) of the text report, in reading order.
@@ -100,6 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--clips", type=int, default=256, help="generated test clips (default 256)")
     parser.add_argument("--short_len", type=int, default=10)
     parser.add_argument("--out_len", type=int, default=10)
+    parser.add_argument(
+        "--long_len",
+        type=int,
+        default=None,
+        help="the long window, frames[0:long_len], behind the alignment and long-recall figures "
+        "(default short_len + out_len; a model trained with --long_window input: its short_len)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the shuffles and probe folds")
     parser.add_argument(
         "--dataset",
@@ -118,6 +126,12 @@ def main(argv: list[str] | None = None) -> dict:
     for name in ("short_len", "out_len"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name} {getattr(args, name)}: must be at least 1")
+    long_len = args.long_len or args.short_len + args.out_len
+    if not MIN_MOTION_FRAMES <= long_len <= args.short_len + args.out_len:
+        raise ConfigError(
+            f"--long_len {long_len}: must be between {MIN_MOTION_FRAMES} and short_len + out_len "
+            f"= {args.short_len + args.out_len}"
+        )
     if args.seed < 0:
         raise ConfigError(f"--seed {args.seed}: must be at least 0")
     from lmc.checkpoint import load_checkpoint
@@ -134,7 +148,7 @@ def main(argv: list[str] | None = None) -> dict:
         args.short_len + args.out_len,
         image_size=model.config.image_size,
     ).subset(slice(0, args.clips))
-    report = health_check(model, clips, args.short_len, args.out_len, seed=args.seed)
+    report = health_check(model, clips, args.short_len, args.out_len, long_len, seed=args.seed)
     values = report.to_dict()
     if args.json:
         print(json.dumps(values, indent=1))

@@ -41,6 +41,17 @@ def test_json_holds_every_key_and_parses(checkpoint, capsys):
     assert len(values["verdicts"]) == 7 and all(isinstance(v, str) for v in values["verdicts"])
 
 
+def test_long_len_sets_the_long_window_of_the_alignment(checkpoint, capsys):
+    # A fresh model's context encoder is a copy of its matching encoder, so a long window equal
+    # to the short input recalls exactly what the short input does.
+    values = health.main([str(checkpoint), "--clips", "8", "--out_len", "4", "--long_len", "10"])
+    capsys.readouterr()
+    assert values["alignment_top1"] == 1.0 and values["alignment_kl"] == pytest.approx(0, abs=1e-6)
+    assert values["readout_clip_correlation"] == pytest.approx(1.0)
+    default = health.main([str(checkpoint), "--clips", "8", "--out_len", "4"])
+    assert default["alignment_kl"] > 1e-4  # the long window of 14 frames recalls otherwise
+
+
 def test_text_report_lists_figures_with_controls_and_verdicts(checkpoint, capsys):
     health.main([str(checkpoint), "--clips", "8", "--out_len", "4"])
     text = capsys.readouterr().out
@@ -51,6 +62,8 @@ def test_text_report_lists_figures_with_controls_and_verdicts(checkpoint, capsys
 def test_errors_name_the_value(checkpoint, tmp_path):
     with pytest.raises(ConfigError, match="--clips 1: at least 2 clips are needed"):
         health.main([str(checkpoint), "--clips", "1"])
+    with pytest.raises(ConfigError, match="--long_len 15: must be between 9 and .* = 14"):
+        health.main([str(checkpoint), "--out_len", "4", "--long_len", "15"])
     with pytest.raises(ConfigError, match="--seed -1: must be at least 0"):
         health.main([str(checkpoint), "--seed", "-1"])
     with pytest.raises(CheckpointError, match="checkpoint not found: .*missing.safetensors"):
