@@ -30,7 +30,7 @@ COMMANDS = {
     "health": ("lmc.health", "is a checkpoint's memory alive?"),
     "convert": ("lmc.convert", "convert the authors' checkpoints"),
     "data": ("lmc.data.__main__", "Moving-MNIST frame folders, KTH conversion"),
-    "bench": ("lmc.bench.__main__", "benchmarks (model, data, metrics, train)"),
+    "bench": ("lmc.bench.__main__", "benchmarks (model, data, metrics, train, health, gpu)"),
     "dashboard": (None, "serve the dashboard (flags go to streamlit run)"),
 }
 # Benchmarks that measure an application live beside it, not in the library.

@@ -1,11 +1,15 @@
 """Dispatch `python -m lmc.bench SUITE ...` to `lmc.bench.SUITE.main`.
 
 Suites time one part of the toolkit and print a table plus a JSON file; compare ratios within one
-run and quote medians, since the machines this runs on are shared and noisy.
+run and quote medians, since the machines this runs on are shared and noisy. An expected failure
+(an unknown suite; for `gpu`, a bad flag or no CUDA) ends in one line and status 2 (`lmc.cli`).
 """
 
 import importlib
 import sys
+
+from lmc import cli
+from lmc.errors import ConfigError
 
 SUITES = {
     "model": "training iteration and rollout speed, peak memory, per preset",
@@ -13,6 +17,7 @@ SUITES = {
     "metrics": "batched torch SSIM/PSNR/MSE against scikit-image frame by frame",
     "train": "training clips/s of the CLI loop and evaluation throughput",
     "health": "seconds of a full memory health check (256 clips of the small model)",
+    "gpu": "the published recipes on CUDA: fp32, bf16, fp16, compiled or not, peak memory",
 }
 
 
@@ -23,9 +28,9 @@ def main(argv=None) -> None:
         suite = argv.pop(0)
     if suite not in SUITES:
         valid = ", ".join(f"{name} ({what})" for name, what in SUITES.items())
-        raise SystemExit(f"unknown benchmark suite {suite!r}; valid suites: {valid}")
+        raise ConfigError(f"unknown benchmark suite {suite!r}; valid suites: {valid}")
     importlib.import_module(f"lmc.bench.{suite}").main(argv)
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main, prog="lmc.bench")
