@@ -1,0 +1,206 @@
+"""What an upload declares about itself, read from its header before anything is decoded.
+
+A small file can declare a huge clip: a GIF or PNG header of 65535x65535, a ZIP whose members
+unpack to gigabytes, an `.npy` of shape (10**6, 10**6). `lmc.analysis.inputs` compares these
+declarations with its frame and pixel budgets first, so that nothing big is allocated for a file
+it will refuse. Only the fixed-layout parts of each format are read here (PNG's IHDR chunk, a
+JPEG's frame header, a BMP's info header, a GIF's block structure, the `.npy` header, ffmpeg's
+description of a video); decoding the pixels is left to Pillow, numpy and ffmpeg.
+
+Every reader raises InputError, naming the file, for a header it cannot read.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import tokenize
+from dataclasses import dataclass
+
+import numpy as np
+
+from lmc.errors import InputError
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+GIF_SIGNATURES = (b"GIF87a", b"GIF89a")
+# JPEG start-of-frame markers: 0xC0-0xCF but DHT (C4), JPG (C8) and DAC (CC), which share the range.
+_JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# Markers without a length field: TEM, SOI and the restart markers RST0-RST7.
+_JPEG_BARE_MARKERS = frozenset({0x01, 0xD8, *range(0xD0, 0xD8)})
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a file declares: `frames` images of `height` x `width` pixels."""
+
+    frames: int
+    height: int
+    width: int
+
+    @property
+    def pixels(self) -> int:
+        return self.frames * self.height * self.width
+
+
+# ---------------------------------------------------------------------------------------- GIF
+def _color_table_bytes(flags: int) -> int:
+    """Bytes of the colour table that a GIF screen or image descriptor with `flags` announces."""
+    return 3 << ((flags & 7) + 1) if flags & 0x80 else 0
+
+
+def _skip_sub_blocks(data: bytes, pos: int) -> int:
+    """The position after the chain of data sub-blocks (a length byte, then that many bytes,
+    ended by a zero length) that starts at `pos`."""
+    while pos < len(data):
+        size = data[pos]
+        pos += 1 + size
+        if size == 0:
+            break
+    return pos
+
+
+def gif_layout(data: bytes, max_frames: int, name: str = "the GIF") -> Layout:
+    """The frames of a GIF and the canvas Pillow decodes them onto, from its block structure.
+
+    The canvas is the logical screen, grown to every frame's extent as Pillow grows it (a frame
+    may reach past the screen). Counting stops after `max_frames` + 1 frames, so a file of a
+    million frames is walked no further than needed to refuse it. Bytes that are no block are
+    skipped, as Pillow skips them; a file cut short ends the walk.
+    """
+    if len(data) < 13 or data[:6] not in GIF_SIGNATURES:
+        raise InputError(f"{name} cannot be read as a GIF: it has no GIF87a or GIF89a header")
+    width, height = struct.unpack_from("<HH", data, 6)
+    pos = 13 + _color_table_bytes(data[10])
+    frames = 0
+    while pos < len(data) and frames <= max_frames:
+        tag = data[pos]
+        pos += 1
+        if tag == 0x3B:  # trailer
+            break
+        if tag == 0x21:  # extension: a label byte, then sub-blocks
+            pos = _skip_sub_blocks(data, pos + 1)
+        elif tag == 0x2C:  # image descriptor: left, top, width, height, flags
+            if pos + 9 > len(data):
+                break
+            left, top, w, h, flags = struct.unpack_from("<HHHHB", data, pos)
+            width, height = max(width, left + w), max(height, top + h)
+            frames += 1
+            # the local colour table, the LZW code size byte, then the image's sub-blocks
+            pos = _skip_sub_blocks(data, pos + 9 + _color_table_bytes(flags) + 1)
+    return Layout(frames, height, width)
+
+
+# ------------------------------------------------------------------------------ one image file
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(height, width) of the last frame header before the first scan, as Pillow reads it."""
+    pos, size = 2, None
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker == 0xFF:  # a fill byte before the marker
+            pos += 1
+            continue
+        if marker in _JPEG_BARE_MARKERS:
+            pos += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image, start of scan: no frame header follows
+            break
+        if marker in _JPEG_FRAME_MARKERS and pos + 9 <= len(data):
+            size = struct.unpack_from(">HH", data, pos + 5)  # after length and precision
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    return size
+
+
+def image_size(data: bytes) -> tuple[str, int, int] | None:
+    """(format, height, width) that a PNG, JPEG, BMP or GIF file declares (for a GIF, its first
+    frame's canvas); None for any other file, or one cut short before its size."""
+    if data.startswith(PNG_SIGNATURE):
+        if len(data) < 24 or data[12:16] != b"IHDR":
+            return None
+        width, height = struct.unpack_from(">II", data, 16)
+        return "PNG", height, width
+    if data.startswith(b"\xff\xd8"):
+        size = _jpeg_size(data)
+        return None if size is None else ("JPEG", *size)
+    if data.startswith(b"BM"):
+        if len(data) < 26:
+            return None
+        if struct.unpack_from("<I", data, 14)[0] == 12:  # OS/2 1.x header: unsigned 16-bit sides
+            width, height = struct.unpack_from("<HH", data, 18)
+        else:  # Windows headers: signed 32-bit sides, a negative height for top-down rows
+            width, height = struct.unpack_from("<ii", data, 18)
+        return "BMP", abs(height), abs(width)
+    if data[:6] in GIF_SIGNATURES:
+        layout = gif_layout(data, max_frames=0)  # the first frame: the one Pillow opens
+        return "GIF", layout.height, layout.width
+    return None
+
+
+# ---------------------------------------------------------------------------------------- .npy
+@dataclass(frozen=True)
+class NpyHeader:
+    """An `.npy` file's header: the array's shape and dtype, and where its data begins."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    fortran_order: bool
+    offset: int
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def npy_header(data: bytes, name: str = "the .npy file") -> NpyHeader:
+    """The header of `.npy` bytes: InputError for one numpy cannot parse, an array of Python
+    objects (reading it would mean unpickling) or a negative dimension. Whether the file holds
+    the bytes its shape needs is for the reader to check (`NpyHeader.nbytes`, `offset`)."""
+    buffer = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(buffer)
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(buffer)
+        elif version == (2, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(buffer)
+        else:
+            raise InputError(
+                f"{name} is .npy version {version[0]}.{version[1]}; versions 1.0 and 2.0 are read"
+            )
+    # numpy tokenizes and parses the header's Python literal and dtype description; a bad one
+    # raises one of these.
+    except (ValueError, TypeError, SyntaxError, EOFError, tokenize.TokenError) as err:
+        if isinstance(err, InputError):
+            raise
+        raise InputError(f"{name} is not a readable .npy file: {err}") from None
+    header = NpyHeader(tuple(shape), dtype, fortran_order, buffer.tell())
+    if dtype.hasobject:
+        raise InputError(
+            f"{name} holds Python objects, which would have to be unpickled (that could run "
+            "code); save plain numeric arrays"
+        )
+    if any(size < 0 for size in header.shape):
+        raise InputError(f"{name} declares shape {header.shape}; a dimension cannot be negative")
+    return header
+
+
+# --------------------------------------------------------------------------------------- video
+def video_layout(data: bytes, extension: str = ".mp4") -> Layout | None:
+    """Frames and size of a video from ffmpeg's description of its stream, no frame decoded:
+    the frame count when the container records it, else duration x frame rate; None when the
+    description lacks them (the decoder then counts frame by frame). Raises what imageio's
+    backend raises for a file it cannot open."""
+    import imageio.v3 as iio
+
+    meta = iio.immeta(data, extension=extension)
+    size, fps, duration = meta.get("size"), meta.get("fps"), meta.get("duration")
+    frames = meta.get("nframes")
+    if not isinstance(frames, int) or isinstance(frames, bool):
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (fps, duration)):
+            return None
+        frames = int(fps * duration)
+    if not (isinstance(size, (tuple, list)) and len(size) == 2):
+        return None
+    width, height = size
+    if not all(isinstance(v, int) for v in (width, height)):
+        return None
+    return Layout(frames, height, width)
