@@ -112,8 +112,18 @@ def read_header(path: str | os.PathLike) -> dict[str, Any]:
         )
     try:
         header = json.loads(raw)
-    except json.JSONDecodeError as err:
+    # RecursionError: JSON nested deeper than Python's stack; ValueError: JSONDecodeError, or an
+    # integer of more digits than Python converts.
+    except (ValueError, RecursionError) as err:
         raise CheckpointError(f"{path} has a corrupted lmc header: {err}") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(
+            f"{path} has an lmc header of type {type(header).__name__}; expected a JSON object"
+        )
+    if not isinstance(header.get("metadata", {}), dict):
+        raise CheckpointError(
+            f"{path} has metadata of type {type(header['metadata']).__name__}; expected a JSON object"
+        )
     if header.get("format") != FORMAT_NAME:
         raise CheckpointError(
             f"{path} has format {header.get('format')!r}; expected {FORMAT_NAME!r}"
@@ -159,6 +169,10 @@ def _load_torch_file(path: Path, dataset: str | None) -> tuple[LMCMemoryModel, d
         config = config_from_header(obj, path)
         model = build_model(config)
         load_state_strict(model, obj["model"], path)
+        if not isinstance(obj.get("metadata", {}), dict):
+            raise CheckpointError(
+                f"{path} has metadata of type {type(obj['metadata']).__name__}; expected a dict"
+            )
         metadata = dict(obj.get("metadata", {}))
         metadata.update(format="lmc-train-state", step=obj.get("iteration"))
         return model, metadata

@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from lmc.errors import ConfigError
+
 QUERY_MODES = ("local", "global")
 # How the 3D motion encoders pad their convolutions. "zeros" is published; it lets a border cell's
 # query see the frame's edge, so slots can end up standing for positions instead of motions.
@@ -32,6 +34,17 @@ MAX_IMAGE_SIZE = 1024
 MAX_LSTM_LAYERS = 64
 MAX_STATE_BYTES = 2 * 2**30
 MAX_PARAMETERS = 500_000_000
+# Every width and count: far above any real layer (the widest published is 512), and small enough
+# that no tensor's size overflows when the parameters are counted on the meta device and no sum
+# here leaves a float, so a file's 10**400 gets this message rather than an OverflowError.
+MAX_WIDTH = 10**8
+
+
+def _finite_float(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -64,13 +77,15 @@ class ModelConfig:
         for name in ("encoder_channels", "motion_channels"):
             value = getattr(self, name)
             if not isinstance(value, (list, tuple)):
-                raise ValueError(f"invalid ModelConfig: {name}={value!r}: must be a list of widths")
+                raise ConfigError(
+                    f"invalid ModelConfig: {name}={value!r}: must be a list of widths"
+                )
             object.__setattr__(self, name, tuple(value))
         self.check_types()
         self.validate()
 
     def check_types(self) -> None:
-        """Raise ValueError for a field of the wrong type (a file may hold anything): counts are
+        """Raise ConfigError for a field of the wrong type (a file may hold anything): counts are
         ints (not floats, not booleans), the temperature a finite number, `memory` a boolean."""
         problems = []
         counts = [f.name for f in dataclasses.fields(self) if f.type == "int"]
@@ -83,7 +98,8 @@ class ModelConfig:
                 if not isinstance(width, int) or isinstance(width, bool):
                     problems.append(f"{name} width {width!r}: must be an integer")
         t = self.temperature
-        if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t):
+        # An int beyond a float's range (10**400 in a file) is no finite float either.
+        if not isinstance(t, (int, float)) or isinstance(t, bool) or not _finite_float(t):
             problems.append(f"temperature={t!r}: must be a finite number")
         if not isinstance(self.memory, bool):
             problems.append(f"memory={self.memory!r}: must be true or false")
@@ -91,11 +107,22 @@ class ModelConfig:
             if not isinstance(getattr(self, name), str):
                 problems.append(f"{name}={getattr(self, name)!r}: must be a string")
         if problems:
-            raise ValueError("invalid ModelConfig: " + "; ".join(problems))
+            raise ConfigError("invalid ModelConfig: " + "; ".join(problems))
 
     def validate(self) -> None:
-        """Raise ValueError naming the field, its value and the limit for any bad setting."""
+        """Raise ConfigError naming the field, its value and the limit for any bad setting."""
         problems = []
+        counts = [f.name for f in dataclasses.fields(self) if f.type == "int"]
+        sizes = [(f"{name}={getattr(self, name)}", getattr(self, name)) for name in counts] + [
+            (f"{name} width {width}", width)
+            for name in ("encoder_channels", "motion_channels")
+            for width in getattr(self, name)
+        ]
+        for label, value in sizes:
+            if value > MAX_WIDTH:
+                problems.append(f"{label}: must be at most {MAX_WIDTH:,}")
+        if problems:  # the sums below would not fit a float
+            raise ConfigError("invalid ModelConfig: " + "; ".join(problems))
         if self.image_size < SIDE_MULTIPLE or self.image_size % SIDE_MULTIPLE:
             problems.append(
                 f"image_size={self.image_size}: must be a positive multiple of {SIDE_MULTIPLE}"
@@ -108,8 +135,8 @@ class ModelConfig:
         if state > MAX_STATE_BYTES:
             problems.append(
                 f"the ConvLSTM state of one clip at {self.image_size}x{self.image_size} takes "
-                f"{state / 2**30:.1f} GiB ({self.lstm_layers} layers x {self.lstm_channels} "
-                f"channels): must be at most {MAX_STATE_BYTES / 2**30:.0f} GiB"
+                f"{state / 2**30:.1f} GiB (lstm_layers {self.lstm_layers} x lstm_channels "
+                f"{self.lstm_channels}): must be at most {MAX_STATE_BYTES / 2**30:.0f} GiB"
             )
         if self.image_channels not in (1, 3):
             problems.append(f"image_channels={self.image_channels}: must be 1 or 3")
@@ -128,9 +155,10 @@ class ModelConfig:
         ):
             if getattr(self, name) < 1:
                 problems.append(f"{name}={getattr(self, name)}: must be at least 1")
-        for width in (*self.encoder_channels, *self.motion_channels):
-            if width < 1:
-                problems.append(f"channel width {width}: must be at least 1")
+        for name in ("encoder_channels", "motion_channels"):
+            for width in getattr(self, name):
+                if width < 1:
+                    problems.append(f"{name} width {width}: must be at least 1")
         if self.query not in QUERY_MODES:
             problems.append(f"query={self.query!r}: must be one of {QUERY_MODES}")
         if self.query_padding not in QUERY_PADDINGS:
@@ -144,7 +172,7 @@ class ModelConfig:
                 f"output_activation={self.output_activation!r}: must be one of {OUTPUT_ACTIVATIONS}"
             )
         if problems:
-            raise ValueError("invalid ModelConfig: " + "; ".join(problems))
+            raise ConfigError("invalid ModelConfig: " + "; ".join(problems))
 
     def recurrent_state_bytes(self) -> int:
         """float32 bytes of one clip's ConvLSTM gates and states at the nominal image size: the
@@ -164,7 +192,7 @@ class ModelConfig:
     def preset(cls, name: str, **overrides: Any) -> ModelConfig:
         """A named preset, optionally with some fields replaced."""
         if name not in PRESETS:
-            raise ValueError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}")
+            raise ConfigError(f"unknown preset {name!r}; valid presets: {', '.join(PRESETS)}")
         return dataclasses.replace(PRESETS[name], **overrides)
 
     def replace(self, **changes: Any) -> ModelConfig:
@@ -178,11 +206,16 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ModelConfig:
-        """Build from a dict with the same keys; unknown keys are an error listing the valid ones."""
+        """Build from a dict with the same keys; unknown keys are an error listing the valid ones.
+        ConfigError for anything a file may hold that is not a valid config."""
+        if not isinstance(values, dict):
+            raise ConfigError(
+                f"a ModelConfig is a mapping of its fields, not {type(values).__name__} {values!r:.60}"
+            )
         valid = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - valid)
+        unknown = sorted((key for key in values if key not in valid), key=repr)
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f"unknown ModelConfig keys {unknown}; valid keys: {', '.join(sorted(valid))}"
             )
         return cls(**values)

@@ -130,7 +130,7 @@ def image_size(data: bytes) -> tuple[str, int, int] | None:
         else:  # Windows headers: signed 32-bit sides, a negative height for top-down rows
             width, height = struct.unpack_from("<ii", data, 18)
         return "BMP", abs(height), abs(width)
-    if data[:6] in GIF_SIGNATURES:
+    if data[:6] in GIF_SIGNATURES and len(data) >= 13:
         layout = gif_layout(data, max_frames=0)  # the first frame: the one Pillow opens
         return "GIF", layout.height, layout.width
     return None
@@ -180,6 +180,12 @@ def npy_header(data: bytes, name: str = "the .npy file") -> NpyHeader:
         )
     if any(size < 0 for size in header.shape):
         raise InputError(f"{name} declares shape {header.shape}; a dimension cannot be negative")
+    # numpy multiplies the dimensions in 64 bits, empty ones included: (0, 2**64) overflows it.
+    extent = math.prod(max(size, 1) for size in header.shape) * max(dtype.itemsize, 1)
+    if extent >= 2**63:
+        raise InputError(
+            f"{name} declares shape {header.shape} of {dtype}; no array spans 2**63 bytes or more"
+        )
     return header
 
 
