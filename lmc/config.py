@@ -20,6 +20,11 @@ QUERY_MODES = ("local", "global")
 # query see the frame's edge, so slots can end up standing for positions instead of motions.
 QUERY_PADDINGS = ("zeros", "replicate")
 OUTPUT_ACTIVATIONS = ("none", "sigmoid")
+# How a query's cosines to the slots become weights. "cosine" is published: softmax(cos / T). A
+# model can make that addressing uniform by narrowing its own cosines (all within a few hundredths
+# of each other), whatever T. "standardized" divides each query's cosines by their spread over the
+# slots first, softmax((cos - mean) / std / T), so the sharpness is set by T alone.
+ADDRESSINGS = ("cosine", "standardized")
 
 # Each 3D motion encoder halves time three times (after the first spatial-only pooling), so it
 # needs at least 2**3 = 8 frame differences, i.e. 9 frames.
@@ -67,6 +72,7 @@ class ModelConfig:
     memory: bool = True  # False: the plain ConvLSTM predictor (the paper's no-memory baseline)
     query: str = "local"  # "local": one query per H/16 x W/16 cell (published); "global": one query
     temperature: float = 1.0  # softmax temperature of the addressing; 1.0 is the published model
+    addressing: str = "cosine"  # "cosine" (published) or "standardized" (see ADDRESSINGS)
     query_padding: str = (
         "zeros"  # padding of the 3D motion encoders: "zeros" (published) or "replicate"
     )
@@ -103,7 +109,7 @@ class ModelConfig:
             problems.append(f"temperature={t!r}: must be a finite number")
         if not isinstance(self.memory, bool):
             problems.append(f"memory={self.memory!r}: must be true or false")
-        for name in ("query", "query_padding", "output_activation"):
+        for name in ("query", "query_padding", "addressing", "output_activation"):
             if not isinstance(getattr(self, name), str):
                 problems.append(f"{name}={getattr(self, name)!r}: must be a string")
         if problems:
@@ -165,6 +171,8 @@ class ModelConfig:
             problems.append(
                 f"query_padding={self.query_padding!r}: must be one of {QUERY_PADDINGS}"
             )
+        if self.addressing not in ADDRESSINGS:
+            problems.append(f"addressing={self.addressing!r}: must be one of {ADDRESSINGS}")
         if not self.temperature > 0:
             problems.append(f"temperature={self.temperature}: must be > 0")
         if self.output_activation not in OUTPUT_ACTIVATIONS:

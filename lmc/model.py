@@ -61,6 +61,7 @@ class LMCMemoryModel(nn.Module):
                 global_query=c.query == "global",
                 temperature=c.temperature,
                 query_padding=c.query_padding,
+                addressing=c.addressing,
             )
             self.fusion = AttentionFusion(c.lstm_channels, c.feature_channels, c.attention_hidden)
 

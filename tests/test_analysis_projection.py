@@ -29,6 +29,10 @@ def test_slot_basis_keeps_readout_distances():
 def test_reachable_slots_are_the_most_concentrated_readouts():
     assert pj.max_weight(100) == pytest.approx(np.e**2 / (np.e**2 + 99))
     assert pj.max_weight(100) == pytest.approx(0.0695, abs=1e-4)
+    # Standardized cosines: one slot sqrt(S-1) spreads up, the rest -1/sqrt(S-1), equal.
+    z_top, z_rest = 2.0, -0.5  # S = 5
+    bound = np.exp(z_top / 0.5) / (np.exp(z_top / 0.5) + 4 * np.exp(z_rest / 0.5))
+    assert pj.max_weight(5, 0.5, "standardized") == pytest.approx(bound)
     slots = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
     top = pj.max_weight(3)
     other = (1 - top) / 2

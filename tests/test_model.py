@@ -105,6 +105,26 @@ def test_lower_temperature_sharpens_recall():
     assert w_sharp.max(-1).values.mean() > w_flat.max(-1).values.mean()
 
 
+def test_standardized_addressing_is_softmax_of_z_scored_cosines_and_ignores_their_scale():
+    model = build_model(ModelConfig.preset("tiny", addressing="standardized", temperature=0.5))
+    query = torch.randn(2, 3, 8)
+    cosine, weights, readout = model.address(query)
+    # The oracle, written out: each query's cosines in units of their population std.
+    z = (cosine - cosine.mean(-1, keepdim=True)) / cosine.std(-1, unbiased=False, keepdim=True)
+    torch.testing.assert_close(weights, torch.softmax(z / 0.5, dim=-1))
+    torch.testing.assert_close(readout, weights @ model.memory.slots.detach())
+    # Cosines squeezed towards their mean (a model "narrowing" them) leave the weights as they
+    # were: q' = q + 50 * mean slot direction keeps the order but shrinks every cosine's spread.
+    published = build_model(ModelConfig.preset("tiny", temperature=0.5))
+    published.load_state_dict(model.state_dict())
+    centre = torch.nn.functional.normalize(model.memory.slots.detach(), dim=-1).mean(0)
+    squeezed = query + 50 * centre * query.norm(dim=-1, keepdim=True)
+    _, w_pub, _ = published.address(squeezed)
+    assert w_pub.max() < 2.0 / 10  # the published addressing goes nearly uniform
+    _, w_std, _ = model.address(squeezed)
+    assert w_std.max() > 0.5
+
+
 def test_global_query_is_one_cell_tiled_over_the_grid():
     model = build_model(ModelConfig.preset("tiny", query="global"))
     out = model.predict(clip(), out_len=2)
@@ -257,6 +277,7 @@ def test_bad_input_is_refused_before_computing(tiny_model, short, kwargs, match)
         ({"image_channels": 2}, r"image_channels=2: must be 1 or 3"),
         ({"query": "pooled"}, r"query='pooled'"),
         ({"temperature": 0.0}, r"temperature=0.0: must be > 0"),
+        ({"addressing": "dot"}, r"addressing='dot': must be one of \('cosine', 'standardized'\)"),
         ({"memory_size": 0}, r"memory_size=0: must be at least 1"),
     ],
 )

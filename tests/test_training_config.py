@@ -81,6 +81,7 @@ def test_unknown_flags_and_bad_types_are_config_errors():
             r"long_window=input needs long_len <= short_len \(got long_len=12, short_len=10\)",
         ),
         (["--long_window", "past"], "long_window='past': must be one of"),
+        (["--addressing", "dot"], "addressing='dot': must be one of"),
         (["--temperature", "nan"], "invalid ModelConfig: temperature=nan: must be a finite number"),
     ],
 )
@@ -120,6 +121,8 @@ def test_ablation_switches_reach_the_model():
         ["--query", "global", "--temperature", "0.5", "--memory_size", "7"]
     ).model_config()
     assert (cfg.query, cfg.temperature, cfg.memory_size) == ("global", 0.5, 7)
+    assert parse_args(["--addressing", "standardized"]).model_config().addressing == "standardized"
+    assert parse_args([]).model_config().addressing == "cosine"
 
 
 def test_query_padding_reaches_every_motion_convolution():

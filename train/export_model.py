@@ -115,6 +115,12 @@ def departures(train_cfg: dict, model_cfg: dict) -> list[str]:
     out = []
     if model_cfg.get("temperature", 1.0) != 1.0:
         out.append(f"addressing temperature {model_cfg['temperature']:g} (published: 1, none)")
+    if model_cfg.get("addressing", "cosine") != "cosine":
+        out.append(
+            "each query's cosines standardised over the slots before the softmax, "
+            "softmax((cos - mean) / std / T), so the model cannot flatten its addressing by "
+            "narrowing its cosines (published: softmax(cos))"
+        )
     if model_cfg.get("query_padding", "zeros") != "zeros":
         out.append(f"motion encoders padded by {model_cfg['query_padding']} (published: zeros)")
     if train_cfg.get("long_window", "anywhere") != "anywhere":

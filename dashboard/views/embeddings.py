@@ -41,13 +41,13 @@ def _sample_points(total: int, max_points: int, keep: np.ndarray | None) -> np.n
 
 
 def _vectors(
-    sample, phase: str, space: str, index: np.ndarray, temperature: float
+    sample, phase: str, space: str, index: np.ndarray, temperature: float, addressing: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """The chosen points and the slot markers in the space the map is made of."""
     arrays = sample.phase(phase)
     flat = arrays[space].reshape(-1, arrays[space].shape[-1])[index]
     if space == "readout":
-        return pj.readout_space(flat, sample.slots, temperature)
+        return pj.readout_space(flat, sample.slots, temperature, addressing)
     return pj.query_space(flat, sample.slots)
 
 
@@ -194,7 +194,10 @@ def _map_panel(
     loaded, sample, phase: str, space: str, index: np.ndarray, total: int, key: str
 ) -> None:
     trace("embeddings.map")
-    points, slot_points = _vectors(sample, phase, space, index, loaded.model.config.temperature)
+    config = loaded.model.config
+    points, slot_points = _vectors(
+        sample, phase, space, index, config.temperature, config.addressing
+    )
     umap_path = _umap_path(loaded.key, key)
     maps = ["PCA"] + (["UMAP"] if umap_path.is_file() else [])
     st.session_state.setdefault(Embeddings.MAP, maps[-1])

@@ -104,7 +104,7 @@ def _panel(loaded, clip) -> None:
         st.radio("recall", SOURCES, key=Intervene.SOURCE, horizontal=True)
         if st.session_state[Intervene.SOURCE] == SOURCES[0]:
             st.number_input(f"slot (0 .. {size - 1})", 0, size - 1, step=1, key=Intervene.SLOT)
-            top = max_weight(size, cfg.temperature)
+            top = max_weight(size, cfg.temperature, cfg.addressing)
             st.session_state.setdefault(Intervene.STRENGTH, STRENGTHS[0])
             st.radio(
                 "strength",

@@ -81,7 +81,18 @@ def _pick_cell(chart_key: str) -> None:
         st.session_state[Recall.CELL] = cells[0]
 
 
-def _summary(view: RecallView, align, temperature: float) -> None:
+# How each addressing bounds the largest weight (lmc.analysis.projection.max_weight), and its name.
+BOUND_FORMULA = {
+    "cosine": "e^(2/T) / (e^(2/T) + S − 1)",
+    "standardized": "1 / (1 + (S − 1) e^(−S / (√(S − 1) T)))",
+}
+ADDRESSING_WORDS = {
+    "cosine": "raw cosines",
+    "standardized": "cosines standardised over the slots",
+}
+
+
+def _summary(view: RecallView, align, temperature: float, addressing: str) -> None:
     stats = recall_stats(view.short.weights, view.short.cosine)
     size = view.short.memory_size
     cols = st.columns(6 if align is not None else 3)
@@ -99,7 +110,8 @@ def _summary(view: RecallView, align, temperature: float) -> None:
         "largest weight",
         f"{stats.max_weight.max():.4f}",
         help=f"uniform = 1/S = {1 / size:.4f}; the softmax allows at most "
-        f"{max_weight(size, temperature):.4f} (e^(2/T) / (e^(2/T) + S − 1), T = {temperature:g})",
+        f"{max_weight(size, temperature, addressing):.4f} ({BOUND_FORMULA[addressing]}, "
+        f"T = {temperature:g})",
     )
     if align is not None:
         cells = len(align.agree)
@@ -327,9 +339,14 @@ rows, cols = view.short.grid
 st.caption(
     f"Input: {clip.source}, {clip.short_len} frames seen. The motion matching encoder turns them into "
     f"{rows} × {cols} = {rows * cols} queries, one per 16×16 cell; each addresses the {size} slots by "
-    f"cosine similarity and a softmax and recalls their blend. With no temperature every weight stays "
-    f"near 1/S = {1 / size:.4f}, so the views below show what varies: the weight above uniform, the "
-    "cosine, the ranking and the entropy."
+    f"cosine similarity and a softmax and recalls their blend. "
+    + (
+        f"With no temperature every weight stays near 1/S = {1 / size:.4f}, so the views below show "
+        "what varies: the weight above uniform, the cosine, the ranking and the entropy."
+        if model.config.addressing == "cosine" and model.config.temperature == 1.0
+        else f"This model addresses by {ADDRESSING_WORDS[model.config.addressing]} at temperature "
+        f"{model.config.temperature:g} (published: raw cosines, T = 1)."
+    )
 )
 align = None
 if view.long is not None:
@@ -338,7 +355,7 @@ if view.long is not None:
     )
 elif clip.future.shape[0] == 0:
     st.caption("The clip has no future frames, so the long-term recall (phase 1) cannot be shown.")
-_summary(view, align, model.config.temperature)
+_summary(view, align, model.config.temperature, model.config.addressing)
 motion = _cell_motion(clip, view.short.grid)
 _cells_panel(view, motion, align)
 if align is not None:

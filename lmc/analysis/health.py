@@ -63,7 +63,7 @@ class Usage:
         return self.memory_size - self.slots_alive
 
 
-def usage(weights: np.ndarray, temperature: float = 1.0) -> Usage:
+def usage(weights: np.ndarray, temperature: float = 1.0, addressing: str = "cosine") -> Usage:
     weights = np.asarray(weights)
     size = weights.shape[-1]
     flat = weights.reshape(-1, size)
@@ -74,7 +74,7 @@ def usage(weights: np.ndarray, temperature: float = 1.0) -> Usage:
         memory_size=size,
         effective_slots=float(effective_slots(flat).mean()),
         max_weight=float(flat.max()),
-        max_weight_bound=max_weight(size, temperature),
+        max_weight_bound=max_weight(size, temperature, addressing),
     )
 
 

@@ -185,7 +185,7 @@ def health_check(
     weights = sample.short_weights
     n, cells, size = weights.shape
     temperature = float(model.config.temperature)
-    use = hl.usage(weights, temperature)
+    use = hl.usage(weights, temperature, model.config.addressing)
 
     top = weights.argmax(axis=-1)  # (N, cells)
     position = np.broadcast_to(np.arange(cells), (n, cells))
@@ -259,7 +259,7 @@ def watch_health(
     if getattr(model, "memory", None) is None:
         return {}
     sample = run_dataset_pass(model, frames, short_len, long_len=long_len)
-    use = hl.usage(sample.short_weights, float(model.config.temperature))
+    use = hl.usage(sample.short_weights, float(model.config.temperature), model.config.addressing)
     own = recall_mse(model, frames, short_len, out_len)
     other = recall_mse(model, frames, short_len, out_len, np.roll(sample.short_weights, 1, axis=0))
     align = hl.alignment_health(sample.long_weights, sample.short_weights)

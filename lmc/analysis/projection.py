@@ -100,14 +100,26 @@ def umap(
     return Projection(contexts=coords.astype(np.float64), slots=placed, method="umap")
 
 
-def max_weight(memory_size: int, temperature: float = 1.0) -> float:
-    """The largest weight the addressing can give one slot: cosine 1 to it and -1 to every other
-    slot, e^(2/T) / (e^(2/T) + S - 1); 0.0695 for S = 100 at the published T = 1."""
+def max_weight(memory_size: int, temperature: float = 1.0, addressing: str = "cosine") -> float:
+    """The largest weight the addressing can give one slot.
+
+    Published ("cosine"): cosine 1 to it and -1 to every other slot, e^(2/T) / (e^(2/T) + S - 1);
+    0.0695 for S = 100 at T = 1. "standardized" (cosines over their spread): one slot sqrt(S - 1)
+    spreads above the others, which sit together, 1 / (1 + (S - 1) e^(-S / (sqrt(S - 1) T)));
+    all but 1 for S = 100 below T = 1.
+    """
+    if memory_size < 2:
+        return 1.0
+    if addressing == "standardized":
+        gap = memory_size / np.sqrt(memory_size - 1) / temperature
+        return float(1.0 / (1.0 + (memory_size - 1) * np.exp(-gap)))
     top = np.exp(2.0 / temperature)
     return float(top / (top + memory_size - 1))
 
 
-def reachable_slots(slots: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+def reachable_slots(
+    slots: np.ndarray, temperature: float = 1.0, addressing: str = "cosine"
+) -> np.ndarray:
     """(S, D): for each slot k, the readout closest to it that the addressing can produce, with
     the largest possible weight on k and the rest shared evenly. A readout is a blend near the
     mean slot, so the slots themselves lie far outside any cloud of readouts; these points lie
@@ -116,19 +128,21 @@ def reachable_slots(slots: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     size = slots.shape[0]
     if size < 2:
         return slots.copy()
-    top = max_weight(size, temperature)
+    top = max_weight(size, temperature, addressing)
     weights = np.full((size, size), (1.0 - top) / (size - 1))
     np.fill_diagonal(weights, top)
     return weights @ slots
 
 
 def readout_space(
-    readouts: np.ndarray, slots: np.ndarray, temperature: float = 1.0
+    readouts: np.ndarray, slots: np.ndarray, temperature: float = 1.0, addressing: str = "cosine"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Readouts (..., D) in the slots' orthonormal basis (..., r), and the slots' markers there
     (`reachable_slots`, (S, r)). Every distance between readouts is kept."""
     basis = slot_basis(slots)
-    return to_basis(readouts, basis), to_basis(reachable_slots(slots, temperature), basis)
+    return to_basis(readouts, basis), to_basis(
+        reachable_slots(slots, temperature, addressing), basis
+    )
 
 
 def query_space(queries: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -91,10 +91,12 @@ class MotionMemory(nn.Module):
         global_query: bool,
         temperature: float,
         query_padding: str = "zeros",
+        addressing: str = "cosine",
     ):
         super().__init__()
         self.global_query = global_query
         self.temperature = temperature
+        self.standardized = addressing == "standardized"
         self.slots = nn.Parameter(torch.randn(memory_size, memory_dim))
         self.matching_encoder = MotionEncoder(
             image_channels, *motion_channels, memory_dim, padding_mode=query_padding
@@ -145,7 +147,12 @@ class MotionMemory(nn.Module):
         """
         slots = self.slots if trainable else self.slots.detach()
         cosine = F.normalize(query, dim=-1) @ F.normalize(slots, dim=-1).T
-        weights = torch.softmax(cosine / self.temperature, dim=-1)
+        logits = cosine
+        if self.standardized:
+            # Each query's cosines in units of their own spread over the slots (ADDRESSINGS).
+            centred = cosine - cosine.mean(-1, keepdim=True)
+            logits = centred / centred.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-6)
+        weights = torch.softmax(logits / self.temperature, dim=-1)
         return cosine, weights, weights @ slots
 
     def apply_override(

@@ -68,6 +68,7 @@ class TrainConfig:
     memory: bool = True  # False: the ConvLSTM predictor without memory
     query: str | None = None  # local | global; None: the preset's
     temperature: float | None = None  # None: the preset's
+    addressing: str | None = None  # cosine | standardized; None: the preset's (cosine, as published)
     query_padding: str | None = None  # zeros | replicate; None: the preset's (zeros, as published)
     align_weight: float = 0.0  # > 0: an explicit query alignment term in phase 2 (not published)
     address_align_weight: float = 0.0  # > 0: KL(long || short) of the addressing in phase 2
@@ -88,6 +89,7 @@ class TrainConfig:
             "long_window": LONG_WINDOWS,
             "query": (None, "local", "global"),
             "query_padding": (None, "zeros", "replicate"),
+            "addressing": (None, "cosine", "standardized"),
         }
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
@@ -153,6 +155,7 @@ class TrainConfig:
             ("query", "query"),
             ("temperature", "temperature"),
             ("query_padding", "query_padding"),
+            ("addressing", "addressing"),
         ):
             if getattr(self, theirs) is not None:
                 overrides[ours] = getattr(self, theirs)
