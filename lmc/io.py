@@ -2,25 +2,28 @@
 
 Atomic writes: readers (another rank, a second run, the dashboard) see either no file or a whole
 one, never a torn one, and an interrupted write leaves nothing behind (a killed one leaves its
-hidden temporary file, which `remove_stale_temps` clears at the next start). Safe reads of PyTorch
-files: `torch.load(weights_only=True)` only, which never runs pickled code.
+hidden temporary file, which `remove_stale_temps` clears at the next start). A folder written as
+a whole (`atomic_folder`, a dataset export) works the same way, one level up. Safe reads of
+PyTorch files: `torch.load(weights_only=True)` only, which never runs pickled code.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import re
+import shutil
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from lmc.errors import CheckpointError
 
 # temp_path's names: .tmp-<writer's pid>-<8 hex>-<final name>
-_TEMP_NAME = re.compile(r"\.tmp-(\d+)-[0-9a-f]{8}-.+")
+_TEMP_NAME = re.compile(r"\.tmp-(\d+)-[0-9a-f]{8}-(.+)")
 
 
 def temp_path(final: str | os.PathLike) -> Path:
@@ -58,6 +61,46 @@ def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
         Path(entry.path).unlink(missing_ok=True)
         removed.append(Path(entry.path))
     return removed
+
+
+def remove_stale_temp_folders(folder: str | os.PathLike, final_name: str) -> list[Path]:
+    """Delete the temporary folders that killed `atomic_folder` writers of `folder/final_name`
+    left (a half-written dataset); returns what was deleted. Only folders named by `temp_path`
+    for that final name whose writer process is gone; a symbolic link is never followed."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMP_NAME.fullmatch(entry.name)
+        if match is None or match.group(2) != final_name:
+            continue
+        if not entry.is_dir(follow_symlinks=False) or _alive(int(match.group(1))):
+            continue
+        shutil.rmtree(entry.path)
+        removed.append(Path(entry.path))
+    return removed
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a hidden temporary folder beside `path` to fill; when the block ends, it is renamed
+    onto `path` (absent or an empty folder), so readers see no folder or a whole one. An error
+    removes it; a kill leaves it, and the next `atomic_folder` for the same path removes it
+    (`remove_stale_temp_folders`). Its files are not fsynced one by one: this guards against a
+    killed process, not a lost machine."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_folders(path.parent, path.name)
+    tmp = temp_path(path)
+    tmp.mkdir()
+    try:
+        yield tmp
+        os.replace(tmp, path)  # POSIX replaces an empty folder; a full one fails (ENOTEMPTY)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _umask() -> int:

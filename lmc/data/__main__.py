@@ -6,9 +6,11 @@
 `export` writes generated Moving-MNIST clips as `OUT_DIR/video_00000/frame_00000.png` ... so the
 original LMC-Memory code (and `FrameFolderDataset`) can read them, with the true motion beside
 them in `OUT_DIR/meta.npz`, one row per folder in `OUT_DIR/manifest.csv` (folder, clip, frames,
-labels, seed, split) and the generator arguments in `OUT_DIR/export.json`. `kth` writes its own
-manifest.csv (`lmc.data.kth`). A bad argument, folder or file ends in one line on stderr and
-exit status 2 (`lmc.cli`); `--debug` adds the traceback.
+labels, seed, split) and the generator arguments in `OUT_DIR/export.json`. The export is written
+into a hidden folder beside OUT_DIR and renamed onto it when whole (`lmc.io.atomic_folder`), so a
+killed export leaves no half dataset, and running it again removes what the killed one left.
+`kth` writes its own manifest.csv (`lmc.data.kth`). A bad argument, folder or file ends in one
+line on stderr and exit status 2 (`lmc.cli`); `--debug` adds the traceback.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 from lmc import cli
 from lmc.data.folders import write_manifest, write_video_frames
 from lmc.errors import DataError
+from lmc.io import atomic_folder
 
 EXPORT_ARRAYS = ("labels", "digit_indices", "positions", "continuous_positions", "velocities")
 EXPORT_MANIFEST_COLUMNS = ("folder", "clip", "frames", "labels", "seed", "split")
@@ -45,7 +48,8 @@ def export_moving_mnist(
     holding (N, ...) arrays `labels`, `digit_indices`, `positions`, `continuous_positions`,
     `velocities` (see `MovingMNISTClips`), manifest.csv (one row per folder: its clip number,
     frames, digit labels separated by spaces, seed and split) and export.json with the arguments.
-    PNG frames are exactly the generated ones; JPEG ones are lossy. Returns out_dir.
+    PNG frames are exactly the generated ones; JPEG ones are lossy. Returns out_dir, which
+    appears only once every file is written (`lmc.io.atomic_folder`).
     """
     from lmc.data.moving_mnist import GENERATOR_VERSION, generate_clips
 
@@ -56,25 +60,6 @@ def export_moving_mnist(
     clips = generate_clips(
         num_clips, seq_len, seed=seed, split=split, num_digits=num_digits, image_size=image_size
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    manifest = []
-    for i, frames in enumerate(clips.frames):
-        meta = {"clip": i, "labels": clips.labels[i].tolist(), "seed": seed, "split": split}
-        name = f"video_{i:05d}"
-        write_video_frames(out_dir / name, frames, ext, meta=meta)
-        manifest.append(
-            {
-                "folder": name,
-                "clip": i,
-                "frames": len(frames),
-                "labels": " ".join(str(label) for label in meta["labels"]),
-                "seed": seed,
-                "split": split,
-            }
-        )
-    np.savez(out_dir / "meta.npz", **{name: getattr(clips, name) for name in EXPORT_ARRAYS})
-    write_manifest(out_dir, EXPORT_MANIFEST_COLUMNS, manifest)
-    # Written last: its presence says the export finished.
     args = {
         "generator": "lmc.data.moving_mnist.generate_clips",
         "generator_version": GENERATOR_VERSION,
@@ -86,7 +71,26 @@ def export_moving_mnist(
         "image_size": image_size,
         "ext": ext,
     }
-    (out_dir / "export.json").write_text(json.dumps(args, indent=1))
+    with atomic_folder(out_dir) as tmp:
+        manifest = []
+        for i, frames in enumerate(clips.frames):
+            meta = {"clip": i, "labels": clips.labels[i].tolist(), "seed": seed, "split": split}
+            name = f"video_{i:05d}"
+            write_video_frames(tmp / name, frames, ext, meta=meta)
+            manifest.append(
+                {
+                    "folder": name,
+                    "clip": i,
+                    "frames": len(frames),
+                    "labels": " ".join(str(label) for label in meta["labels"]),
+                    "seed": seed,
+                    "split": split,
+                }
+            )
+        np.savez(tmp / "meta.npz", **{name: getattr(clips, name) for name in EXPORT_ARRAYS})
+        write_manifest(tmp, EXPORT_MANIFEST_COLUMNS, manifest)
+        # Written last: its presence says the export finished.
+        (tmp / "export.json").write_text(json.dumps(args, indent=1))
     return out_dir
 
 

@@ -6,7 +6,8 @@ each video's offset and length. Training then only slices the memory map.
 
 The index is the commit record: the array is written under a temporary name, renamed into place,
 and only then is the index replaced (both with `os.replace`), so an interrupted build leaves at
-most an orphan temporary file, never an index that points at a half-written array. The index
+most an orphan temporary file, which the next build removes, never an index that points at a
+half-written array. The index
 carries a fingerprint of (relative path, size, mtime) of every frame file plus the decoding
 options; any change in the folder gives a new fingerprint and a rebuild.
 
@@ -31,7 +32,7 @@ import numpy as np
 from PIL import Image
 
 from lmc.errors import DataError
-from lmc.io import temp_path
+from lmc.io import remove_stale_temps, temp_path
 from lmc.paths import inside
 
 log = logging.getLogger(__name__)
@@ -195,6 +196,8 @@ def _build(
     if total == 0:
         raise FrameFolderError(f"no frames to cache for {index_path.parent}")
     index_path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in remove_stale_temps(index_path.parent):
+        log.info("removed %s, left by a cache build that was killed", stale)
     array_path = index_path.with_name(f"{index_path.stem}-{fp[:16]}.npy")
     tmp = temp_path(array_path)
     try:
