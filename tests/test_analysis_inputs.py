@@ -9,16 +9,15 @@ from PIL import Image
 from lmc.analysis.inputs import (
     Clip,
     InputError,
-    array_to_clip_frames,
     check_clip,
     clip_collection,
-    decode_upload,
     default_short_len,
     guess_layout,
     match_channels,
     resize_frames,
 )
 from lmc.analysis.probe import motion_probe, motion_summary, probe_velocity
+from lmc.analysis.uploads import array_to_clip_frames, decode_upload
 
 
 def distinct_frames(t=10, h=32, w=48, seed=0) -> np.ndarray:

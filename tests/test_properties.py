@@ -23,9 +23,9 @@ from PIL import Image
 from safetensors.torch import save_file
 
 from lmc import ModelConfig, build_model, load_checkpoint, save_checkpoint
-from lmc.analysis import inputs
+from lmc.analysis import uploads
 from lmc.analysis.headers import gif_layout, image_size
-from lmc.analysis.inputs import decode_upload, read_npy
+from lmc.analysis.uploads import decode_upload, read_npy
 from lmc.checkpoint import config_from_header, read_header
 from lmc.config import MAX_PARAMETERS
 from lmc.errors import CheckpointError, ConfigError, InputError
@@ -172,8 +172,8 @@ def check_decoded(frames: np.ndarray, channels: int) -> None:
     """What every decoded upload is: (T, C, H, W) float32 in [0, 1] within the budgets."""
     t, c, h, w = frames.shape
     assert frames.dtype == np.float32
-    assert t <= inputs.MAX_FRAMES and max(h, w) <= inputs.MAX_SIDE
-    assert t * h * w <= inputs.MAX_PIXELS
+    assert t <= uploads.MAX_FRAMES and max(h, w) <= uploads.MAX_SIDE
+    assert t * h * w <= uploads.MAX_PIXELS
     assert 0.0 <= frames.min() and frames.max() <= 1.0
 
 

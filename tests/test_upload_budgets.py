@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lmc.analysis import inputs
-from lmc.analysis.inputs import InputError, decode_upload, read_npy
+from lmc.analysis import uploads
+from lmc.analysis.uploads import InputError, decode_upload, read_npy
 
 SMALL_MB = 4  # a refusal from a header allocates next to nothing
 
@@ -251,7 +251,7 @@ def test_a_video_is_checked_from_its_container_before_a_frame_is_read(
     def no_frames(*args, **kwargs):
         raise AssertionError("a frame was read before the budget check")
 
-    monkeypatch.setattr(inputs, limit, value)
+    monkeypatch.setattr(uploads, limit, value)
     monkeypatch.setattr(iio, "imiter", no_frames)
     with pytest.raises(InputError) as info:
         decode_upload(mp4, "c.mp4", 1)

@@ -18,19 +18,17 @@ from dashboard.settings import (
 from dashboard.trace import trace
 from dashboard.widget_state import seed_widget
 from lmc.analysis.inputs import (
-    UPLOAD_TYPES,
     Clip,
     InputError,
-    array_to_clip_frames,
     check_clip,
     clip_collection,
-    decode_upload,
     default_short_len,
     guess_layout,
     match_channels,
     resize_frames,
 )
 from lmc.analysis.probe import motion_probe, motion_summary
+from lmc.analysis.uploads import UPLOAD_TYPES, array_to_clip_frames, decode_upload
 from lmc.config import MIN_MOTION_FRAMES, SIDE_MULTIPLE
 
 SOURCES = ["Test set", "Motion probe", "Upload", "Dataset file", "Frame folder"]

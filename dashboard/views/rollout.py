@@ -17,7 +17,7 @@ from dashboard.settings import (
 from dashboard.trace import trace
 from dashboard.widget_state import seed_widget
 from dashboard.widgets import Row, heat, to_rgb
-from lmc.analysis.inputs import InputError, default_out_len, read_npy
+from lmc.analysis.inputs import InputError, default_out_len
 from lmc.analysis.rollout import (
     METHOD_FILES,
     MethodResults,
@@ -30,6 +30,7 @@ from lmc.analysis.rollout import (
     run_rollout,
     score_table,
 )
+from lmc.analysis.uploads import read_npy
 from lmc.checkpoint import CheckpointError
 
 NONE = "(none)"

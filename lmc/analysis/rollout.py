@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lmc.analysis.inputs import Clip, InputError, array_to_clip_frames, default_out_len
+from lmc.analysis.inputs import Clip, InputError, default_out_len
+from lmc.analysis.uploads import array_to_clip_frames
 from lmc.metrics import frame_metrics
 
 SCORES = ("mse", "mae", "psnr", "ssim")
