@@ -154,6 +154,24 @@ def test_the_manifest_traces_every_folder_to_its_source(raw_dir, tmp_path):
     assert f"manifest: {out / 'manifest.csv'}" in str(summary)
 
 
+def test_a_conversion_is_written_whole_or_not_at_all(raw_dir, tmp_path):
+    # A conversion that stops half way (here: its log callback fails after the first video)
+    # leaves no output folder and no hidden temporary one.
+    def fail(line):
+        raise RuntimeError("stopped")
+
+    with pytest.raises(RuntimeError, match="stopped"):
+        convert_kth(raw_dir, tmp_path / "out", log=fail)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    # A killed one leaves its hidden folder (its writer's process is gone): the next removes it.
+    stale = tmp_path / ".tmp-999999999-0123abcd-out"
+    (stale / "train" / "video_00000").mkdir(parents=True)
+    summary = convert_kth(raw_dir, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert summary.manifest == tmp_path / "out" / "manifest.csv" and summary.manifest.is_file()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["manifest.csv", "test", "train"]
+
+
 def test_parse_sequences_tolerates_noise(tmp_path):
     path = tmp_path / "sequences.txt"
     path.write_text(

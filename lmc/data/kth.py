@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from lmc.data.folders import write_manifest, write_video_frames
+from lmc.io import atomic_folder
 
 ACTIONS = ("boxing", "handclapping", "handwaving", "jogging", "running", "walking")
 SPLITS = ("train", "test")
@@ -203,14 +204,17 @@ def _ranges(
     return ranges
 
 
-def _prepare_out(out_dir: Path) -> None:
-    for split in SPLITS:
-        split_dir = out_dir / split
-        if split_dir.is_dir() and any(not p.name.startswith(".") for p in split_dir.iterdir()):
-            raise FileExistsError(
-                f"{split_dir} is not empty; convert into a new output folder or remove it"
-            )
-        split_dir.mkdir(parents=True, exist_ok=True)
+def _check_out(out_dir: Path) -> None:
+    """The output folder must be new or empty: a conversion is written whole or not at all."""
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        for split in SPLITS:
+            if (out_dir / split).exists():
+                raise FileExistsError(
+                    f"{out_dir / split} is not empty; convert into a new output folder or remove it"
+                )
+        raise FileExistsError(
+            f"{out_dir} is not empty; convert into a new output folder or remove it"
+        )
 
 
 def convert_kth(
@@ -250,7 +254,29 @@ def convert_kth(
     sequences = parse_sequences(sequences_file) if sequences_file is not None else None
     summary = KTHSummary(out_dir)
     videos = _find_videos(raw_dir, summary)
-    _prepare_out(out_dir)
+    _check_out(out_dir)
+    # Written into a hidden folder beside out_dir and renamed into place at the end, so a killed
+    # conversion leaves no half dataset; the next conversion to out_dir removes what it left.
+    with atomic_folder(out_dir) as tmp:
+        for split in SPLITS:
+            (tmp / split).mkdir()
+        manifest = _convert_videos(videos, tmp, size, sequences, persons, actions, summary, log)
+        written = write_manifest(tmp, MANIFEST_COLUMNS, manifest)
+    summary.manifest = out_dir / written.name
+    return summary
+
+
+def _convert_videos(
+    videos: list[KTHVideo],
+    out_dir: Path,
+    size: int,
+    sequences: dict[str, list[tuple[int, int]]] | None,
+    persons: dict[str, set[int]],
+    actions: Sequence[str],
+    summary: KTHSummary,
+    log: Callable[[str], None] | None,
+) -> list[dict]:
+    """Write each video's frame folders under out_dir/{train,test}; returns the manifest rows."""
     manifest = []
     for video in videos:
         if video.action not in actions:
@@ -297,5 +323,4 @@ def convert_kth(
         summary.sources[split] += bool(ranges)
         if log is not None:
             log(f"{video.path.name}: {len(frames)} frames -> {split}, {len(ranges)} videos")
-    summary.manifest = write_manifest(out_dir, MANIFEST_COLUMNS, manifest)
-    return summary
+    return manifest
