@@ -86,5 +86,7 @@ def test_departures_name_a_long_window_that_ends_with_the_input():
     assert lines[0] == "addressing temperature 0.2 (published: 1, none)"
     assert lines[1].startswith("phase 1's long window ends with the short input (10 frames,")
     assert export_model.departures({"long_window": "anywhere", "long_len": 20}, {}) == []
+    (line,) = export_model.departures({"matching_learns": "alignment"}, {})
+    assert line.startswith("the matching encoder learns from the phase-2 alignment terms alone")
     (line,) = export_model.departures({}, {"addressing": "standardized"})
     assert line.startswith("each query's cosines standardised over the slots before the softmax")

@@ -82,6 +82,7 @@ def test_unknown_flags_and_bad_types_are_config_errors():
         ),
         (["--long_window", "past"], "long_window='past': must be one of"),
         (["--addressing", "dot"], "addressing='dot': must be one of"),
+        (["--matching_learns", "alignment"], "matching_learns='alignment' needs an alignment term"),
         (["--temperature", "nan"], "invalid ModelConfig: temperature=nan: must be a finite number"),
     ],
 )

@@ -1,5 +1,6 @@
 """lmc.training.memory_terms: the extra terms that keep the memory alive, value by value."""
 
+import copy
 import math
 
 import pytest
@@ -158,3 +159,55 @@ def test_balance_term_spreads_a_hoarded_memory(tiny_model):
             )
         after[weight] = balance()
     assert after[1.0] < 0.7 * after[0.0]
+
+
+def _phase2_matching_grads(model, clip, windows, terms):
+    """Run one train_step; return the model as phase 2 saw it (a copy taken at phase 2's optimizer
+    step, before the step) and the matching encoder's gradients at that step."""
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+    seen = []
+    original_step = opt.step
+
+    def spy():
+        if len(seen) == 1:  # phase 2's step: phase 1's has happened
+            grads = {n: p.grad.clone() for n, p in model.memory.matching_encoder.named_parameters()}
+            seen.append((copy.deepcopy(model), grads))
+        else:
+            seen.append(None)
+        original_step()
+
+    opt.step = spy
+    train_step(model, opt, clip, windows, 1, terms=terms)
+    return seen[1]
+
+
+def test_a_matching_encoder_that_learns_from_alignment_gets_only_the_terms_gradient(tiny_model):
+    torch.manual_seed(0)
+    clip = torch.rand(2, 13, 1, 32, 32)
+    windows = ClipWindows(10, 3, 12)
+    short, _, long = windows.split(clip, 1)
+    before = copy.deepcopy(tiny_model)
+    terms = MemoryTerms(address_align_weight=0.7, matching_learns="alignment")
+    after_phase1, grads = _phase2_matching_grads(tiny_model, clip, windows, terms)
+    # The oracle: 0.7 * KL(long || short) alone, the long addressing from phase 1's forward (the
+    # weights before any step), the short one from the weights phase 2 starts from.
+    with torch.no_grad():
+        long_query, _ = before.encode_motion(long, phase=1)
+        _, long_weights, _ = before.address(long_query)
+    query, _ = after_phase1.encode_motion(short, phase=2)
+    _, weights, _ = after_phase1.address(query)
+    (0.7 * addressing_alignment_loss(weights, long_weights)).backward()
+    for n, p in after_phase1.memory.matching_encoder.named_parameters():
+        torch.testing.assert_close(grads[n], p.grad, msg=n)
+    # The published source adds the prediction loss's gradient, which differs.
+    published = MemoryTerms(address_align_weight=0.7)
+    _, mixed = _phase2_matching_grads(copy.deepcopy(before), clip, windows, published)
+    name = next(iter(mixed))
+    assert not torch.allclose(mixed[name], grads[name])
+
+
+def test_matching_learns_is_checked_by_name():
+    with pytest.raises(ValueError, match="matching_learns='terms': must be one of"):
+        MemoryTerms(address_align_weight=1, matching_learns="terms")
+    with pytest.raises(ValueError, match="matching_learns='alignment' needs an alignment term"):
+        MemoryTerms(balance_weight=1, matching_learns="alignment")

@@ -157,6 +157,11 @@ def departures(train_cfg: dict, model_cfg: dict) -> list[str]:
             "squared distance of the short input's batch-centred readout to the long window's, "
             "over the long readouts' variance between clips (published: none)"
         )
+    if train_cfg.get("matching_learns", "prediction") != "prediction":
+        out.append(
+            "the matching encoder learns from the phase-2 alignment terms alone, not from the "
+            "phase-2 prediction loss (published: from the prediction loss)"
+        )
     if train_cfg.get("checkpoint_load") and train_cfg.get("checkpoint_load_file"):
         out.append(
             f"initialised from `{train_cfg['checkpoint_load_file']}`, not from random weights; "

@@ -68,13 +68,16 @@ class TrainConfig:
     memory: bool = True  # False: the ConvLSTM predictor without memory
     query: str | None = None  # local | global; None: the preset's
     temperature: float | None = None  # None: the preset's
-    addressing: str | None = None  # cosine | standardized; None: the preset's (cosine, as published)
+    addressing: str | None = (
+        None  # cosine | standardized; None: the preset's (cosine, as published)
+    )
     query_padding: str | None = None  # zeros | replicate; None: the preset's (zeros, as published)
     align_weight: float = 0.0  # > 0: an explicit query alignment term in phase 2 (not published)
     address_align_weight: float = 0.0  # > 0: KL(long || short) of the addressing in phase 2
     balance_weight: float = 0.0  # > 0: a slot-usage balance term in each phase (not published)
     readout_align_weight: float = 0.0  # > 0: the short readout pulled to the long one in phase 2
     clip_align_weight: float = 0.0  # > 0: the same for what tells the batch's clips apart
+    matching_learns: str = "prediction"  # prediction (published) | alignment: from the terms only
     sample_clips: int = 4  # clips drawn in the PNG rollout strips
     model_card: str | None = None  # text stored in the checkpoints' metadata
     tensorboard: str | None = (
@@ -142,6 +145,7 @@ class TrainConfig:
             balance_weight=self.balance_weight,
             readout_align_weight=self.readout_align_weight,
             clip_align_weight=self.clip_align_weight,
+            matching_learns=self.matching_learns,
         )
 
     def model_config(self) -> ModelConfig:

@@ -21,6 +21,10 @@ give every clip the same query, so the recall carries nothing. Each term attacks
   how much the long readouts differ between clips. The readout term above is dominated by the
   readout every clip shares (a soft addressing blends nearly all slots alike), so it can reach a
   small value while the short recall still carries little of what tells one clip from another;
+- `matching_learns="alignment"`: the matching encoder learns from the phase-2 alignment terms
+  alone, not from the phase-2 prediction loss. The prediction loss otherwise teaches it to pick
+  the slots whose recall the decoder can safely ignore whenever it cannot yet recall what the long
+  window recalls, working against the alignment term (docs/memory-health.md);
 - `balance_weight`: in each phase, log S minus the entropy of the addressing averaged over the
   batch's queries (0 when every slot gets the same share over the batch, log S when one slot takes
   everything). It leaves each query free to be sharp; it only forbids one slot from taking all.
@@ -87,6 +91,7 @@ def usage_balance_loss(weights: torch.Tensor) -> torch.Tensor:
     return math.log(weights.shape[-1]) - entropy
 
 
+MATCHING_SOURCES = ("prediction", "alignment")  # what the matching encoder learns from
 NAMES = (
     "align_weight",
     "address_align_weight",
@@ -105,16 +110,27 @@ class MemoryTerms:
     balance_weight: float = 0.0
     readout_align_weight: float = 0.0
     clip_align_weight: float = 0.0
+    matching_learns: str = "prediction"  # one of MATCHING_SOURCES; "prediction" is published
 
     def __post_init__(self) -> None:
         for name in NAMES:
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name}={value!r}: must be a finite number >= 0")
+        if self.matching_learns not in MATCHING_SOURCES:
+            raise ValueError(
+                f"matching_learns={self.matching_learns!r}: must be one of {MATCHING_SOURCES}"
+            )
+        if self.matching_learns == "alignment" and not self.needs_long_recall():
+            raise ValueError(
+                "matching_learns='alignment' needs an alignment term (align_weight, "
+                "address_align_weight, readout_align_weight or clip_align_weight > 0): without "
+                "one the matching encoder would learn nothing"
+            )
 
     @property
     def active(self) -> bool:
-        return any(getattr(self, name) for name in NAMES)
+        return any(getattr(self, name) for name in NAMES) or self.matching_learns != "prediction"
 
     def needs_long_recall(self) -> bool:
         """Whether phase 2 needs what phase 1 recalled."""

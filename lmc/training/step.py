@@ -13,7 +13,8 @@ and a usage-balance term in each phase. The CLI (`train/`) and `lmc.experiments`
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,11 +163,20 @@ def train_step(
     for name, kwargs in runs:
         ctx = torch.autocast(device_type, dtype=autocast_dtype) if autocast_dtype else nullcontext()
         with ctx:
-            pred = model(short, out_len=out_len, **kwargs)
+            query = None
+            if name == "phase2" and terms.matching_learns == "alignment":
+                # The prediction runs with the matching encoder frozen; the terms below read
+                # queries of their own, the encoder's only gradient.
+                with _frozen(core.memory.matching_encoder):
+                    pred = model(short, out_len=out_len, **kwargs)
+                query, _ = core.encode_motion(short, phase=2)
+            else:
+                pred = model(short, out_len=out_len, **kwargs)
             loss = prediction_loss(pred.frames.float(), target.float())
             objective = loss
             if terms.active and name in ("phase1", "phase2"):
-                extra, long_recall = _memory_terms(core, pred, name, terms, long_recall)
+                query = pred.query if query is None else query
+                extra, long_recall = _memory_terms(core, query, name, terms, long_recall)
                 for key, value in extra.items():
                     losses[key] = value.item()
                     objective = objective + value * _term_weight(terms, key)
@@ -195,14 +205,28 @@ def _term_weight(terms: MemoryTerms, key: str) -> float:
     }[key]
 
 
-def _memory_terms(core, pred, name: str, terms: MemoryTerms, long_recall):
-    """The extra terms of one phase, and what phase 2 needs of phase 1 (queries and weights).
+@contextmanager
+def _frozen(module: torch.nn.Module) -> Iterator[None]:
+    """Run the block with `module`'s parameters out of autograd, then as they were."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+def _memory_terms(core, query: torch.Tensor, name: str, terms: MemoryTerms, long_recall):
+    """The extra terms of one phase from its queries (B, cells, D), attached to the graph, and
+    what phase 2 needs of phase 1 (queries and weights).
 
     The addressing is computed again from the attached queries (the trace holds detached
     copies); in phase 1 the slots take part, in phase 2 they stay frozen.
     """
     phase1 = name == "phase1"
-    query = pred.query.float()
+    query = query.float()
     _, weights, readout = core.address(query, memory_trainable=phase1)
     extra = {}
     if terms.balance_weight:
