@@ -154,7 +154,10 @@ def test_memory_health_runs_the_study_with_health_in_every_row(smoke_env, tmp_pa
         "align1-temp0.1",
         "live-temp0.1",
         "live-temp0.3",
+        "input-window",
+        "standardized",
+        "standardized-malign",
     ]
     assert all(1 <= alive <= 100 for alive in facts["alive"])
     assert len(facts["best_verdicts"]) == 7
-    assert facts["health_curve_points"] == 8 * 2 * 5  # variants x validations x measures
+    assert facts["health_curve_points"] == 11 * 2 * 5  # variants x validations x measures

@@ -248,8 +248,14 @@ def memory_study_variants() -> list[Variant]:
     input's queries to the long window's (at two weights), the alignment with the sharper
     addressing, and the "live" recipes: a sharp addressing kept from hoarding by a slot-usage
     balance term, the short input's addressing pulled towards the long window's, replicate
-    padding (`lmc.training.memory_terms`), at two temperatures."""
+    padding (`lmc.training.memory_terms`), at two temperatures; a long window that ends with the
+    input (nothing of the future in phase 1's recall); and a standardized addressing that the
+    model cannot flatten, with the matching encoder learning from the prediction loss (published)
+    or from the alignment term alone."""
     live = dict(query_padding="replicate", balance_weight=0.1, address_align_weight=1.0)
+    standardized = dict(
+        addressing="standardized", temperature=0.3, balance_weight=0.1, address_align_weight=1.0
+    )
     return [
         Variant("full"),
         Variant("temp0.1", temperature=0.1),
@@ -259,6 +265,15 @@ def memory_study_variants() -> list[Variant]:
         Variant("align1-temp0.1", align_weight=1.0, temperature=0.1),
         Variant("live-temp0.1", temperature=0.1, **live),
         Variant("live-temp0.3", temperature=0.3, **live),
+        Variant(
+            "input-window",
+            long_window="input",
+            long_len=10,
+            temperature=0.2,
+            balance_weight=0.1,
+        ),
+        Variant("standardized", **standardized),
+        Variant("standardized-malign", matching_learns="alignment", **standardized),
     ]
 
 
