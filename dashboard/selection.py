@@ -6,6 +6,11 @@ event depends on how the figure was sent: a 1-D numpy array comes back as plain 
 of a 2-D numpy array as a typed array, which the browser turns into {"0": .., "1": ..}, and an
 array Plotly did not unpack as its base-64 form {"dtype": "f8", "bdata": "...", "shape": "4, 2"}.
 `customdata` reads all of them; `selected_ids` is what the click handlers call.
+
+A click selects one point, a box or a lasso all the points inside: Streamlit sends both as the
+same list of points, so the handlers need not tell them apart. A Plotly heatmap answers no
+selection at all (a click on it sends nothing), so a heatmap that takes clicks carries an invisible
+marker on each cell; a point without customdata can still be named by its x or y.
 """
 
 from __future__ import annotations
@@ -48,7 +53,10 @@ def customdata(point: Mapping) -> Any:
     value = point.get("customdata")
     if isinstance(value, Mapping):
         if "bdata" in value and "dtype" in value:
-            return _decode_typed_array(value, point.get("point_index"))
+            try:
+                return _decode_typed_array(value, point.get("point_index"))
+            except (TypeError, ValueError):  # not base 64, an unknown dtype, a wrong shape
+                return None
         if value and all(str(k).isdigit() for k in value):  # a typed array, JSON-encoded
             return [value[k] for k in sorted(value, key=int)]
         return None
@@ -57,18 +65,21 @@ def customdata(point: Mapping) -> Any:
     return value
 
 
-def selected_ids(event: Any, column: int = 0) -> list[int]:
+def selected_ids(event: Any, column: int = 0, axis: str | None = None) -> list[int]:
     """The integer ids of the selected points: their customdata, or its `column` when it is a
-    row. Points without customdata (a heatmap, the dead-slot markers) are left out."""
+    row. A point without customdata gives its coordinate on `axis` ("x" or "y") when one is
+    named (a marker on a heatmap's row, a bar at its slot), and is left out otherwise."""
     ids = []
     for point in selected_points(event):
         value = customdata(point)
         if isinstance(value, list):
             value = value[column] if len(value) > column else None
-        if value is None:
+        if value is None and axis is not None:
+            value = point.get(axis)
+        if value is None or isinstance(value, bool):
             continue
         try:
             ids.append(int(value))
-        except (TypeError, ValueError):
-            continue  # not an id: a label or a NaN
+        except (TypeError, ValueError, OverflowError):
+            continue  # not an id: a label, a NaN or an infinity
     return ids

@@ -1,17 +1,23 @@
 """dashboard.selection: Plotly selection events -> ids, in every form the customdata arrives in.
 
 The oracle for the base-64 form is Plotly's own encoder (plotly.io.to_json of the dashboard's
-figures); the typed-array form is what Chromium sent for a click on a bar of the Slot atlas.
+figures) and numpy's bytes; the other forms are events that Streamlit 1.67 sent from Chromium for
+clicks and a lasso on the dashboard's figures (tests/data/plotly_selection_events.json: a usage
+bar, a dead-slot marker, a marker of the addressing heatmap, a context and a slot of the
+embedding map, a lasso over the map).
 """
 
 import base64
 import json
+from pathlib import Path
 
 import numpy as np
 import plotly.io as pio
 
 from dashboard import memory_widgets as mw
 from dashboard.selection import customdata, selected_ids, selected_points
+
+EVENTS = json.loads((Path(__file__).parent / "data" / "plotly_selection_events.json").read_text())
 
 
 def event(*points: dict) -> dict:
@@ -82,3 +88,77 @@ def test_values_that_are_not_ids_are_left_out():
     )
     assert selected_ids(picked) == []
     assert selected_ids(event({"customdata": [1]}), column=1) == []
+
+
+def b64(array: np.ndarray, shape: bool = True) -> dict:
+    """An array in Plotly's base-64 form, written from numpy's bytes (little-endian)."""
+    array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
+    spec = {"dtype": array.dtype.str[1:], "bdata": base64.b64encode(array.tobytes()).decode()}
+    if shape and array.ndim > 1:
+        spec["shape"] = ", ".join(map(str, array.shape))
+    return spec
+
+
+def test_base64_rows_of_every_dtype_and_shape_spelling():
+    for dtype in ("f8", "f4", "i4", "i2", "u2", "i1", "u1"):
+        rows = np.array([[5, 1], [9, 2], [3, 7]], dtype=dtype)
+        spec = b64(rows)
+        assert spec["shape"] == "3, 2"
+        for i, (cell, slot) in enumerate(rows.tolist()):
+            point = {"point_index": i, "customdata": spec}
+            assert customdata(point) == [cell, slot]
+            assert selected_ids(event(point)) == [cell]
+            assert selected_ids(event(point), column=1) == [slot]
+        as_list = dict(spec, shape=[3, 2])  # a shape given as a list, not as text
+        assert selected_ids(event({"point_index": 2, "customdata": as_list})) == [3]
+    flat = b64(np.array([[5, 1], [9, 2]], dtype="i4"), shape=False)
+    assert customdata({"point_index": 3, "customdata": flat}) == 2  # no shape: a flat array
+
+
+def test_broken_base64_gives_no_id_and_no_error():
+    good = b64(np.array([[1, 2], [3, 4]], dtype="i4"))
+    for bad in (
+        dict(good, bdata="not base 64!"),
+        dict(good, dtype="bogus"),
+        dict(good, shape="3, 3"),  # 4 numbers cannot be 3 x 3
+        dict(good, bdata=base64.b64encode(b"abc").decode()),  # 3 bytes are no whole i4
+    ):
+        picked = event({"point_index": 0, "customdata": bad}, {"customdata": 8})
+        assert selected_ids(picked) == [8]
+
+
+def test_a_point_without_customdata_is_named_by_its_coordinate_when_asked():
+    marker = EVENTS["usage_dead_marker_slot_2"]  # the x of a dead slot: no customdata
+    assert selected_ids(marker) == []
+    assert selected_ids(marker, axis="x") == [2]
+    heat = event({"point_index": 13, "x": 1, "y": 2})
+    assert selected_ids(heat, axis="y") == [2] and selected_ids(heat, axis="x") == [1]
+    # customdata, when there is some, wins over the coordinate
+    assert selected_ids(event({"x": 4, "y": 0.25, "customdata": 7}), axis="x") == [7]
+    odd = event({"x": "slot 3"}, {"x": True}, {"x": float("inf")}, {"x": None}, {"y": 1})
+    assert selected_ids(odd, axis="x") == []
+
+
+def test_events_chromium_sent():
+    assert selected_ids(EVENTS["usage_bar_3"]) == [3]  # a row of the (slot, mean) array
+    assert customdata(selected_points(EVENTS["usage_bar_3"])[0]) == [3, 0.02]
+    heat = EVENTS["heatmap_marker_cell_2_slot_1"]  # markers carry (cell, slot, value)
+    assert selected_ids(heat) == [2] and selected_ids(heat, column=1) == [1]
+    assert selected_ids(heat, axis="y") == [2]
+    assert selected_ids(EVENTS["embedding_context_2"]) == [2]
+    assert selected_ids(EVENTS["embedding_slot_1"]) == [-2]  # slot k is -1 - k
+    lasso = EVENTS["embedding_lasso"]
+    assert len(lasso["selection"]["lasso"]) == 1
+    # in trace order: the no-digit trace (context 5), the coloured one, then the slots
+    assert selected_ids(lasso) == [5, 1, 2, 3, 4, -1]
+
+
+def test_the_addressing_heatmap_marker_under_each_cell():
+    values = np.random.default_rng(0).normal(size=(16, 10))
+    fig = mw.weights_heatmap(values, "w", 0)
+    spec = sent_customdata(fig, 1)
+    assert selected_points(event()) == []
+    for cell, slot in ((0, 0), (5, 7), (15, 9)):
+        point = {"point_index": cell * 10 + slot, "customdata": spec}
+        assert selected_ids(event(point)) == [cell]
+        assert customdata(point) == [cell, slot, values[cell, slot]]
