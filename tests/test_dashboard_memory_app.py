@@ -53,8 +53,14 @@ def test_figures_carry_the_ids_their_clicks_return():
     fig = mw.grid_figure(np.zeros((64, 64)), (4, 4), selected=[5])
     markers = [t for t in fig.data if t.type == "scatter"]
     assert list(markers[0].customdata) == list(range(16))  # one clickable marker per cell
-    heat = mw.weights_heatmap(np.zeros((16, 10)), "w", 2)
-    assert heat.data[1].customdata.shape == (160, 2)
+    values = np.arange(160.0).reshape(16, 10) / 1000
+    heat = mw.weights_heatmap(values, "w", 2)
+    # Plotly heatmaps answer no selection: the markers over it take the hover and the click, each
+    # carrying (cell, slot, value) and standing on its cell's row.
+    assert heat.data[0].hoverinfo == "skip"
+    cells = heat.data[1].customdata
+    assert cells.shape == (160, 3)
+    assert cells[57].tolist() == [5, 7, 0.057] and heat.data[1].y[57] == 5
 
 
 def test_recall_page_shows_cells_slots_and_both_phases(checkpoints, tmp_path, monkeypatch):

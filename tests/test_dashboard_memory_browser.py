@@ -1,6 +1,8 @@
-"""The memory pages in a real browser (Debian's Chromium driven by Playwright): the recall heatmap
-renders and a click on a cell opens its distribution; the embedding renders and a box selection
-shows its cells; an intervention changes the prediction.
+"""The memory pages in a real browser (Debian's Chromium driven by Playwright), each chart clicked
+with the mouse where Plotly drew the point: a cell of the Recall grid and a row of the addressing
+heatmap open that cell; a bar of the Slot atlas opens its slot; a context and a slot of the
+Embeddings map show their neighbours, a box shows its cells; a cell of the Intervene grid becomes
+the one intervened in, and the intervention changes the prediction.
 
 Set LMC_SCREENSHOTS=<folder> to save a full-page screenshot of each page there, and
 LMC_SCREENSHOT_CHECKPOINT=<file> to serve that checkpoint instead of the tiny random one (the
@@ -69,12 +71,50 @@ def settle(page) -> None:
     time.sleep(0.5)
 
 
-def click_at(page, chart_key: str, fx: float, fy: float) -> None:
-    """Click a Plotly chart (by its Streamlit key) at a fraction of its plot area."""
-    drag = page.locator(f".st-key-{chart_key} .nsewdrag").first
-    drag.wait_for()
-    box = drag.bounding_box()
-    page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+# Where Plotly drew point `i` of trace `trace` of the chart with Streamlit key `key`, in page
+# pixels: its data coordinates through the trace's axes (a bar: the middle of its height).
+POINT_JS = """([key, trace, i]) => {
+  const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
+  const full = gd._fullData[trace], layout = gd._fullLayout;
+  const xa = layout[full.xaxis.replace('x', 'xaxis')], ya = layout[full.yaxis.replace('y', 'yaxis')];
+  let x, y;
+  if (full.type === 'bar') { x = gd.calcdata[trace][i].p; y = gd.calcdata[trace][i].s / 2; }
+  else if (full.type === 'scattergl') { x = full.x[i]; y = full.y[i]; }
+  else { x = gd.calcdata[trace][i].x; y = gd.calcdata[trace][i].y; }
+  const box = gd.getBoundingClientRect();
+  return [box.left + xa._offset + xa.c2p(x), box.top + ya._offset + ya.c2p(y)];
+}"""
+
+# A point of the map with no other point within `gap` pixels, so that a click on it cannot be
+# taken for a neighbour: [trace, index, hover text] of the first such point of a trace whose
+# name matches, or null.
+LONE_POINT_JS = """([key, pattern, gap]) => {
+  const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
+  const layout = gd._fullLayout, xa = layout.xaxis, ya = layout.yaxis;
+  const all = [];
+  gd._fullData.forEach((full, t) => {
+    for (let i = 0; i < full.x.length; i++)
+      all.push([t, i, xa.c2p(full.x[i]), ya.c2p(full.y[i]), full.name, full.hovertext[i]]);
+  });
+  for (const [t, i, px, py, name, text] of all) {
+    if (!new RegExp(pattern).test(name)) continue;
+    if (px < gap || py < gap || px > xa._length - gap || py > ya._length - gap) continue;
+    const alone = all.every(([u, j, qx, qy]) =>
+      (u === t && j === i) || Math.hypot(qx - px, qy - py) >= gap);
+    if (alone) return [t, i, text];
+  }
+  return null;
+}"""
+
+
+def click_point(page, chart_key: str, trace: int, index: int) -> None:
+    """Click point `index` of trace `trace` of a Plotly chart, at the pixel where it is drawn."""
+    chart = page.locator(f".st-key-{chart_key} .js-plotly-plot").first
+    chart.wait_for()
+    chart.scroll_into_view_if_needed()
+    time.sleep(0.5)  # let the scroll and any re-layout end before measuring
+    x, y = page.evaluate(POINT_JS, [chart_key.replace(".", "-"), trace, index])
+    page.mouse.click(x, y)
 
 
 def shown_slot(page) -> int:
@@ -83,16 +123,13 @@ def shown_slot(page) -> int:
     return int(re.match(r"Slot (\d+)", text).group(1))
 
 
-def click_tallest_bar(page, chart_key: str) -> int:
-    """Click the middle of the tallest bar of a bar chart; returns its index."""
-    bars = page.locator(f".st-key-{chart_key} .trace.bars .point path")
-    bars.first.wait_for(state="attached")  # a dead slot's bar has no height: it is hidden
-    boxes = [bars.nth(i).bounding_box() for i in range(bars.count())]
-    heights = [b["height"] if b else 0.0 for b in boxes]
-    k = max(range(len(heights)), key=heights.__getitem__)
-    box = boxes[k]
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    return k
+def chosen(page, widget_key: str) -> str:
+    """The option a selectbox shows."""
+    return page.locator(f".st-key-{widget_key}").get_by_role("combobox").input_value()
+
+
+def no_error(page) -> None:
+    assert not page.get_by_test_id("stException").count()
 
 
 def screenshot(page, name: str) -> None:
@@ -108,49 +145,101 @@ def screenshot(page, name: str) -> None:
     page.set_viewport_size({"width": 1400, "height": 1000})
 
 
-def test_recall_heatmap_and_a_cell_click(page):
+def test_recall_grid_and_heatmap_clicks_open_the_cell(page):
     open_page(page, "Recall")
     page.get_by_text("Cell 0, top 5 slots").wait_for()
     page.locator(".st-key-recall-heatmap .heatmaplayer").wait_for()
-    # Cell 5 is row 1, column 1 of the 4 x 4 grid drawn over the last input frame.
-    click_at(page, "recall-grid_chart", 1.5 / 4, 1.5 / 4)
+    # The grid's invisible markers carry the cell ids: trace 1, one per cell.
+    click_point(page, "recall-grid_chart", 1, 5)
     page.get_by_text("Cell 5, top 5 slots").wait_for()
     page.locator(".st-key-recall-distribution .gtitle", has_text="cell 5:").wait_for()
+    assert chosen(page, "recall-cell").startswith("cell 5 ·")
+    # A click anywhere on row 9 of the addressing heatmap (here over slot 3) picks cell 9; the
+    # tiny model has 10 slots, so the marker of (cell 9, slot 3) is point 93 of trace 1.
+    settle(page)
+    click_point(page, "recall-heatmap", 1, 9 * 10 + 3)
+    page.get_by_text("Cell 9, top 5 slots").wait_for()
+    page.locator(".st-key-recall-distribution .gtitle", has_text="cell 9:").wait_for()
+    assert chosen(page, "recall-cell").startswith("cell 9 ·")
+    # Side by side, the long window's heatmap answers as well.
+    settle(page)
+    page.locator(".st-key-recall-phase").get_by_text("both, side by side").click()
+    settle(page)
+    click_point(page, "recall-heatmap_long", 1, 12 * 10 + 0)
+    page.get_by_text("Cell 12, top 5 slots").wait_for()
+    no_error(page)
+    page.locator(".st-key-recall-phase").get_by_text("short input (phase 2)").click()
     screenshot(page, "recall")
 
 
-def test_embedding_box_selection_shows_cells(page):
+def test_atlas_bar_click_opens_its_slot(page):
     open_page(page, "Slot atlas")
     run = page.locator(".st-key-atlas-run-button button")
     run.wait_for()
     run.click()
     page.get_by_text("The 16 cells that give slot").wait_for()
     screenshot(page, "atlas")
-    # A bar carries (slot, mean weight), a row of a 2-D array: a click on it opens its slot.
     settle(page)
     busiest = shown_slot(page)  # the atlas opens on the busiest slot
-    other = 1 if busiest == 0 else 0
-    combobox = page.locator(".st-key-atlas-slot").get_by_role("combobox")
-    combobox.click()
-    # Type to filter: with 100 slots the list is virtualised around the chosen slot, so the
-    # n-th rendered option need not be slot n.
-    page.keyboard.type(f"slot {other} ")
-    page.get_by_role("option").filter(has_text=f"slot {other} ").first.click()
+    usage = "document.querySelector('.st-key-atlas-usage_chart .js-plotly-plot')"
+    shares = page.evaluate(f"() => Array.from({usage}.calcdata[0], bar => bar.s)")
+    dead = page.evaluate(f"() => Array.from({usage}.calcdata[1] ?? [], point => point.x)")
+    if dead:
+        # A dead slot has no bar to click, only its x on the axis (a marker without
+        # customdata, named by its x): a click on it opens that slot.
+        other = int(dead[0])
+        click_point(page, "atlas-usage_chart", 1, 0)
+    else:
+        other = next(k for k, share in enumerate(shares) if k != busiest and share > 0)
+        click_point(page, "atlas-usage_chart", 0, other)
     page.get_by_text(f"Slot {other}: top choice of").wait_for()
+    assert chosen(page, "atlas-slot").startswith(f"slot {other} ·")
+    # The busiest bar carries (slot, mean weight), a row of a 2-D array: it opens its slot.
     settle(page)
-    assert click_tallest_bar(page, "atlas-usage_chart") == busiest
+    click_point(page, "atlas-usage_chart", 0, busiest)
     page.get_by_text(f"Slot {busiest}: top choice of").wait_for()
-    assert not page.get_by_test_id("stException").count()
+    no_error(page)
+
+
+def test_embedding_clicks_and_a_box(page):
     open_page(page, "Embeddings")
+    # The pass over the clips is the Slot atlas's, run here when this test runs alone.
+    page.locator(".st-key-embeddings-run-button button, .st-key-embeddings-chart").first.wait_for()
+    if page.locator(".st-key-embeddings-run-button button").count():
+        page.locator(".st-key-embeddings-run-button button").click()
     page.get_by_text("recalled contexts (500 clips").wait_for()
-    page.locator(
-        ".st-key-embeddings-chart .scatterlayer, .st-key-embeddings-chart canvas"
-    ).first.wait_for()
+    page.locator(".st-key-embeddings-chart canvas").first.wait_for()
     if os.environ.get("LMC_SCREENSHOTS"):  # the documented picture shows the UMAP map
         page.get_by_role("button", name="Compute UMAP").click()
         page.locator(".st-key-embeddings-map").get_by_text("UMAP").wait_for()
-        settle(page)
-    page.locator(".st-key-embeddings-drag").get_by_text("box select").click()
+    settle(page)
+    page.get_by_text("Nothing selected.").wait_for()
+    # The map opens in "click a point": a click on a context shows its clip and cell. The slots
+    # are hidden first: with them the map's scale is theirs and the contexts crowd together.
+    slots = page.locator(".st-key-embeddings-show_slots").get_by_text("show the memory slots")
+    slots.click()
+    settle(page)
+    page.locator(".st-key-embeddings-chart").scroll_into_view_if_needed()
+    lone = page.evaluate(LONE_POINT_JS, ["embeddings-chart", "^(?!memory slots)", 8])
+    assert lone is not None, "no context stands 8 px apart from the others"
+    trace, index, text = lone
+    clip, cell = re.match(r"clip (\d+) · cell (\d+)", text).groups()
+    click_point(page, "embeddings-chart", trace, index)
+    page.get_by_text(f"Clip {clip}, cell {cell} — nearest slots").wait_for()
+    page.get_by_text("Its 6 nearest other contexts").wait_for()
+    # A slot's diamond shows the slot's nearest contexts.
+    slots.click()
+    settle(page)
+    page.locator(".st-key-embeddings-chart").scroll_into_view_if_needed()
+    lone = page.evaluate(LONE_POINT_JS, ["embeddings-chart", "^memory slots$", 8])
+    assert lone is not None, "no slot stands 8 px apart from the other points"
+    trace, index, text = lone
+    click_point(page, "embeddings-chart", trace, index)
+    page.get_by_text(f"{text.capitalize()}: its 6 nearest contexts").wait_for()
+    no_error(page)
+    # A box drawn over most of the map selects the contexts inside and shows their cells.
+    settle(page)
+    page.locator(".st-key-embeddings-drag").get_by_text("box a group").click()
     settle(page)
     drag = page.locator(".st-key-embeddings-chart .nsewdrag").first
     box = drag.bounding_box()
@@ -170,6 +259,9 @@ def test_an_intervention_changes_the_prediction(page):
     label.wait_for()
     value = float(label.locator("[data-testid='stMetricValue']").inner_text())
     assert value > 0
-    click_at(page, "intervene-grid_chart", 2.5 / 4, 0.5 / 4)  # cell 2 alone
+    settle(page)
+    click_point(page, "intervene-grid_chart", 1, 2)  # cell 2 alone
     page.get_by_text("when cell 2 recalls").wait_for()
+    assert chosen(page, "intervene-cell") == "2"
+    no_error(page)
     screenshot(page, "intervene")

@@ -17,7 +17,7 @@ def embedding_figure(
     kind: str,
     hover: Sequence[str],
     slot_coords: np.ndarray | None = None,
-    dragmode: str = "lasso",
+    dragmode: str = "zoom",
     height: int = 560,
 ) -> go.Figure:
     """Contexts as points (customdata = their index in `coords`) coloured by `colour`: kind

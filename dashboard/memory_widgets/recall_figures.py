@@ -113,9 +113,11 @@ def weights_heatmap(
             zmax=zmax,
             colorscale=scale,
             colorbar=dict(title=dict(text=title, side="right"), thickness=12),
-            hovertemplate="cell %{y} · slot %{x}<br>" + title + " %{z:.4f}<extra></extra>",
+            hoverinfo="skip",
         )
     )
+    # Plotly heatmaps answer no selection, so an invisible marker on every (cell, slot) takes the
+    # hover and the click: the nearest one to the pointer, so a click anywhere in a cell is its.
     slot_grid, cell_grid = np.meshgrid(np.arange(size), np.arange(cells))
     fig.add_trace(
         go.Scatter(
@@ -123,8 +125,10 @@ def weights_heatmap(
             y=cell_grid.ravel(),
             mode="markers",
             marker=dict(size=6, opacity=0),
-            customdata=np.stack([cell_grid.ravel(), slot_grid.ravel()], axis=1),
-            hoverinfo="skip",
+            customdata=np.stack([cell_grid.ravel(), slot_grid.ravel(), values.ravel()], axis=1),
+            hovertemplate="cell %{y} · slot %{x}<br>"
+            + title
+            + " %{customdata[2]:.4f}<extra></extra>",
             showlegend=False,
             name="cells x slots",
         )

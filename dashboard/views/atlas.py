@@ -60,8 +60,8 @@ def _alignment(model_key: str, selection: str, _sample) -> dict[str, tuple[float
 
 
 def _pick_slot() -> None:
-    """on_select of the usage bars: each bar carries (slot, mean weight)."""
-    slots = selected_ids(st.session_state.get(Atlas.USAGE_CHART))
+    """on_select of the usage bars: each bar carries (slot, mean weight) and stands at x = slot."""
+    slots = selected_ids(st.session_state.get(Atlas.USAGE_CHART), axis="x")
     if slots:
         st.session_state[Atlas.SLOT] = slots[0]
 
@@ -93,7 +93,10 @@ def _slot_panel(sample, phase: str, usage, motion) -> None:
     if st.session_state.get(Atlas.SLOT) not in range(size):
         st.session_state[Atlas.SLOT] = int(np.argmax(usage.top1_count))
     slot = st.session_state[Atlas.SLOT]
-    st.markdown("**How often each slot is the top choice** — click a bar to open that slot")
+    st.markdown(
+        "**How often each slot is the top choice** — click a bar, or a dead slot's ×, to open "
+        "that slot"
+    )
     st.plotly_chart(
         mw.usage_figure(usage.top1_fraction, usage.mean_centred, usage.dead, slot),
         key=Atlas.USAGE_CHART,

@@ -26,7 +26,10 @@ from lmc.analysis.recall import normalised_entropy
 from lmc.analysis.slots import cell_box
 
 SPACES = {"recalled contexts (readouts)": "readout", "queries": "query"}
-DRAG = {"lasso select": "lasso", "box select": "select", "zoom": "zoom", "pan": "pan"}
+# What the mouse does on the map -> Plotly's dragmode. Streamlit answers clicks only outside the
+# lasso and box modes (there a click clears the selection), so picking one point is a mode of its
+# own, in which a drag zooms.
+MOUSE = {"click a point": "zoom", "lasso a group": "lasso", "box a group": "select"}
 POINTS_RANGE = (500, 8000, 500)
 MAX_CARDS = 40
 NEIGHBOURS = 6
@@ -125,7 +128,11 @@ def _selection_panel(
     chosen = st.session_state.get(Embeddings.SELECTED) or []
     chosen = [c for c in chosen if -len(slot_points) <= c < len(index)]
     if not chosen:
-        st.caption("Select points with the lasso or the box (drag on the map), or click one point.")
+        st.caption(
+            "Nothing selected. With 'click a point', click a context or a ◆ slot for its nearest "
+            "slots and contexts (a drag zooms, a double-click zooms out); with 'lasso a group' or "
+            "'box a group', drag around points to see their cells."
+        )
         return
     contexts = sorted(c for c in chosen if c >= 0)  # in clip order, not in trace order
     slots = sorted(-1 - c for c in chosen if c < 0)
@@ -224,8 +231,9 @@ def _map_panel(
     if st.session_state[Embeddings.COLOUR] not in colour_options:
         st.session_state[Embeddings.COLOUR] = colour_options[0]
     c2.selectbox("colour by", colour_options, key=Embeddings.COLOUR)
-    st.session_state.setdefault(Embeddings.DRAG, "lasso select")
-    c3.radio("drag to", list(DRAG), key=Embeddings.DRAG, horizontal=True)
+    if st.session_state.get(Embeddings.DRAG) not in MOUSE:
+        st.session_state[Embeddings.DRAG] = next(iter(MOUSE))
+    c3.radio("mouse", list(MOUSE), key=Embeddings.DRAG, horizontal=True)
     st.session_state.setdefault(Embeddings.SHOW_SLOTS, True)
     c4.checkbox("show the memory slots", key=Embeddings.SHOW_SLOTS)
     if "UMAP" not in maps:
@@ -250,7 +258,7 @@ def _map_panel(
         kind,
         _hover(sample, phase, index),
         proj.slots if st.session_state[Embeddings.SHOW_SLOTS] else None,
-        dragmode=DRAG[st.session_state[Embeddings.DRAG]],
+        dragmode=MOUSE[st.session_state[Embeddings.DRAG]],
     )
     what = "recalled contexts" if space == "readout" else "queries"
     note = f"Showing {len(index):,} of {total:,} {what} ({sample.num_clips} clips × {sample.num_cells} cells"

@@ -73,10 +73,10 @@ def _measure(arrays, name: str) -> tuple[np.ndarray, bool]:
     return arrays.weights.astype(np.float64), False
 
 
-def _pick_cell(chart_key: str) -> None:
-    """on_select of the grid and the heatmap: the clicked marker names its cell (the heatmap's
-    markers carry (cell, slot))."""
-    cells = selected_ids(st.session_state.get(chart_key))
+def _pick_cell(chart_key: str, axis: str | None = None) -> None:
+    """on_select of the grid and the heatmaps: the clicked marker names its cell (the heatmap's
+    markers carry (cell, slot, value) and sit on their cell's row, `axis` "y")."""
+    cells = selected_ids(st.session_state.get(chart_key), axis=axis)
     if cells:
         st.session_state[Recall.CELL] = cells[0]
 
@@ -224,7 +224,7 @@ def _cells_panel(view: RecallView, motion, align) -> None:
             col.plotly_chart(
                 mw.weights_heatmap(values, measure, cell, diverging, limits=limits),
                 key=key,
-                on_select=lambda key=key: _pick_cell(key),
+                on_select=lambda key=key: _pick_cell(key, "y"),
                 selection_mode="points",
             )
     else:
@@ -235,7 +235,7 @@ def _cells_panel(view: RecallView, motion, align) -> None:
             st.plotly_chart(
                 mw.weights_heatmap(values, measure, cell, diverging),
                 key=Recall.HEATMAP,
-                on_select=lambda: _pick_cell(Recall.HEATMAP),
+                on_select=lambda: _pick_cell(Recall.HEATMAP, "y"),
                 selection_mode="points",
             )
         with ent_col:
