@@ -282,6 +282,8 @@ def per_frame_figure(named: dict[str, dict[str, np.ndarray]], gates: dict[str, n
             col=len(titles),
         )
     fig.update_xaxes(title_text="predicted frame", dtick=1 if len(x) <= 20 else None)
+    if gates:  # a gate is a sigmoid: its whole range, so 0.53 reads as half open
+        fig.update_yaxes(range=[0.0, 1.0], row=1, col=len(titles))
     fig.update_layout(
         height=340,
         margin=dict(t=70, b=10, l=10, r=10),

@@ -63,6 +63,31 @@ def test_figures_carry_the_ids_their_clicks_return():
     assert cells[57].tolist() == [5, 7, 0.057] and heat.data[1].y[57] == 5
 
 
+def test_axes_start_where_the_quantity_means_something():
+    from dashboard.widgets import per_frame_figure
+
+    # Entropy / log S from 0 (one slot) to 1 (uniform), however close to 1 the cells are.
+    bars = mw.cell_stats_figure(np.array([0.981, 0.985, 0.999]), np.array([9.6, 9.7, 9.9]))
+    assert tuple(bars.layout.xaxis.range) == (0.0, 1.0)
+    # A gate is a sigmoid: [0, 1], also on the Rollout page's per-frame panel.
+    assert tuple(mw.gates_figure(np.full((5, 8), 0.53)).layout.yaxis2.range) == (0.0, 1.0)
+    scores = {"model": {m: np.ones(5) for m in ("mse", "ssim", "psnr")}}
+    per_frame = per_frame_figure(scores, {"model": np.linspace(0.522, 0.537, 5)})
+    assert tuple(per_frame.layout.yaxis4.range) == (0.0, 1.0)
+    # A difference of 1e-12 in frames of [0, 1] stays a flat zero on an axis of one grey level,
+    # written as plain numbers (no "0.96p").
+    tiny = mw.difference_figure(np.full(5, 1e-12), np.full(5, 1e-24), None)
+    assert tuple(tiny.layout.yaxis.range) == pytest.approx((0.0, 1.05 / 255))
+    assert tuple(tiny.layout.yaxis2.range) == pytest.approx((0.0, 1.05 / 255**2))
+    assert tiny.layout.yaxis.exponentformat == "e" == tiny.layout.yaxis2.exponentformat
+    # A real change, or the model's own error, sets the axis.
+    real = mw.difference_figure(np.array([0.1, 0.2]), np.array([0.01, 0.04]), np.array([0.3, 0.25]))
+    assert tuple(real.layout.yaxis.range) == pytest.approx((0.0, 1.05 * 0.3))
+    assert tuple(real.layout.yaxis2.range) == pytest.approx((0.0, 1.05 * 0.04))
+    nan = mw.difference_figure(np.array([np.nan, 0.1]), np.array([np.nan, 0.01]), None)
+    assert tuple(nan.layout.yaxis.range) == pytest.approx((0.0, 1.05 * 0.1))
+
+
 def test_recall_page_shows_cells_slots_and_both_phases(checkpoints, tmp_path, monkeypatch):
     at = start(checkpoints / "tiny.safetensors", tmp_path, monkeypatch, "recall")
     labels = [m.label for m in at.metric]

@@ -29,6 +29,8 @@ SOURCES = ("one memory slot", "another test clip's recall")
 WHERE = ("the whole grid", "one cell")
 DONOR_WHAT = {"its addressing weights": "weights", "its readout": "readout"}
 STRENGTHS = ("the most the softmax allows", "the slot alone (one-hot)")
+# Below this a change of a prediction in [0, 1] is float32 rounding (a few ulps of 1.0, 1.2e-7).
+NUMERICALLY_ZERO = 1e-6
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -206,6 +208,13 @@ def _panel(loaded, clip) -> None:
                 "change / the model's own error",
                 f"{ratio:.2f}",
                 help="mean |Δ| divided by the mean absolute error of the original prediction against the truth",
+            )
+        largest = float(np.abs(result.intervened - result.original).max())
+        if largest < NUMERICALLY_ZERO:
+            st.info(
+                f"Numerically zero: no pixel moved by more than {largest:.1e}, below float32 "
+                f"rounding of values in [0, 1] ({NUMERICALLY_ZERO:g}). This prediction does not "
+                "depend on what the memory recalls here."
             )
         st.caption(
             "A model that follows its memory changes its prediction when the recall changes, most "
