@@ -41,6 +41,12 @@ ROWS = (
         "{:.3f} (chance {:.3f})",
     ),
     ("direction probe, query", "probe_direction_query", "probe_chance", "{:.3f} (chance {:.3f})"),
+    (
+        "direction probe, long window's readout",
+        "probe_direction_long_readout",
+        "probe_chance",
+        "{:.3f} (chance {:.3f})",
+    ),
     ("speed probe, readout", "probe_speed_readout", "probe_speed_chance", "{:.3f} (chance {:.3f})"),
     ("speed probe, query", "probe_speed_query", "probe_speed_chance", "{:.3f} (chance {:.3f})"),
     ("MSE, own recall", "mse_own", None, "{:.2f}"),

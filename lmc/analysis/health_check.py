@@ -47,6 +47,9 @@ class HealthReport:
     nmi_direction_shuffled: float
     probe_direction_readout: float
     probe_direction_query: float
+    # The same probe on the long window's readout (phase 1): what the short input's recall could
+    # carry at best if it recalled what the long window does.
+    probe_direction_long_readout: float | None
     probe_chance: float
     probe_speed_readout: float
     probe_speed_query: float
@@ -218,6 +221,9 @@ def health_check(
         nmi_direction_shuffled=hl.shuffled_nmi(top[moving], direction, seed=seed),
         probe_direction_readout=p_dir_r.accuracy,
         probe_direction_query=p_dir_q.accuracy,
+        probe_direction_long_readout=hl.probe(
+            sample.long_readout[moving], direction, seed=seed
+        ).accuracy,
         probe_chance=p_dir_r.chance,
         probe_speed_readout=p_spd_r.accuracy,
         probe_speed_query=p_spd_q.accuracy,
