@@ -166,7 +166,10 @@ def test_health_check_of_a_tiny_model_fills_every_key(tiny_model, clips):
     assert len(report.verdicts) == 7 and report.clips == 6
     assert -1 <= report.readout_clip_correlation <= 1
     assert report.mse_long_other_recall > 0
-    assert 0 <= report.probe_direction_long_readout <= 1
+    # Six clips leave too few cells per direction for a probe: NaN, like the short readout's.
+    long_probe = report.probe_direction_long_readout
+    assert math.isnan(long_probe) == math.isnan(report.probe_direction_readout)
+    assert math.isnan(long_probe) or 0 <= long_probe <= 1
 
 
 def test_clip_correlation_ignores_what_every_clip_shares():
