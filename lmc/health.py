@@ -60,6 +60,12 @@ ROWS = (
         "readout_clip_correlation_shuffled",
         "corr {:.3f} (other clip {:.3f})",
     ),
+    (
+        "memory feature F above zero, short / long",
+        "feature_active_short",
+        "feature_active_long",
+        "{:.3f} / {:.3f}",
+    ),
     ("query spread over clips, short", "query_spread_short", None, "{:.3f}"),
     ("query spread over clips, long", "query_spread_long", None, "{:.3f}"),
     (

@@ -8,7 +8,7 @@ import torch
 
 from lmc import ModelConfig, build_model
 from lmc.analysis import health as hl
-from lmc.analysis.health_check import health_check, recall_mse, watch_health
+from lmc.analysis.health_check import feature_active, health_check, recall_mse, watch_health
 from lmc.data.moving_mnist import generate_clips
 
 
@@ -166,10 +166,25 @@ def test_health_check_of_a_tiny_model_fills_every_key(tiny_model, clips):
     assert len(report.verdicts) == 7 and report.clips == 6
     assert -1 <= report.readout_clip_correlation <= 1
     assert report.mse_long_other_recall > 0
+    assert 0 <= report.feature_active_short <= 1 and 0 <= report.feature_active_long <= 1
     # Six clips leave too few cells per direction for a probe: NaN, like the short readout's.
     long_probe = report.probe_direction_long_readout
     assert math.isnan(long_probe) == math.isnan(report.probe_direction_readout)
     assert math.isnan(long_probe) or 0 <= long_probe <= 1
+
+
+def test_feature_active_is_the_share_of_the_memory_feature_above_zero(tiny_model):
+    readout = np.random.default_rng(0).normal(size=(3, 4, 8))  # tiny: 2 x 2 cells of 8
+    last = tiny_model.memory.embedder[-2]  # the ConvTranspose2d before the final ReLU
+    with torch.no_grad():
+        last.bias.fill_(-1e3)
+        assert feature_active(tiny_model, readout) == 0.0
+        last.bias.fill_(1e3)
+        assert feature_active(tiny_model, readout) == 1.0
+        last.bias.zero_()
+        feature = tiny_model.memory.embed(torch.from_numpy(readout).float(), (2, 2))
+    assert feature_active(tiny_model, readout) == pytest.approx(float((feature > 0).float().mean()))
+    assert feature_active(tiny_model, None) is None
 
 
 def test_clip_correlation_ignores_what_every_clip_shares():

@@ -14,6 +14,7 @@ context encoder on the long window) enters only the alignment.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,11 @@ class HealthReport:
     mse_long_other_recall: float | None  # another clip's long-window recall fed to the prediction
     readout_clip_correlation: float | None  # short vs long readouts, what differs between clips
     readout_clip_correlation_shuffled: float | None  # the same against another clip's long readout
+    # The share of the memory feature F (after the embedder's last ReLU) above zero, for the short
+    # input's recall and the long window's: near 0 the embedder has silenced the memory path, and
+    # no recall, however aligned, can reach the decoder.
+    feature_active_short: float | None
+    feature_active_long: float | None
     query_spread_short: float  # how much the queries differ between clips (0: one query for all)
     query_spread_long: float | None
     alignment_top1: float | None
@@ -159,6 +165,27 @@ def query_spread(query: np.ndarray) -> float:
     return float(np.mean(spread / np.maximum(centre, 1e-12)))
 
 
+@torch.inference_mode()
+def feature_active(
+    model: torch.nn.Module, readout: np.ndarray | None, batch_size: int = 64
+) -> float | None:
+    """The share of the memory feature's units above zero when the readouts (N, cells, D) go
+    through the model's embedder; None without readouts."""
+    if readout is None:
+        return None
+    memory = model.memory
+    device = next(model.parameters()).device
+    cells = readout.shape[1]
+    grid = model.config.grid if cells == math.prod(model.config.grid) else (1, cells)
+    active, total = 0, 0
+    for start in range(0, len(readout), batch_size):
+        chunk = torch.from_numpy(np.asarray(readout[start : start + batch_size])).float()
+        feature = memory.embed(chunk.to(device), grid)
+        active += int((feature > 0).sum())
+        total += feature.numel()
+    return active / total
+
+
 def _pass(model, clips: MovingMNISTClips, short_len: int, long_len: int | None) -> DatasetPass:
     return run_dataset_pass(
         model,
@@ -240,6 +267,8 @@ def health_check(
         readout_clip_correlation_shuffled=hl.clip_correlation(
             sample.short_readout, np.roll(sample.long_readout, 1, axis=0)
         ),
+        feature_active_short=feature_active(model, sample.short_readout),
+        feature_active_long=feature_active(model, sample.long_readout),
         query_spread_short=query_spread(sample.short_query),
         query_spread_long=query_spread(sample.long_query),
         alignment_top1=align.top1,
