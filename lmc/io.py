@@ -131,6 +131,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
 def safe_torch_load(path: Path | str) -> Any:
     """`torch.load` that never executes pickled code, with clear errors."""
     import torch
+    from safetensors import SafetensorError
 
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
@@ -139,5 +140,9 @@ def safe_torch_load(path: Path | str) -> Any:
             f"{path} was refused: loading it would need unpickling arbitrary Python objects, which "
             f"could run code. Only tensors and plain containers are accepted. ({err})"
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as err:
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
+        raise CheckpointError(f"{path} cannot be read (truncated or corrupted?): {err}") from None
+    except (
+        SafetensorError
+    ) as err:  # torch.load hands a file it takes for safetensors to that reader
         raise CheckpointError(f"{path} cannot be read (truncated or corrupted?): {err}") from None

@@ -205,3 +205,15 @@ def test_a_safetensors_header_whose_length_starts_like_a_pickle_still_loads(tiny
     assert metadata["note"] == "x" * pad
     for name, value in tiny_model.state_dict().items():
         assert torch.equal(model.state_dict()[name], value)
+
+
+def test_a_safetensors_file_behind_a_pickle_marker_is_a_checkpoint_error(tmp_path):
+    # Found by the property test: one 0x80 byte inserted before a valid file. torch.load hands it
+    # to its safetensors reader, whose own error must not escape.
+    good = save_checkpoint(build_model(ModelConfig.preset("tiny")), tmp_path / "t.safetensors")
+    bad = tmp_path / "x.safetensors"
+    bad.write_bytes(b"\x80" + good.read_bytes())
+    with pytest.raises(
+        CheckpointError, match=r"x.safetensors cannot be read \(truncated or corrupted\?\)"
+    ):
+        load_checkpoint(bad)
