@@ -106,8 +106,9 @@ def test_pickled_npy_and_unknown_or_broken_files_are_refused():
         decode_upload(out.getvalue(), "evil.npy", channels=1)
     with pytest.raises(InputError, match="unknown clip format 'avi'"):
         decode_upload(b"data", "c.avi", channels=1)
-    with pytest.raises(InputError, match="cannot be read as a GIF"):
+    with pytest.raises(InputError, match="cannot be read as a GIF: its data is not an image") as e:
         decode_upload(b"GIF89a\x10\x00\x10\x00 broken", "c.gif", channels=1)  # 16x16, no frame
+    assert "BytesIO" not in str(e.value)
     with pytest.raises(InputError, match="not a readable ZIP"):
         decode_upload(b"PK not really", "c.zip", channels=1)
     with pytest.raises(InputError, match="empty"):

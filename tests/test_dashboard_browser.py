@@ -164,7 +164,9 @@ def test_input_page_sources_and_bad_clips(server, page):
     assert "motion probe: digit 3 at 35 deg" in sidebar(page)
     screenshot(page, "input-probe")
     choose(page, "Upload")
-    upload(page, "Clip file", "broken.gif", b"GIF89a this is not a GIF")
+    # A 16x16 GIF header and nothing a GIF decoder can read after it (the header is checked
+    # first: "GIF89a this..." would declare 26984x29728 frames and be refused for that).
+    upload(page, "Clip file", "broken.gif", b"GIF89a\x10\x00\x10\x00 this is not a GIF")
     page.get_by_text("cannot be read as a GIF").wait_for()
     upload(page, "Clip file", "short.npy", npy_bytes(np.zeros((5, 64, 64), np.uint8)))
     page.get_by_text("gives the model 5 input frames; it needs at least 9").wait_for()

@@ -122,8 +122,17 @@ def decode_gif(data: bytes, channels: int = 1, name: str = "the GIF") -> np.ndar
     except _pil_errors() as err:
         if isinstance(err, InputError):
             raise
-        raise InputError(f"{name} cannot be read as a GIF: {err}") from None
+        raise InputError(f"{name} cannot be read as a GIF: {_reason(err)}") from None
     return _stack_images(images, [f"frame {i}" for i in range(len(images))], name)
+
+
+def _reason(err: Exception) -> str:
+    """Pillow's reason for refusing an image, without the in-memory buffer it names."""
+    from PIL import UnidentifiedImageError
+
+    if isinstance(err, UnidentifiedImageError):
+        return "its data is not an image Pillow can identify"
+    return str(err)
 
 
 def decode_video(data: bytes, channels: int = 1, name: str = "the video") -> np.ndarray:
@@ -264,7 +273,9 @@ def _decode_member(
     except _pil_errors() as err:
         if isinstance(err, InputError):
             raise
-        raise InputError(f"{name}: {info.filename} cannot be read as an image: {err}") from None
+        raise InputError(
+            f"{name}: {info.filename} cannot be read as an image: {_reason(err)}"
+        ) from None
 
 
 def decode_zip(data: bytes, channels: int = 1, name: str = "the ZIP") -> np.ndarray:
