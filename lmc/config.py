@@ -77,6 +77,10 @@ class ModelConfig:
         "zeros"  # padding of the 3D motion encoders: "zeros" (published) or "replicate"
     )
     output_activation: str = "none"  # "none" (Moving-MNIST) or "sigmoid" (KTH)
+    # How many of the last input frames the ConvLSTM predictor reads; 0: all (published). The
+    # motion query always reads the whole input. With 1 the predictor cannot see any motion, so
+    # everything it knows of the velocity must come through the memory's recall (not published).
+    predictor_frames: int = 0
 
     def __post_init__(self) -> None:
         # JSON round trips turn tuples into lists; normalise so equality and hashing keep working.
@@ -173,6 +177,10 @@ class ModelConfig:
             )
         if self.addressing not in ADDRESSINGS:
             problems.append(f"addressing={self.addressing!r}: must be one of {ADDRESSINGS}")
+        if self.predictor_frames < 0:
+            problems.append(
+                f"predictor_frames={self.predictor_frames}: must be at least 0 (0: every input frame)"
+            )
         if not self.temperature > 0:
             problems.append(f"temperature={self.temperature}: must be > 0")
         if self.output_activation not in OUTPUT_ACTIVATIONS:

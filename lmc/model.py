@@ -18,6 +18,7 @@ from torch import nn
 
 from lmc.clips import check_frames, query_grid
 from lmc.config import MAX_PARAMETERS, MIN_MOTION_FRAMES, ModelConfig
+from lmc.errors import InputError
 from lmc.nn.convlstm import ConvLSTMStack
 from lmc.nn.frames import FrameDecoder, FrameEncoder
 from lmc.nn.fusion import AttentionFusion
@@ -157,6 +158,21 @@ class LMCMemoryModel(nn.Module):
         return trace, feature, query
 
     # ----------------------------------------------------------------------------- predictor
+    def predictor_input(self, short: torch.Tensor) -> torch.Tensor:
+        """The frames of `short` the ConvLSTM reads: the last `config.predictor_frames` (all if 0).
+
+        The memory's query reads all of `short` regardless; only the predictor is limited.
+        """
+        k = self.config.predictor_frames
+        if k == 0:
+            return short
+        if short.shape[1] < k:
+            raise InputError(
+                f"short has {short.shape[1]} frames; this model's predictor reads the last "
+                f"predictor_frames={k}, so it needs at least {k}"
+            )
+        return short[:, -k:]
+
     def rollout(
         self, short: torch.Tensor, out_len: int, feature: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -217,7 +233,7 @@ class LMCMemoryModel(nn.Module):
         if self.memory is None:
             if memory_override is not None:
                 raise ValueError("memory_override was given but this model has no memory")
-            frames, _ = self.rollout(short, out_len)
+            frames, _ = self.rollout(self.predictor_input(short), out_len)
             return Prediction(frames=frames, memory=None)
         if phase == 1:
             if long is None:
@@ -229,7 +245,7 @@ class LMCMemoryModel(nn.Module):
                     "batch, channels and frame size must match"
                 )
         trace, feature, query = self._recall(short, long, phase, memory_override, memory_trainable)
-        frames, gates = self.rollout(short, out_len, feature)
+        frames, gates = self.rollout(self.predictor_input(short), out_len, feature)
         trace.gates = gates.detach()
         return Prediction(frames=frames, memory=trace, query=query)
 
@@ -305,3 +321,19 @@ def parameter_counts(model: LMCMemoryModel) -> dict[str, int]:
     counts["total"] = sum(p.numel() for p in model.parameters())
     counts["inference"] = counts["total"] - counts.get("memory.context_encoder", 0)
     return counts
+
+
+def reinitialize(model: LMCMemoryModel, parts: list[str]) -> None:
+    """Give the named parts (from PARTS) fresh initial weights, as a new model would have, leaving
+    every other weight as it is: a way to reopen a path that training has shut (a ReLU that is
+    zero for every input gets no gradient and never opens again)."""
+    for part in parts:
+        if part not in PARTS:
+            raise ValueError(f"part {part!r}: must be one of {PARTS}")
+        if part == "memory.slots":
+            with torch.no_grad():
+                model._require_memory().slots.normal_()  # as built: torch.randn
+            continue
+        for module in model.get_submodule(part).modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()

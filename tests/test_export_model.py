@@ -90,3 +90,13 @@ def test_departures_name_a_long_window_that_ends_with_the_input():
     assert line.startswith("the matching encoder learns from the phase-2 alignment terms alone")
     (line,) = export_model.departures({}, {"addressing": "standardized"})
     assert line.startswith("each query's cosines standardised over the slots before the softmax")
+
+
+def test_departures_name_a_limited_predictor_and_reinitialised_parts():
+    (line,) = export_model.departures({}, {"predictor_frames": 1})
+    assert "reads only the last 1 input frame(s)" in line
+    assert export_model.departures({}, {"predictor_frames": 0}) == []
+    lines = export_model.departures(
+        {"checkpoint_load": True, "checkpoint_load_file": "a.pt", "reinitialize": "fusion"}, {}
+    )
+    assert lines[-1] == "after that load, fresh initial weights for fusion"

@@ -123,6 +123,12 @@ def departures(train_cfg: dict, model_cfg: dict) -> list[str]:
         )
     if model_cfg.get("query_padding", "zeros") != "zeros":
         out.append(f"motion encoders padded by {model_cfg['query_padding']} (published: zeros)")
+    if model_cfg.get("predictor_frames", 0):
+        out.append(
+            f"the ConvLSTM predictor reads only the last {model_cfg['predictor_frames']} input "
+            "frame(s) while the memory's query reads them all, so the motion it needs must come "
+            "through the recall (published: the predictor reads every input frame)"
+        )
     if train_cfg.get("long_window", "anywhere") != "anywhere":
         out.append(
             f"phase 1's long window ends with the short input ({train_cfg.get('long_len')} frames, "
@@ -167,6 +173,8 @@ def departures(train_cfg: dict, model_cfg: dict) -> list[str]:
             f"initialised from `{train_cfg['checkpoint_load_file']}`, not from random weights; "
             "its own training is part of this model's recipe"
         )
+    if train_cfg.get("reinitialize"):
+        out.append(f"after that load, fresh initial weights for {train_cfg['reinitialize']}")
     return out
 
 

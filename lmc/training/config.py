@@ -21,6 +21,7 @@ from lmc.cli import ArgumentParser
 from lmc.config import ModelConfig
 from lmc.device import check_device_name
 from lmc.errors import ConfigError
+from lmc.model import PARTS
 from lmc.training.memory_terms import MemoryTerms
 from lmc.training.step import LONG_WINDOWS
 
@@ -72,6 +73,10 @@ class TrainConfig:
         None  # cosine | standardized; None: the preset's (cosine, as published)
     )
     query_padding: str | None = None  # zeros | replicate; None: the preset's (zeros, as published)
+    predictor_frames: int | None = None  # the last N input frames the ConvLSTM reads; None/0: all
+    # Parts (lmc.model.PARTS, comma-separated) given fresh initial weights after checkpoint_load,
+    # e.g. "memory.embedder" to reopen a memory path whose ReLUs a run has silenced.
+    reinitialize: str = ""
     align_weight: float = 0.0  # > 0: an explicit query alignment term in phase 2 (not published)
     address_align_weight: float = 0.0  # > 0: KL(long || short) of the addressing in phase 2
     balance_weight: float = 0.0  # > 0: a slot-usage balance term in each phase (not published)
@@ -134,8 +139,24 @@ class TrainConfig:
             raise ValueError(
                 "dataset=kth needs --train_data_dir (make one with `python -m lmc.data kth RAW_DIR OUT_DIR`)"
             )
+        unknown = [p for p in self.reinitialize_parts() if p not in PARTS]
+        if unknown:
+            raise ValueError(f"reinitialize={self.reinitialize!r}: {unknown} not among {PARTS}")
+        if self.reinitialize and not self.checkpoint_load:
+            raise ValueError(
+                f"reinitialize={self.reinitialize!r} needs --checkpoint_load True: a fresh run "
+                "initialises every part anyway"
+            )
+        if self.predictor_frames is not None and self.predictor_frames > self.short_len:
+            raise ValueError(
+                f"predictor_frames={self.predictor_frames}: must be at most short_len="
+                f"{self.short_len}"
+            )
         if self.checkpoint_load and not self.checkpoint_load_file:
             raise ValueError("--checkpoint_load True needs --checkpoint_load_file PATH")
+
+    def reinitialize_parts(self) -> list[str]:
+        return [p.strip() for p in self.reinitialize.split(",") if p.strip()]
 
     def memory_terms(self) -> MemoryTerms:
         """The extra training terms of this run (all 0: the published recipe)."""
@@ -160,6 +181,7 @@ class TrainConfig:
             ("temperature", "temperature"),
             ("query_padding", "query_padding"),
             ("addressing", "addressing"),
+            ("predictor_frames", "predictor_frames"),
         ):
             if getattr(self, theirs) is not None:
                 overrides[ours] = getattr(self, theirs)
@@ -199,6 +221,7 @@ RESUME_MAY_CHANGE = (
     "checkpoint_save_dir",
     "checkpoint_load",
     "checkpoint_load_file",
+    "reinitialize",
     "iterations",
     "print_freq",
     "val_every",

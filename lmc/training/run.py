@@ -38,7 +38,7 @@ from lmc.device import resolve_device
 from lmc.errors import ConfigError, TrainingStopped
 from lmc.evaluation import batched, evaluate, finalize
 from lmc.io import atomic_write, remove_stale_temps
-from lmc.model import build_model, parameter_counts
+from lmc.model import build_model, parameter_counts, reinitialize
 from lmc.training import metrics_log
 from lmc.training.config import TrainConfig
 from lmc.training.data import make_train_source, validation_clips
@@ -106,6 +106,7 @@ def run(cfg: TrainConfig) -> dict:
     if cfg.checkpoint_load and resume is None:  # a resume brings its own weights
         loaded, _ = load_checkpoint(cfg.checkpoint_load_file, dataset=cfg.dataset)
         load_state_strict(model, loaded.state_dict(), cfg.checkpoint_load_file)
+        reinitialize(model, cfg.reinitialize_parts())
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     start, best_val = 0, None
     if resume is not None:
