@@ -28,6 +28,7 @@ from safetensors.torch import load_file
 from lmc.data.__main__ import main as data_cli
 from lmc.io import atomic_folder, remove_stale_temp_folders, temp_path
 from lmc.training.state import load_train_state
+from tests.train_helpers import TINY_TRAIN
 from train import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,32 +188,7 @@ def test_a_killed_export_leaves_no_dataset_and_running_it_again_writes_the_same(
 
 
 # ----------------------------------------------------------------------------------- training
-RUN = [
-    "--preset",
-    "tiny",
-    "--img_size",
-    "32",
-    "--short_len",
-    "10",
-    "--long_len",
-    "12",
-    "--out_len",
-    "3",
-    "--batch_size",
-    "2",
-    "--iterations_warmup",
-    "2",
-    "--sample_clips",
-    "1",
-    "--workers",
-    "0",
-    "--iterations",
-    "6",
-    "--print_freq",
-    "2",
-    "--val_every",
-    "4",
-]
+RUN = [*TINY_TRAIN, "--iterations", "6", "--print_freq", "2", "--val_every", "4"]
 
 
 def run_args(data: Path, run_dir: Path, *extra: str) -> list[str]:

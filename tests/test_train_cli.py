@@ -16,31 +16,11 @@ import torch
 from lmc import cli, load_checkpoint
 from lmc.data.folders import write_video_frames
 from lmc.training.state import load_train_state
+from tests.train_helpers import TINY_TRAIN
 from train import train
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = [
-    "--preset",
-    "tiny",
-    "--img_size",
-    "32",
-    "--short_len",
-    "10",
-    "--long_len",
-    "12",
-    "--out_len",
-    "3",
-    "--batch_size",
-    "2",
-    "--iterations_warmup",
-    "2",
-    "--val_clips",
-    "4",
-    "--sample_clips",
-    "1",
-    "--workers",
-    "0",
-]
+TINY = [*TINY_TRAIN, "--val_clips", "4"]
 
 
 @pytest.fixture(autouse=True)
