@@ -105,3 +105,42 @@ def test_train_config_checks_reinitialize():
     )
     assert cfg.reinitialize_parts() == ["fusion", "memory.embedder"]
     assert cfg.model_config().predictor_frames == 1
+
+
+def test_a_run_loads_the_checkpoint_then_renews_only_the_named_parts(tmp_path, monkeypatch):
+    from lmc import load_checkpoint
+    from lmc.training.state import load_train_state
+    from tests.train_helpers import TINY_TRAIN
+    from train import train
+
+    monkeypatch.setenv("LMC_CACHE_DIR", str(tmp_path / "cache"))
+    base = [*TINY_TRAIN, "--val_clips", "2", "--print_freq", "1"]
+    train.main([*base, "--iterations", "1", "--run_dir", str(tmp_path / "first")])
+    start = tmp_path / "first" / "last.pt"
+    # An Adam step moves every weight by about lr, so at lr 1e-12 what the run saves after one
+    # step is what it started from, to 1e-9.
+    train.main(
+        [
+            *base,
+            "--iterations",
+            "1",
+            "--lr",
+            "1e-12",
+            "--predictor_frames",
+            "1",
+            "--checkpoint_load",
+            "True",
+            "--checkpoint_load_file",
+            str(start),
+            "--reinitialize",
+            "memory.embedder",
+            "--run_dir",
+            str(tmp_path / "second"),
+        ]
+    )
+    loaded, _ = load_checkpoint(start)
+    before = loaded.state_dict()
+    after = load_train_state(tmp_path / "second" / "last.pt")["model"]
+    for name, value in after.items():
+        same = torch.allclose(value.float(), before[name].float(), atol=1e-9)
+        assert same != name.startswith("memory.embedder."), name
