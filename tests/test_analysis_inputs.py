@@ -16,7 +16,13 @@ from lmc.analysis.inputs import (
     match_channels,
     resize_frames,
 )
-from lmc.analysis.probe import motion_probe, motion_summary, probe_velocity
+from lmc.analysis.probe import (
+    bounce_frames,
+    max_probe_speed,
+    motion_probe,
+    motion_summary,
+    probe_velocity,
+)
 from lmc.analysis.uploads import array_to_clip_frames, decode_upload
 
 
@@ -181,7 +187,7 @@ def centroid(frame: np.ndarray) -> np.ndarray:
 def test_motion_probe_moves_the_digit_by_the_requested_velocity(direction, step):
     clip = motion_probe([7], direction, 3.0, num_frames=6, short_len=4)
     frames = clip.frames[:, 0].astype(np.float64)
-    # Starting in the centre (18, 18) of the 36-pixel free range, 5 steps of 3 reach no border.
+    # The 15-pixel path is centred in the 36-pixel free range: 5 steps of 3 reach no border.
     for t in range(5):
         np.testing.assert_allclose(centroid(frames[t + 1]) - centroid(frames[t]), step, atol=1e-6)
     np.testing.assert_allclose(clip.motion.velocities[0, 0], step, atol=1e-5)
@@ -199,6 +205,87 @@ def test_motion_probe_bounces_and_turns_further_digits():
     positions = clip.motion.positions
     assert positions.min() >= 0 and positions.max() <= 64 - 28
     np.testing.assert_allclose(probe_velocity(45, math.sqrt(2)), [-1, 1], atol=1e-12)
+
+
+def input_motion(clip) -> tuple[float, float]:
+    """Direction (degrees) and speed (px/frame) of the lone digit's pixels over the input, from
+    the centroids of its first and last input frames: what a viewer of the frames sees."""
+    frames = clip.frames[: clip.short_len, 0].astype(np.float64)
+    dy, dx = (centroid(frames[-1]) - centroid(frames[0])) / (clip.short_len - 1)
+    return math.degrees(math.atan2(-dy, dx)) % 360.0, math.hypot(dy, dx)
+
+
+def angle_gap(a: float, b: float) -> float:
+    return abs((a - b + 180.0) % 360.0 - 180.0)
+
+
+@pytest.mark.parametrize(
+    "direction, speed, short_len",
+    [(0, 4.0, 10), (0, 6.0, 7), (45, 5.5, 10), (90, 2.0, 10), (135, 3.5, 10), (200, 1.5, 10)]
+    + [(300, 4.0, 10), (180, 8.0, 5), (270, 0.5, 16)],
+)
+def test_motion_probe_delivers_the_motion_asked_for_through_the_input(direction, speed, short_len):
+    """The issue's case: "0 deg, 6 px/frame" started in the centre, bounced at frame 4 and
+    measured 180 deg, 1.2 px/frame. Every request that fits now measures as asked, over the
+    recorded velocities and over the pixels themselves (corners are whole pixels, so the
+    centroid's speed is off by at most 1 px over the input's steps)."""
+    clip = motion_probe([3], direction, speed, short_len + 10, short_len=short_len)
+    summary = motion_summary(clip.motion, slice(0, short_len))[0]
+    assert angle_gap(summary["direction_deg"], direction) < 1e-3
+    assert math.isclose(summary["speed_px"], speed, rel_tol=1e-5)
+    seen_direction, seen_speed = input_motion(clip)
+    tolerance = math.sqrt(2) / (short_len - 1)
+    assert abs(seen_speed - speed) <= tolerance
+    assert angle_gap(seen_direction, direction) < math.degrees(tolerance / speed) + 1e-6
+    bounce = bounce_frames(clip.motion)[0]
+    assert bounce is None or bounce > short_len
+
+
+def test_motion_probe_centres_a_path_that_fits_the_whole_clip():
+    clip = motion_probe([3], 0, 2.0, num_frames=15, short_len=10)
+    x = clip.motion.positions[:, 0, 1]
+    assert bounce_frames(clip.motion) == [None]  # 14 steps of 2 px fit the 36 px
+    assert x[0] == 4 and x[-1] == 32  # centred: 4 px spare at each side
+    assert (clip.motion.positions[:, 0, 0] == 18).all()
+
+
+def test_several_probe_digits_each_move_as_asked_on_their_own_lanes():
+    directions = [30, 120, 210]
+    clip = motion_probe([1, 4, 7], directions, 2.5, num_frames=20, short_len=10)
+    for row, direction in zip(motion_summary(clip.motion, slice(0, 10)), directions, strict=True):
+        assert angle_gap(row["direction_deg"], direction) < 1e-3
+        assert math.isclose(row["speed_px"], 2.5, rel_tol=1e-5)
+    assert all(b is None or b > 10 for b in bounce_frames(clip.motion))
+    starts = clip.motion.positions[0]
+    assert len({tuple(s) for s in starts.tolist()}) == 3  # no two digits start together
+
+
+def test_a_motion_too_fast_for_the_input_is_refused_with_its_numbers():
+    """6 px/frame over 10 input frames is 54 px; a 28-px digit on 64 px has 36 to move."""
+    with pytest.raises(InputError) as err:
+        motion_probe([3], 0, 6.0, num_frames=20, short_len=10)
+    message = str(err.value)
+    for part in ("6 px/frame", "10 input frames", "64x64", "54.0 px", "at most 4.00 px/frame"):
+        assert part in message
+    with pytest.raises(InputError, match="at 45 deg at most 5.66 px/frame"):
+        motion_probe([3], 45, 6.0, num_frames=10, short_len=10)
+    with pytest.raises(InputError, match="2 input frames of a 32x32 frame"):
+        motion_probe([3], 90, 4.5, num_frames=2, image_size=32)
+    # Given starts that run into a border inside the input are refused as well.
+    with pytest.raises(InputError, match="meets a border before input frame 3 of 10"):
+        motion_probe([3], 0, 3.0, num_frames=10, starts=np.array([[0.0, 30.0]]))
+
+
+@pytest.mark.parametrize("direction", [0, 30, 45, 100, 225])
+def test_max_probe_speed_is_the_edge_of_what_fits(direction):
+    limit = max_probe_speed(direction, 10, 64)
+    axis = max(abs(math.cos(math.radians(direction))), abs(math.sin(math.radians(direction))))
+    assert math.isclose(limit * axis * 9, 36.0)
+    clip = motion_probe([5], direction, limit, num_frames=10)
+    assert bounce_frames(clip.motion) == [None]
+    with pytest.raises(InputError, match="without a bounce"):
+        motion_probe([5], direction, limit + 0.01, num_frames=10)
+    assert max_probe_speed(direction, 1, 64) == math.inf
 
 
 def test_motion_probe_refuses_bad_arguments():

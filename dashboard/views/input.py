@@ -27,11 +27,12 @@ from lmc.analysis.inputs import (
     match_channels,
     resize_frames,
 )
-from lmc.analysis.probe import motion_probe, motion_summary
+from lmc.analysis.probe import bounce_frames, max_probe_speed, motion_probe, motion_summary
 from lmc.analysis.uploads import UPLOAD_TYPES, array_to_clip_frames, decode_upload
 from lmc.config import MIN_MOTION_FRAMES, SIDE_MULTIPLE
 
 SOURCES = ["Test set", "Motion probe", "Upload", "Dataset file", "Frame folder"]
+PROBE_INPUT = 10  # frames of a probe the model sees
 LAYOUTS = {"TN": "(T, N, H, W): mnist_test_seq.npy", "NT": "(N, T, H, W) or (N, T, C, H, W)"}
 
 trace("page input")
@@ -111,8 +112,20 @@ def from_probe() -> Clip:
             disabled=count == 1,
         )
     directions = [direction + i * turn for i in range(count)]
+    limit = min(max_probe_speed(a, PROBE_INPUT, cfg.image_size) for a in directions)
+    right.caption(
+        f"Straight through the {PROBE_INPUT} input frames of a {cfg.image_size}x"
+        f"{cfg.image_size} frame, without a bounce: at most {limit:.2f} px/frame in "
+        f"{'this direction' if count == 1 else 'these directions'}. The digits start far "
+        "enough back; only the future may bounce."
+    )
     clip = motion_probe(
-        labels, directions, speed, 10 + future, short_len=10, image_size=cfg.image_size
+        labels,
+        directions,
+        speed,
+        PROBE_INPUT + future,
+        short_len=PROBE_INPUT,
+        image_size=cfg.image_size,
     )
     return Clip(
         match_channels(clip.frames, cfg.image_channels), clip.short_len, clip.source, clip.motion
@@ -218,6 +231,25 @@ def split_slider(clip: Clip, slug: str) -> Clip:
     return clip.with_short_len(short_len)
 
 
+def bounce_notes(clip: Clip) -> None:
+    """Say where each digit first meets a border. Inside the input of a probe that is a warning:
+    the motion the model sees is no longer the one asked for."""
+    probe = clip.source.startswith("motion probe")
+    for label, frame in zip(clip.motion.labels.tolist(), bounce_frames(clip.motion), strict=True):
+        if frame is None:
+            continue
+        where = "inside the input" if frame <= clip.short_len else "after the input"
+        text = f"Digit {label} bounces off a border before frame {frame}, {where}."
+        if probe and frame <= clip.short_len:
+            st.warning(
+                f"{text} The model sees another motion than the probe's settings: let it see "
+                f"at most {frame - 1} frames.",
+                icon=":material/warning:",
+            )
+        else:
+            st.caption(text)
+
+
 def show_clip(clip: Clip) -> None:
     st.image(widgets.strip(clip.frames, clip.short_len, label=""), width="stretch")
     future = clip.frames.shape[0] - clip.short_len
@@ -245,6 +277,7 @@ def show_clip(clip: Clip) -> None:
                 hide_index=True,
             )
             st.caption("Mean velocity; a bounce on a border shortens the net speed.")
+            bounce_notes(clip)
         with right:
             st.plotly_chart(
                 widgets.trajectory_figure(clip.motion, clip.short_len, clip.frames.shape[-1]),

@@ -17,6 +17,9 @@ from lmc.config import SIDE_MULTIPLE
 from lmc.data.mnist_digits import DIGIT_SIZE, digit_pool, load_mnist_digits
 from lmc.data.moving_mnist import _paste, reflect
 
+# Rounding left by float arithmetic at a border: a path that ends there exactly must not bounce.
+_DUST = 1e-6
+
 
 def probe_velocity(direction_deg: float, speed: float) -> np.ndarray:
     """(dy, dx) of a motion at `direction_deg` on screen (0 rightwards, 90 upwards) and `speed`
@@ -25,16 +28,77 @@ def probe_velocity(direction_deg: float, speed: float) -> np.ndarray:
     return np.array([-speed * math.sin(theta), speed * math.cos(theta)])
 
 
-def probe_starts(num_digits: int, image_size: int) -> np.ndarray:
-    """Default top-left corners (D, 2): one digit in the centre; several spread on a circle
-    around it, so they start apart."""
+def max_probe_speed(direction_deg: float, num_frames: int, image_size: int) -> float:
+    """The highest speed (pixels/frame) at which a digit moving at `direction_deg` crosses
+    `num_frames` frames of an `image_size` canvas without meeting a border (inf for one frame)."""
+    steps = num_frames - 1
+    if steps < 1:
+        return math.inf
+    theta = math.radians(direction_deg)
+    # The larger of the two velocity components per pixel/frame of speed decides.
+    reach = max(abs(math.cos(theta)), abs(math.sin(theta)))
+    return (image_size - DIGIT_SIZE) / (steps * reach)
+
+
+def _too_fast(speed: float, direction_deg: float, num_frames: int, image_size: int) -> str:
     free = image_size - DIGIT_SIZE
-    centre = np.array([free / 2, free / 2])
-    if num_digits == 1:
-        return centre[None]
-    angles = math.pi / 4 + 2 * math.pi * np.arange(num_digits) / num_digits
-    radius = 0.35 * free
-    return centre + radius * np.stack([np.sin(angles), np.cos(angles)], axis=-1)
+    path = (
+        speed
+        * (num_frames - 1)
+        * max(
+            abs(math.cos(math.radians(direction_deg))), abs(math.sin(math.radians(direction_deg)))
+        )
+    )
+    limit = max_probe_speed(direction_deg, num_frames, image_size)
+    return (
+        f"{speed:g} px/frame at {direction_deg:g} deg cannot cross the {num_frames} input frames "
+        f"of a {image_size}x{image_size} frame without a bounce: its {num_frames - 1} steps "
+        f"travel {path:.1f} px along one axis, and a {DIGIT_SIZE}-pixel digit has {free} px to "
+        f"move. A bounce would turn the motion the model sees into another one. At "
+        f"{direction_deg:g} deg at most {limit:.2f} px/frame fits; choose a lower speed or fewer "
+        "input frames."
+    )
+
+
+def probe_starts(
+    velocities: np.ndarray, num_frames: int, short_len: int, image_size: int
+) -> np.ndarray:
+    """Top-left corners (D, 2) from which digits moving at `velocities` (D, 2) meet no border.
+
+    Each path is centred on the canvas when the whole clip fits; where it does not, the digit
+    starts as far back as it can on that axis, so the input moves as asked and the future runs
+    as long as it can before the first bounce. Several digits keep to parallel lanes across the
+    first digit's motion. Raises InputError, naming the speed, the number of input frames and
+    the frame size, when a digit cannot cross even the `short_len` input frames without a bounce.
+    """
+    velocities = np.asarray(velocities, dtype=np.float64)
+    d = len(velocities)
+    free = image_size - DIGIT_SIZE
+    for dy, dx in velocities:
+        if max(abs(dy), abs(dx)) * (short_len - 1) > free + _DUST:
+            direction = math.degrees(math.atan2(-dy, dx)) % 360.0
+            raise InputError(_too_fast(math.hypot(dy, dx), direction, short_len, image_size))
+    first = velocities[0]
+    speed = math.hypot(*first)
+    across = np.array([first[1], -first[0]]) / speed if speed > 0 else np.array([1.0, 0.0])
+    lanes = (np.arange(d) - (d - 1) / 2) * (free / max(d - 1, 1))
+    starts = np.empty((d, 2))
+    for i, velocity in enumerate(velocities):
+        whole, seen = velocity * (num_frames - 1), velocity * (short_len - 1)
+        # On whole pixels where it can: a path from a half pixel rounds to uneven steps.
+        wish = np.floor(free / 2 - whole / 2 + lanes[i] * across + _DUST)
+        for axis in range(2):
+            span = whole[axis] if abs(whole[axis]) <= free + _DUST else seen[axis]
+            low, high = max(0.0, -span), min(float(free), free - span)
+            starts[i, axis] = min(max(wish[axis], low), high)
+    return np.clip(starts, 0.0, free)
+
+
+def bounce_frames(motion: TrueMotion) -> list[int | None]:
+    """Per digit, the number (1-based) of the first frame drawn after the digit met a border,
+    or None when it never does: frames before it show the digit moving in a straight line."""
+    changed = np.any(np.abs(motion.velocities - motion.velocities[:1]) > 1e-6, axis=-1)  # (T, D)
+    return [int(np.argmax(c)) + 1 if c.any() else None for c in changed.T]
 
 
 def probe_digit_images(labels: Sequence[int], variant: int = 0) -> np.ndarray:
@@ -64,8 +128,11 @@ def motion_probe(
     """A clip of MNIST digits of the chosen `labels` moving in known directions.
 
     Each digit moves at `speed` pixels/frame in its direction (degrees, one for all or one per
-    digit; 0 rightwards, 90 upwards) from `starts` (D, 2) top-left corners (default
-    `probe_starts`), bouncing off the borders like Moving-MNIST. Overlaps combine by maximum.
+    digit; 0 rightwards, 90 upwards) from `starts` (D, 2) top-left corners. The default starts
+    (`probe_starts`) keep every digit off the borders through the input, and through the whole
+    clip where it fits; after that digits bounce like Moving-MNIST. A motion that cannot cross
+    the input without a bounce, from the default starts or the given ones, raises InputError:
+    the probe never delivers another motion than the one asked for. Overlaps combine by maximum.
     """
     labels = [int(label) for label in labels]
     d = len(labels)
@@ -83,18 +150,34 @@ def motion_probe(
         )
     if num_frames < 1:
         raise InputError(f"num_frames={num_frames}: must be at least 1")
+    short_len = min(short_len, num_frames)
     directions = np.broadcast_to(np.asarray(directions_deg, dtype=np.float64), (d,))
     velocity = np.stack([probe_velocity(a, speed) for a in directions])  # (D, 2)
-    position = probe_starts(d, image_size) if starts is None else np.asarray(starts, float)
+    if starts is None:
+        position = probe_starts(velocity, num_frames, short_len, image_size)
+    else:
+        position = np.asarray(starts, float)
     if position.shape != (d, 2) or position.min() < 0 or position.max() > free:
         raise InputError(
             f"starts {np.asarray(position).tolist()}: expected ({d}, 2) corners in [0, {free}]"
         )
+    start = position
     positions = np.empty((num_frames, d, 2))
     velocities = np.empty_like(positions)
     for t in range(num_frames):
         positions[t], velocities[t] = position, velocity
-        position, velocity = reflect(position + velocity, velocity, free)
+        ahead = position + velocity
+        border = np.clip(ahead, 0.0, free)
+        ahead = np.where(np.abs(ahead - border) < _DUST, border, ahead)
+        position, velocity = reflect(ahead, velocity, free)
+    motion = TrueMotion(positions=positions, velocities=velocities, labels=np.asarray(labels))
+    for i, bounce in enumerate(bounce_frames(motion)):
+        if bounce is not None and bounce <= short_len:
+            raise InputError(
+                f"digit {labels[i]} from (y, x) = {np.round(start[i], 1).tolist()} meets a border before input frame "
+                f"{bounce} of {short_len}: at {speed:g} px/frame it would not move as asked; "
+                "choose other starts, a lower speed or fewer input frames"
+            )
     corners = np.rint(positions).astype(np.int64)
     frames = _paste(probe_digit_images(labels, variant)[None], corners[None], image_size)[0]
     names = ", ".join(str(label) for label in labels)
