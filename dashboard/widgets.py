@@ -6,7 +6,6 @@ Streamlit. Frames are (T, C, H, W) floats in [0, 1], the toolkit's layout.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -109,10 +108,9 @@ def grid_image(
     return np.asarray(image)
 
 
-def animation_gif(
-    panels: list[tuple[str, np.ndarray | None]], short_len: int, ms_per_frame: int = 300
-) -> bytes:
-    """An animated GIF of panels side by side, one GIF frame per time step.
+def animation_sheets(panels: list[tuple[str, np.ndarray | None]], short_len: int) -> np.ndarray:
+    """Panels side by side, one sheet per time step: (T, H', W', 3) uint8, the frames of the
+    animation (GIF here, GIF and MP4 in the downloads, lmc.analysis.exports).
 
     panels: (title, (T, H, W, 3) uint8 frames over the whole clip, or None for a blank panel
     during the input); a caption says whether a step is input or prediction.
@@ -141,12 +139,17 @@ def animation_gif(
         draw.text(
             (gap, top + h + 4), caption, fill=(30, 30, 30) if seen else (200, 30, 20), font=font
         )
-        images.append(sheet.convert("P", palette=Image.Palette.ADAPTIVE))
-    out = io.BytesIO()
-    images[0].save(
-        out, format="GIF", save_all=True, append_images=images[1:], duration=ms_per_frame, loop=0
-    )
-    return out.getvalue()
+        images.append(np.asarray(sheet))
+    return np.stack(images)
+
+
+def animation_gif(
+    panels: list[tuple[str, np.ndarray | None]], short_len: int, ms_per_frame: int = 300
+) -> bytes:
+    """An animated GIF of `animation_sheets`, one GIF frame per time step."""
+    from lmc.analysis.exports import gif_bytes
+
+    return gif_bytes(animation_sheets(panels, short_len), ms_per_frame)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

@@ -158,7 +158,8 @@ class RecallView:
     prediction (out_len, C, H, W) clamped to [0, 1]; short: the recall from the input (phase 2,
     what inference uses); long: the recall from the long-term window (phase 1), None without a
     known future; long_prediction: the frames predicted through that long-term recall;
-    gates (out_len, F) the attention gate over the memory feature per output step (phase 2).
+    gates (out_len, F) the attention gate over the memory feature per output step (phase 2);
+    long_gates the same for the prediction through the long-term recall, None without it.
     """
 
     short_frames: np.ndarray
@@ -168,6 +169,7 @@ class RecallView:
     long: TraceArrays | None
     long_prediction: np.ndarray | None
     gates: np.ndarray
+    long_gates: np.ndarray | None = None
 
 
 def recall_view(model: torch.nn.Module, clip: Clip, out_len: int | None = None) -> RecallView:
@@ -186,11 +188,12 @@ def recall_view(model: torch.nn.Module, clip: Clip, out_len: int | None = None) 
     clip = clip.float().to(next(model.parameters()).device)
     short = clip[None, :short_len]
     pred = model.predict(short, out_len)
-    long_trace = long_prediction = None
+    long_trace = long_prediction = long_gates = None
     if clip.shape[0] > short_len and clip.shape[0] >= MIN_MOTION_FRAMES:
         long_pred = model.predict(short, out_len, long=clip[None], phase=1)
         long_trace = trace_arrays(long_pred.memory)
         long_prediction = long_pred.frames[0].clamp(0, 1).float().cpu().numpy()
+        long_gates = long_pred.memory.gates[0].float().cpu().numpy()
     future = clip[short_len:] if clip.shape[0] > short_len else None
     return RecallView(
         short_frames=short[0].cpu().numpy(),
@@ -200,4 +203,5 @@ def recall_view(model: torch.nn.Module, clip: Clip, out_len: int | None = None) 
         long=long_trace,
         long_prediction=long_prediction,
         gates=pred.memory.gates[0].float().cpu().numpy(),
+        long_gates=long_gates,
     )
