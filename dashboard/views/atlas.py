@@ -16,6 +16,7 @@ import streamlit as st
 
 from dashboard import memory_widgets as mw
 from dashboard import model_state
+from dashboard.downloads import Shelf, atlas_downloads
 from dashboard.keys import Atlas
 from dashboard.selection import selected_ids
 from dashboard.series import PHASES
@@ -87,7 +88,7 @@ def _slot_table(usage, motion) -> pd.DataFrame:
 
 
 @st.fragment
-def _slot_panel(sample, phase: str, usage, motion) -> None:
+def _slot_panel(sample, phase: str, usage, motion, shelf: Shelf) -> None:
     trace("atlas.slot")
     size = len(usage.top1_count)
     if st.session_state.get(Atlas.SLOT) not in range(size):
@@ -98,7 +99,10 @@ def _slot_panel(sample, phase: str, usage, motion) -> None:
         "that slot"
     )
     st.plotly_chart(
-        mw.usage_figure(usage.top1_fraction, usage.mean_centred, usage.dead, slot),
+        shelf.figure(
+            "slot usage",
+            mw.usage_figure(usage.top1_fraction, usage.mean_centred, usage.dead, slot),
+        ),
         key=Atlas.USAGE_CHART,
         on_select=_pick_slot,
         selection_mode="points",
@@ -115,6 +119,7 @@ def _slot_panel(sample, phase: str, usage, motion) -> None:
         st.dataframe(_slot_table(usage, motion), hide_index=True, height=300)
 
     weights = sample.phase(phase)["weights"]
+    shelf.drop("true direction of the slot's cells")
     left, right = st.columns([1, 2])
     with left:
         if motion is not None:
@@ -122,10 +127,13 @@ def _slot_panel(sample, phase: str, usage, motion) -> None:
             chosen = (top == slot) & (sample.occupancy >= 0.5)
             everyone = sample.occupancy >= 0.5
             st.plotly_chart(
-                mw.direction_rose(
-                    sample.direction[chosen],
-                    sample.direction[everyone],
-                    f"true direction of the {int(chosen.sum())} cells whose top slot is {slot}",
+                shelf.figure(
+                    "true direction of the slot's cells",
+                    mw.direction_rose(
+                        sample.direction[chosen],
+                        sample.direction[everyone],
+                        f"true direction of the {int(chosen.sum())} cells whose top slot is {slot}",
+                    ),
                 ),
                 key=Atlas.ROSE,
             )
@@ -142,15 +150,18 @@ def _slot_panel(sample, phase: str, usage, motion) -> None:
         )
         per_cell = (weights.argmax(axis=-1) == slot).mean(axis=0)
         st.plotly_chart(
-            mw.cell_values_figure(
-                per_cell,
-                sample.grid,
-                "where on the grid it is the top choice",
-                [f"{c}: {v:.0%}" for c, v in enumerate(per_cell)],
-                "Blues",
-                0,
-                max(float(per_cell.max()), 1e-9),
-                height=240,
+            shelf.figure(
+                "where the slot is the top choice",
+                mw.cell_values_figure(
+                    per_cell,
+                    sample.grid,
+                    "where on the grid it is the top choice",
+                    [f"{c}: {v:.0%}" for c, v in enumerate(per_cell)],
+                    "Blues",
+                    0,
+                    max(float(per_cell.max()), 1e-9),
+                    height=240,
+                ),
             ),
             key=Atlas.WHERE,
         )
@@ -245,4 +256,6 @@ if sample.has_long:
             "Matched: each clip's long-window recall against its own short-input recall, cell by "
             "cell. Chance: against the next clip's. Alignment learning should beat chance."
         )
-_slot_panel(sample, phase, usage, motion)
+shelf = Shelf()
+_slot_panel(sample, phase, usage, motion, shelf)
+atlas_downloads(loaded, sample, lambda: _slot_table(usage, motion), shelf)

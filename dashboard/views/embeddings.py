@@ -15,6 +15,7 @@ import streamlit as st
 
 from dashboard import memory_widgets as mw
 from dashboard import model_state
+from dashboard.downloads import Shelf, embeddings_downloads
 from dashboard.fingerprint import fingerprint
 from dashboard.keys import Embeddings
 from dashboard.selection import selected_ids
@@ -198,7 +199,7 @@ def _selection_panel(
 
 @st.fragment
 def _map_panel(
-    loaded, sample, phase: str, space: str, index: np.ndarray, total: int, key: str
+    loaded, sample, phase: str, space: str, index: np.ndarray, total: int, key: str, shelf: Shelf
 ) -> None:
     trace("embeddings.map")
     config = loaded.model.config
@@ -272,8 +273,9 @@ def _map_panel(
             else " (unit vectors, like the queries)"
         )
     st.caption(note + ".")
+    shelf.things["map"] = (phase, space, index, proj)
     st.plotly_chart(
-        fig,
+        shelf.figure("map", fig),
         key=Embeddings.CHART,
         on_select=_pick_points,
         selection_mode=("points", "box", "lasso"),
@@ -322,7 +324,8 @@ map_key = (
 if st.session_state.get(Embeddings.MAP_KEY) != map_key:
     st.session_state[Embeddings.MAP_KEY] = map_key
     st.session_state[Embeddings.SELECTED] = []
-_map_panel(loaded, sample, phase, space, index, total, map_key)
+shelf = Shelf()
+_map_panel(loaded, sample, phase, space, index, total, map_key, shelf)
 with st.expander("What the map shows"):
     st.markdown(
         "A readout is a blend w @ M of the memory slots, so it lies in their span: the readouts are "
@@ -339,3 +342,5 @@ with st.expander("What the map shows"):
         ),
         hide_index=True,
     )
+if "map" in shelf.things:
+    embeddings_downloads(loaded, sample, shelf)

@@ -17,6 +17,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import model_state, views
+from dashboard.downloads import health_downloads
 from dashboard.keys import Health
 from dashboard.settings import beside
 from lmc.analysis.dataset_pass import cache_root
@@ -71,7 +72,7 @@ def _figure_rows(report: dict) -> list[dict]:
     return rows
 
 
-def _show(report: dict, source: str) -> None:
+def _show(loaded, report: dict, source: str) -> None:
     st.caption(source)
     for finding in report["findings"]:
         spec, what = EVIDENCE[finding["page"]]
@@ -93,6 +94,7 @@ def _show(report: dict, source: str) -> None:
         "for cell. `python -m lmc.health CHECKPOINT` prints the same report; "
         "docs/memory-health.md explains each measure."
     )
+    health_downloads(loaded, report, rows)
 
 
 st.title("Memory health")
@@ -115,9 +117,13 @@ clips = st.radio(
 )
 report = _stored(loaded, clips)
 if isinstance(carried, dict) and carried.get("clips") == clips and "findings" in carried:
-    _show(carried, f"Kept with the checkpoint: measured on the first {clips} test clips.")
+    _show(loaded, carried, f"Kept with the checkpoint: measured on the first {clips} test clips.")
 elif report is not None:
-    _show(report, f"Measured on the first {clips} clips of the generated test set (kept on disk).")
+    _show(
+        loaded,
+        report,
+        f"Measured on the first {clips} clips of the generated test set (kept on disk).",
+    )
 else:
     st.info(
         f"This checkpoint has no health report for {clips} clips yet. Measuring runs the memory "

@@ -14,6 +14,7 @@ import torch
 
 from dashboard import input_state, model_state
 from dashboard import memory_widgets as mw
+from dashboard.downloads import Shelf, intervene_downloads
 from dashboard.fingerprint import fingerprint
 from dashboard.keys import Atlas, Intervene
 from dashboard.selection import selected_ids
@@ -64,7 +65,7 @@ def _pick_cell() -> None:
 
 
 @st.fragment
-def _panel(loaded, clip) -> None:
+def _panel(loaded, clip, shelf: Shelf) -> None:
     trace("intervene.panel")
     model = loaded.model
     cfg = model.config
@@ -92,7 +93,10 @@ def _panel(loaded, clip) -> None:
             else list(range(cells))
         )
         st.plotly_chart(
-            mw.grid_figure(clip.short[-1], (rows, cols), selected=where_cells, height=300),
+            shelf.figure(
+                "where",
+                mw.grid_figure(clip.short[-1], (rows, cols), selected=where_cells, height=300),
+            ),
             key=Intervene.GRID_CHART,
             on_select=_pick_cell,
             selection_mode="points",
@@ -180,7 +184,9 @@ def _panel(loaded, clip) -> None:
     diff = np.abs(result.intervened - result.original).mean(axis=1)
     peak = max(float(diff.max()), 1e-6)
     strip_rows.append(Row(f"|Δ| (max {peak:.3f})", heat(diff / peak), start))
-    st.image(grid_image(strip_rows, start + out_len, start))
+    strip = grid_image(strip_rows, start + out_len, start)
+    st.image(strip)
+    shelf.things.update(result=result, what=f"{where_text} recalls {explain}", strip=strip)
 
     reference = None
     if clip.future.shape[0]:
@@ -191,7 +197,10 @@ def _panel(loaded, clip) -> None:
             .mean(axis=1)
         )
     c1, c2 = st.columns([2, 1])
-    c1.plotly_chart(mw.difference_figure(result.mae, result.mse, reference), key=Intervene.CURVE)
+    c1.plotly_chart(
+        shelf.figure("change per frame", mw.difference_figure(result.mae, result.mse, reference)),
+        key=Intervene.CURVE,
+    )
     with c2:
         st.metric(
             "mean |Δ| per pixel",
@@ -241,4 +250,7 @@ st.caption(
     f"Input: {clip.source}. Choose what the memory should recall and where; the model then predicts "
     "again with that recall (phase 2, as at inference) and the two predictions are compared."
 )
-_panel(loaded, clip)
+shelf = Shelf()
+_panel(loaded, clip, shelf)
+if "result" in shelf.things:  # not when the donor clip cannot be swapped in
+    intervene_downloads(loaded, clip, shelf)

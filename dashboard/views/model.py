@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard import model_state, widgets
 from dashboard.card_text import card_markdown
+from dashboard.downloads import Shelf, model_downloads
 from dashboard.keys import Model
 from dashboard.settings import (
     CHECKPOINT_SUFFIXES,
@@ -243,6 +244,8 @@ with right:
     )
 
 log = None if uploaded else beside(loaded.path, metrics_log.FILE_NAME)
+records: list[dict] = []
+shelf = Shelf()
 st.markdown("##### Training curves")
 if log is None:
     st.caption(
@@ -252,7 +255,10 @@ if log is None:
 else:
     records = metrics_log.read_records(log)
     if records:
-        st.plotly_chart(widgets.training_figure(records), key=Model.CURVES)
+        st.plotly_chart(
+            shelf.figure("training curves", widgets.training_figure(records)), key=Model.CURVES
+        )
         st.caption(f"{len(records)} records from `{display_path(log)}`.")
     else:
         st.caption(f"`{display_path(log)}` holds no records yet.")
+model_downloads(loaded, records, card, shelf)

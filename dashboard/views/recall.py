@@ -15,6 +15,7 @@ import streamlit as st
 
 from dashboard import input_state, model_state
 from dashboard import memory_widgets as mw
+from dashboard.downloads import Shelf, recall_downloads
 from dashboard.keys import Recall
 from dashboard.selection import selected_ids
 from dashboard.series import LONG_RECALL, SHORT_RECALL
@@ -34,6 +35,14 @@ MEASURES = {
     "weight": "weight",
 }
 PHASES = (SHORT_RECALL, LONG_RECALL, "both, side by side")
+# The figures of the cells panel, by their titles in the downloads.
+CELL_FIGURES = (
+    "query grid",
+    "cell distribution",
+    "addressing",
+    f"addressing, {LONG_RECALL}",
+    "entropy per cell",
+)
 TOP_K = 5
 
 
@@ -133,7 +142,7 @@ def _summary(view: RecallView, align, temperature: float, addressing: str) -> No
 
 
 @st.fragment
-def _cells_panel(view: RecallView, motion, align) -> None:
+def _cells_panel(view: RecallView, motion, align, shelf: Shelf) -> None:
     trace("recall.cells")
     short, long = view.short, view.long
     cells, size = short.num_cells, short.memory_size
@@ -141,6 +150,7 @@ def _cells_panel(view: RecallView, motion, align) -> None:
         st.session_state[Recall.CELL] = 0
     cell = st.session_state[Recall.CELL]
     stats = recall_stats(short.weights, short.cosine, TOP_K)
+    shelf.drop(*CELL_FIGURES)  # the panel draws them again below, those its view shows
 
     def cell_label(c: int) -> str:
         if not 0 <= c < cells:
@@ -164,7 +174,7 @@ def _cells_panel(view: RecallView, motion, align) -> None:
             cell_text=[cell_label(c) for c in range(cells)],
         )
         st.plotly_chart(
-            grid_fig,
+            shelf.figure("query grid", grid_fig),
             key=Recall.GRID_CHART,
             on_select=lambda: _pick_cell(Recall.GRID_CHART),
             selection_mode="points",
@@ -179,7 +189,7 @@ def _cells_panel(view: RecallView, motion, align) -> None:
             None if long is None else long.cosine[cell],
             cell=cell,
         )
-        st.plotly_chart(fig, key=Recall.DISTRIBUTION)
+        st.plotly_chart(shelf.figure("cell distribution", fig), key=Recall.DISTRIBUTION)
         top = ", ".join(
             f"**{s}** ({w - 1 / size:+.4f}, cos {c:.2f})"
             for s, w, c in zip(
@@ -222,7 +232,10 @@ def _cells_panel(view: RecallView, motion, align) -> None:
             values, _ = _measure(arrays, measure)
             col.markdown(f"*{name}*")
             col.plotly_chart(
-                mw.weights_heatmap(values, measure, cell, diverging, limits=limits),
+                shelf.figure(
+                    f"addressing, {name}" if key == Recall.HEATMAP_LONG else "addressing",
+                    mw.weights_heatmap(values, measure, cell, diverging, limits=limits),
+                ),
                 key=key,
                 on_select=lambda key=key: _pick_cell(key, "y"),
                 selection_mode="points",
@@ -233,7 +246,10 @@ def _cells_panel(view: RecallView, motion, align) -> None:
         heat_col, ent_col = st.columns([4, 1])
         with heat_col:
             st.plotly_chart(
-                mw.weights_heatmap(values, measure, cell, diverging),
+                shelf.figure(
+                    "addressing",
+                    mw.weights_heatmap(values, measure, cell, diverging),
+                ),
                 key=Recall.HEATMAP,
                 on_select=lambda: _pick_cell(Recall.HEATMAP, "y"),
                 selection_mode="points",
@@ -241,7 +257,12 @@ def _cells_panel(view: RecallView, motion, align) -> None:
         with ent_col:
             trace_stats = recall_stats(arrays.weights, arrays.cosine)
             st.plotly_chart(
-                mw.cell_stats_figure(trace_stats.normalised_entropy, trace_stats.effective_slots),
+                shelf.figure(
+                    "entropy per cell",
+                    mw.cell_stats_figure(
+                        trace_stats.normalised_entropy, trace_stats.effective_slots
+                    ),
+                ),
                 key=Recall.ENTROPY,
             )
     st.caption(
@@ -279,7 +300,7 @@ def _top_table(view: RecallView, stats, motion, align) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _alignment_section(view: RecallView, align) -> None:
+def _alignment_section(view: RecallView, align, shelf: Shelf) -> None:
     st.subheader("Long-term recall vs short-input recall")
     st.caption(
         "Training phase 1 writes the memory from the long window (input and future) through the "
@@ -291,28 +312,39 @@ def _alignment_section(view: RecallView, align) -> None:
     c1, c2, c3 = st.columns(3)
     agree_text = [f"{c}: {'✓' if a else '✗'}" for c, a in enumerate(align.agree)]
     c1.plotly_chart(
-        mw.cell_values_figure(
-            align.agree.astype(float), grid, "same top-1 slot", agree_text, "RdYlGn", 0, 1
+        shelf.figure(
+            "same top-1 slot",
+            mw.cell_values_figure(
+                align.agree.astype(float), grid, "same top-1 slot", agree_text, "RdYlGn", 0, 1
+            ),
         ),
         key=Recall.AGREE,
     )
     kl_text = [f"{c}: {v:.1e}" for c, v in enumerate(align.kl)]
     c2.plotly_chart(
-        mw.cell_values_figure(
-            align.kl,
-            grid,
-            "KL(long ‖ short), nats",
-            kl_text,
-            "Reds",
-            0,
-            float(align.kl.max()) or 1.0,
+        shelf.figure(
+            "KL long-short",
+            mw.cell_values_figure(
+                align.kl,
+                grid,
+                "KL(long ‖ short), nats",
+                kl_text,
+                "Reds",
+                0,
+                float(align.kl.max()) or 1.0,
+            ),
         ),
         key=Recall.KL,
     )
     cos_text = [f"{c}: {v:.3f}" for c, v in enumerate(align.cosine)]
     low = float(min(align.cosine.min(), 0.99))
     c3.plotly_chart(
-        mw.cell_values_figure(align.cosine, grid, "readout cosine", cos_text, "Viridis", low, 1.0),
+        shelf.figure(
+            "readout cosine",
+            mw.cell_values_figure(
+                align.cosine, grid, "readout cosine", cos_text, "Viridis", low, 1.0
+            ),
+        ),
         key=Recall.COSINE,
     )
     st.caption(f"{cells} cells. Predictions with each recall:")
@@ -357,12 +389,22 @@ elif clip.future.shape[0] == 0:
     st.caption("The clip has no future frames, so the long-term recall (phase 1) cannot be shown.")
 _summary(view, align, model.config.temperature, model.config.addressing)
 motion = _cell_motion(clip, view.short.grid)
-_cells_panel(view, motion, align)
+shelf = Shelf()
+_cells_panel(view, motion, align, shelf)
 if align is not None:
-    _alignment_section(view, align)
+    _alignment_section(view, align, shelf)
 st.subheader("Attention gate on the recalled motion")
 st.caption(
     "At every output step the predictor weighs the memory feature channel by channel with a gate "
     "in [0, 1] computed from its own state (sec. 3.4): near 0 the recall is ignored."
 )
-st.plotly_chart(mw.gates_figure(view.gates), key=Recall.GATES)
+st.plotly_chart(shelf.figure("attention gate", mw.gates_figure(view.gates)), key=Recall.GATES)
+recall_downloads(
+    loaded,
+    clip,
+    view,
+    lambda: _top_table(
+        view, recall_stats(view.short.weights, view.short.cosine, TOP_K), motion, align
+    ),
+    shelf,
+)
