@@ -10,12 +10,14 @@ from __future__ import annotations
 # Methods of the Rollout page (dict keys of its scores and predictions).
 MODEL = "model"
 COPY_LAST = "copy last frame"
+ZEROS = "all-zero frames"
+BASELINES = (COPY_LAST, ZEROS)  # the two floors every model is compared with
 SECOND_MODEL = "second model"
 # Rows and panels of the frame grids.
 PREDICTION = "prediction"  # the model's own row (MODEL in the scores)
 GROUND_TRUTH = "ground truth"
 
-COLORS = {MODEL: "#2563eb", COPY_LAST: "#9ca3af", SECOND_MODEL: "#ea580c"}
+COLORS = {MODEL: "#2563eb", COPY_LAST: "#9ca3af", ZEROS: "#4b5563", SECOND_MODEL: "#ea580c"}
 METHOD_COLORS = ("#16a34a", "#9333ea", "#db2777", "#0891b2", "#ca8a04")  # other methods, in order
 
 # The two recalls of LMC-Memory: from the short input (inference, training phase 2) and from the

@@ -15,6 +15,8 @@ from lmc.analysis.rollout import (
     method_results,
     run_rollout,
     score_table,
+    versus_better_baseline,
+    zero_frames,
 )
 
 
@@ -86,6 +88,37 @@ def method_arrays(n=3, t_in=10, t_out=5, seed=0):
     trues = rng.random((n, t_out, 1, 16, 16), dtype=np.float32)
     preds = rng.random((n, t_out, 1, 16, 16), dtype=np.float32)
     return inputs, trues, preds
+
+
+def test_zero_frames_score_the_targets_own_energy():
+    rng = np.random.default_rng(0)
+    target = rng.random((3, 1, 16, 16), dtype=np.float32)
+    zeros = zero_frames(target)
+    assert zeros.shape == target.shape and zeros.dtype == np.float32 and not zeros.any()
+    mse = frame_scores(zeros, target)["mse"]
+    np.testing.assert_allclose(mse, (target.astype(np.float64) ** 2).sum(axis=(1, 2, 3)), rtol=1e-5)
+
+
+def test_the_model_is_compared_with_the_better_baseline_on_each_score():
+    """The issue's case: copy-last MSE 258.2, all-zero frames 136.8, the model 200.1. Against
+    copy-last the model looked 58.1 better; against the better floor it is 63.3 worse."""
+    one = np.ones(2)
+    named = {
+        "model": {"mse": 200.1 * one, "ssim": 0.40 * one},
+        "copy": {"mse": 258.2 * one, "ssim": 0.30 * one},
+        "zeros": {"mse": 136.8 * one, "ssim": 0.10 * one},
+    }
+    mse = versus_better_baseline(named, "model", ("copy", "zeros"), "mse")
+    assert (mse.baseline, mse.baseline_value, mse.value) == ("zeros", 136.8, 200.1)
+    assert math.isclose(mse.delta, 63.3) and not mse.beats
+    ssim = versus_better_baseline(named, "model", ("copy", "zeros"), "ssim")
+    assert ssim.baseline == "copy" and math.isclose(ssim.delta, 0.1) and ssim.beats
+    named["model"]["mse"] = 136.8 * one  # a tie is not a win
+    assert not versus_better_baseline(named, "model", ("copy", "zeros"), "mse").beats
+    named["model"]["mse"] = 100.0 * one
+    assert versus_better_baseline(named, "model", ("copy", "zeros"), "mse").beats
+    with pytest.raises(ValueError, match="no scores for \\['other'\\]"):
+        versus_better_baseline(named, "model", ("copy", "other"), "mse")
 
 
 def test_method_results_round_trip_through_a_folder(tmp_path):

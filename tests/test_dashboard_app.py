@@ -205,7 +205,7 @@ def test_rollout_compares_a_second_checkpoint_and_another_method(app, tmp_path):
     app.selectbox(key=Rollout.COMPARE).set_value(second).run()
     assert_no_exception(app)
     methods = [row for row in app.dataframe[-1].value["method"]]
-    assert methods == ["model", "copy last frame", "second model"]
+    assert methods == ["model", "copy last frame", "all-zero frames", "second model"]
     folder = next(o for o in app.selectbox(key=Rollout.METHOD_DIR).options if "results" in o)
     app.selectbox(key=Rollout.METHOD_DIR).set_value(folder).run()
     assert any("not clip 0" in w.value for w in app.warning)
@@ -213,7 +213,7 @@ def test_rollout_compares_a_second_checkpoint_and_another_method(app, tmp_path):
     assert_no_exception(app)
     assert input_source(app) == "results results, clip 0"
     methods = list(app.dataframe[-1].value["method"])
-    assert methods == ["model", "copy last frame", "second model", "results"]
+    assert methods == ["model", "copy last frame", "all-zero frames", "second model", "results"]
 
 
 def test_moving_the_frame_slider_does_not_run_the_model_again(app, tmp_path):

@@ -1,22 +1,31 @@
 """Honest figures in AppTest: the probe delivers the motion asked for or says why it cannot, and
 the Rollout page scores the model against the better of its two baselines."""
 
+import numpy as np
 import pytest
+import torch
 from dashboard_helpers import (
     assert_no_exception,
     errors,
+    go,
     input_source,
     start_app,
     write_fixture,
 )
+from streamlit.proto.Metric_pb2 import Metric as MetricProto
 
 from dashboard import views
 from dashboard.keys import Input
+from lmc import ModelConfig, build_model, save_checkpoint
 
 
 @pytest.fixture
-def app(tmp_path, monkeypatch):
-    models = write_fixture(tmp_path)
+def models(tmp_path):
+    return write_fixture(tmp_path)
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch, models):
     return start_app(monkeypatch, tmp_path, models / "demo.safetensors", page=views.INPUT)
 
 
@@ -60,3 +69,56 @@ def test_a_probe_input_stretched_over_its_bounce_is_flagged(app):
     warnings = " ".join(w.value for w in app.warning)
     assert "Digit 3 bounces off a border before frame 11, inside the input" in warnings
     assert "at most 10 frames" in warnings
+
+
+def constant_model(path, value: float):
+    """A tiny 64x64 model whose every predicted pixel is `value` (before the clamp to [0, 1]):
+    its last decoder layer has zero weights and bias `value`."""
+    torch.manual_seed(0)
+    model = build_model(ModelConfig.preset("tiny", image_size=64))
+    with torch.no_grad():
+        model.frame_decoder[-1].weight.zero_()
+        model.frame_decoder[-1].bias.fill_(value)
+    save_checkpoint(model, path, step=1)
+    return path
+
+
+@pytest.mark.parametrize(
+    "value, color",
+    [(-1.0, "GRAY"), (0.5, "RED"), (0.02, "GREEN")],
+    ids=["all-zero, a tie", "grey, worse", "faint, better"],
+)
+def test_rollout_scores_the_model_against_the_better_of_both_baselines(
+    tmp_path, monkeypatch, models, value, color
+):
+    """The delta is against the better floor and its colour says whether the model beats it.
+    Oracles: the all-zero frames' MSE is the truth's own sum of squares, copy-last's the squared
+    difference from the last input frame, the model's that of the constant it predicts."""
+    checkpoint = constant_model(models / "constant.safetensors", value)
+    app = start_app(monkeypatch, tmp_path, checkpoint, page=views.INPUT)
+    probe(app, 0, 4.0)
+    clip = app.session_state[Input.CLIP]
+    go(app, views.ROLLOUT)
+    assert not app.error
+    truth = clip.future.astype(np.float64)
+
+    def mse(frames):
+        return float(((frames - truth) ** 2).sum(axis=(1, 2, 3)).mean())
+
+    floors = {"copy last frame": mse(clip.short[-1:]), "all-zero frames": mse(0 * truth)}
+    better = min(floors, key=floors.get)
+    model_mse = mse(np.full_like(truth, min(max(value, 0.0), 1.0)))
+    metric = next(m for m in app.metric if m.label == "MSE per frame")
+    assert float(metric.value) == pytest.approx(model_mse, abs=0.051)
+    name, delta = metric.delta.split(" vs ")[1], float(metric.delta.split(" vs ")[0])
+    assert name == better == "all-zero frames"  # fast digits: black frames are the harder floor
+    assert delta == pytest.approx(model_mse - floors[better], abs=0.051)
+    assert metric.proto.color == getattr(MetricProto.MetricColor, color)
+    assert [m.label for m in app.metric[:3]] == ["MSE per frame", "SSIM", "PSNR"]
+    assert all(" vs " in m.delta for m in app.metric[:3])
+    table = next(d.value for d in app.dataframe if "frames" in d.value.columns)  # the means
+    rows = dict(zip(table["method"], table["mse"], strict=True))
+    for name, floor in floors.items():
+        assert rows[name] == pytest.approx(floor, rel=1e-4)
+    captions = " ".join(c.value for c in app.caption)
+    assert f"all-zero frames MSE {floors['all-zero frames']:.1f}" in captions

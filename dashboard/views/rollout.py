@@ -1,12 +1,21 @@
 """Rollout page: what the model predicts from the current input, frame by frame, against the
-ground truth, the copy-last-frame baseline, a second checkpoint and other methods' predictions."""
+ground truth, the two baselines (copy the last frame, all-zero frames), a second checkpoint and
+other methods' predictions."""
 
 import numpy as np
 import streamlit as st
 
 from dashboard import input_state, model_state, widgets
 from dashboard.keys import Rollout as Keys
-from dashboard.series import COPY_LAST, GROUND_TRUTH, MODEL, SECOND_MODEL, shown
+from dashboard.series import (
+    BASELINES,
+    COPY_LAST,
+    GROUND_TRUTH,
+    MODEL,
+    SECOND_MODEL,
+    ZEROS,
+    shown,
+)
 from dashboard.settings import (
     CHECKPOINT_SUFFIXES,
     find_files,
@@ -22,6 +31,7 @@ from lmc.analysis.rollout import (
     METHOD_FILES,
     MethodResults,
     Rollout,
+    Versus,
     copy_last,
     error_maps,
     frame_scores,
@@ -29,6 +39,8 @@ from lmc.analysis.rollout import (
     method_results,
     run_rollout,
     score_table,
+    versus_better_baseline,
+    zero_frames,
 )
 from lmc.analysis.uploads import read_npy
 from lmc.checkpoint import CheckpointError
@@ -149,24 +161,49 @@ preds.update(methods)
 if target is not None:
     named[MODEL] = frame_scores(main.pred, target)
     named[COPY_LAST] = frame_scores(copy_last(main.inputs, len(target)), target)
+    named[ZEROS] = frame_scores(zero_frames(target), target)
     for label, pred in preds.items():
         if label != MODEL:
             named[label] = frame_scores(pred, target)
 
+
+def score_metric(column, label: str, versus: Versus, digits: int, unit: str = "", help=None):
+    """The model's score with its difference from the better baseline on that score, green when
+    the model beats it, red when it does not (grey on a tie)."""
+    color = "gray" if versus.delta == 0 else ("green" if versus.beats else "red")
+    column.metric(
+        label,
+        f"{versus.value:.{digits}f}{unit}",
+        delta=f"{versus.delta:+.{digits}f} vs {versus.baseline}",
+        delta_color=color,
+        delta_arrow="auto",
+        help=help,
+    )
+
+
 cols = st.columns(4)
 if target is not None:
-    model_mse, base_mse = named[MODEL]["mse"].mean(), named[COPY_LAST]["mse"].mean()
-    cols[0].metric(
+    versus = {
+        m: versus_better_baseline(named, MODEL, BASELINES, m) for m in ("mse", "ssim", "psnr")
+    }
+    score_metric(
+        cols[0],
         "MSE per frame",
-        f"{model_mse:.1f}",
-        delta=f"{model_mse - base_mse:+.1f} vs copy-last",
-        delta_color="inverse",
+        versus["mse"],
+        1,
         help="sum of squared errors over the pixels of a frame, mean over the predicted frames",
     )
-    ssim, base_ssim = named[MODEL]["ssim"].mean(), named[COPY_LAST]["ssim"].mean()
-    cols[1].metric("SSIM", f"{ssim:.3f}", delta=f"{ssim - base_ssim:+.3f} vs copy-last")
-    psnr = named[MODEL]["psnr"].mean()
-    cols[2].metric("PSNR", f"{psnr:.1f} dB")
+    score_metric(cols[1], "SSIM", versus["ssim"], 3)
+    score_metric(cols[2], "PSNR", versus["psnr"], 1, " dB")
+    floors = ", ".join(
+        f"{name} MSE {np.mean(named[name]['mse']):.1f}, SSIM {np.mean(named[name]['ssim']):.3f}, "
+        f"PSNR {np.mean(named[name]['psnr']):.1f} dB"
+        for name in BASELINES
+    )
+    st.caption(
+        f"Each difference is against the better baseline on that score ({floors}): green where "
+        "the model beats it, red where it does not."
+    )
 else:
     cols[0].info("No ground truth after the input: no scores.", icon=":material/info:")
 cols[3].metric(

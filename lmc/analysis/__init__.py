@@ -5,7 +5,8 @@ for the memory analyses, and the other way round.
 
     inputs       decode and check clips (GIF, MP4, ZIP of frames, .npy)
     probe        clips of known motion: chosen digits, direction and speed
-    rollout      one rollout with per-frame scores, the copy-last baseline, other methods' files
+    rollout      one rollout with per-frame scores, the copy-last and all-zero baselines, other
+                 methods' files
     recall       what the memory recalls for one clip, per query cell
     alignment    long-term context against short input addressing
     slots        what each memory slot stands for

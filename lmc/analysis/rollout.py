@@ -2,7 +2,10 @@
 
 A rollout feeds `clip.short` to `model.predict` and clamps the frames to [0, 1], the evaluation
 convention of the field (never inside the model). Scores are those of `lmc.metrics` per output
-frame (MSE and MAE are per-frame sums over pixels), always beside the copy-last-frame baseline.
+frame (MSE and MAE are per-frame sums over pixels), always beside the two floors of the field:
+copy the last input frame, or predict all-zero (black) frames. Either can be the harder one
+(all-zero frames beat copy-last on fast Moving-MNIST digits), so a model is compared with the
+better of the two on each score.
 Other methods come in the layout most video-prediction code bases save (OpenSTL and others):
 `inputs.npy`, `trues.npy` and `preds.npy`, each (N, T, C, H, W) floats in [0, 1].
 """
@@ -10,6 +13,7 @@ Other methods come in the layout most video-prediction code bases save (OpenSTL 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +91,45 @@ def frame_scores(
 def copy_last(inputs: np.ndarray, out_len: int) -> np.ndarray:
     """(T_in, C, H, W) -> (out_len, C, H, W): the last input frame repeated, the field's floor."""
     return np.repeat(inputs[-1:], out_len, axis=0)
+
+
+def zero_frames(target: np.ndarray) -> np.ndarray:
+    """All-zero frames of the target's shape, float32: the black-frame floor."""
+    return np.zeros(np.shape(target), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class Versus:
+    """A method's mean `metric` beside the better baseline on that metric (the named one)."""
+
+    metric: str
+    value: float
+    baseline: str
+    baseline_value: float
+
+    @property
+    def delta(self) -> float:
+        """value - baseline_value: below zero is better for MSE/MAE, above zero for PSNR/SSIM."""
+        return self.value - self.baseline_value
+
+    @property
+    def beats(self) -> bool:
+        """Whether the method is strictly better than the better baseline."""
+        if HIGHER_IS_BETTER[self.metric]:
+            return self.value > self.baseline_value
+        return self.value < self.baseline_value
+
+
+def versus_better_baseline(
+    named: dict[str, dict[str, np.ndarray]], method: str, baselines: Sequence[str], metric: str
+) -> Versus:
+    """`method`'s mean `metric` against the best mean of the `baselines` (names in `named`)."""
+    missing = [b for b in (method, *baselines) if b not in named]
+    if missing or not baselines:
+        raise ValueError(f"no scores for {missing or 'any baseline'}; scored: {list(named)}")
+    means = {b: float(np.mean(named[b][metric])) for b in baselines}
+    best = best_method({b: named[b] for b in baselines}, metric)
+    return Versus(metric, float(np.mean(named[method][metric])), best, means[best])
 
 
 def error_maps(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
