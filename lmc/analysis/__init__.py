@@ -5,6 +5,7 @@ for the memory analyses, and the other way round.
 
     inputs       decode and check clips (GIF, MP4, ZIP of frames, .npy)
     probe        clips of known motion: chosen digits, direction and speed
+    probe_sweep  which slots each motion of a directions x speeds grid recalls
     rollout      one rollout with per-frame scores, the copy-last and all-zero baselines, other
                  methods' files
     recall       what the memory recalls for one clip, per query cell
