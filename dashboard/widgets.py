@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.fingerprint import fingerprint
-from dashboard.series import COLORS, COPY_LAST, METHOD_COLORS, MODEL
+from dashboard.series import COLORS, COPY_LAST, METHOD_COLORS, MODEL, ZEROS
 from lmc.viz import to_uint8
 
 WHITE = 255
@@ -261,7 +261,7 @@ def per_frame_figure(named: dict[str, dict[str, np.ndarray]], gates: dict[str, n
     colors = {name: COLORS.get(name) or next(extra, "#64748b") for name in named}
     for name, scores in named.items():
         x = np.arange(1, len(scores["mse"]) + 1)
-        dash = "dash" if name == COPY_LAST else None
+        dash = {COPY_LAST: "dash", ZEROS: "dot"}.get(name)  # the baselines
         for col, metric in enumerate(("mse", "ssim", "psnr"), start=1):
             fig.add_scatter(
                 x=x,

@@ -122,3 +122,13 @@ def test_rollout_scores_the_model_against_the_better_of_both_baselines(
         assert rows[name] == pytest.approx(floor, rel=1e-4)
     captions = " ".join(c.value for c in app.caption)
     assert f"all-zero frames MSE {floors['all-zero frames']:.1f}" in captions
+
+
+def test_per_frame_curves_draw_each_baseline_in_its_own_line():
+    from dashboard import widgets
+
+    scores = {"mse": np.ones(3), "ssim": np.ones(3), "psnr": np.ones(3)}
+    named = {"model": scores, "copy last frame": scores, "all-zero frames": scores}
+    fig = widgets.per_frame_figure(named, {})
+    dashes = {t.name: t.line.dash for t in fig.data if t.showlegend}
+    assert dashes == {"model": None, "copy last frame": "dash", "all-zero frames": "dot"}
