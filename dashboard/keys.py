@@ -53,6 +53,12 @@ class Input:
     FOLDER_CLIP_LEN = "input.folder.clip_len"
     FOLDER_INDEX = "input.folder.index"
     TRAJECTORY = "input.trajectory"
+    SWEEP_STEP = "input.sweep.step"  # degrees between the probe sweep's directions
+    SWEEP_SPEEDS = "input.sweep.speeds"
+    SWEEP_DIGITS = "input.sweep.digits"
+    SWEEP_BUTTON = "input.sweep.button"
+    SWEEP_RAN = "input.sweep.ran"  # the settings of the sweep on show
+    SWEEP_FIGURE = "input.sweep.figure"
 
     @staticmethod
     def probe_digit(i: int) -> str:

@@ -132,3 +132,55 @@ def test_per_frame_curves_draw_each_baseline_in_its_own_line():
     fig = widgets.per_frame_figure(named, {})
     dashes = {t.name: t.line.dash for t in fig.data if t.showlegend}
     assert dashes == {"model": None, "copy last frame": "dash", "all-zero frames": "dot"}
+
+
+def test_the_probe_sweep_tabulates_the_top_slots_of_each_motion(app, models):
+    from lmc import load_checkpoint
+    from lmc.analysis.probe_sweep import probe_sweep
+
+    app.segmented_control(key=Input.SOURCE).set_value("Motion probe").run()
+    assert not any(d.value.columns[0] == "motion" for d in app.dataframe)  # on request only
+    app.selectbox(key=Input.SWEEP_STEP).set_value(90)
+    app.multiselect(key=Input.SWEEP_SPEEDS).set_value([1.0, 5.0])
+    app.slider(key=Input.SWEEP_DIGITS).set_value(2).run()
+    app.button(key=Input.SWEEP_BUTTON).click().run()
+    assert_no_exception(app)
+    assert not app.error
+    table = next(d.value for d in app.dataframe if d.value.columns[0] == "motion")
+    assert list(table["motion"]) == [
+        f"{a}°, {v:g} px/frame" for a in (0, 90, 180, 270) for v in (1.0, 5.0)
+    ]
+    model, _ = load_checkpoint(models / "demo.safetensors")
+    oracle = probe_sweep(model, [0, 90, 180, 270], [1.0, 5.0], [0, 1], short_len=10)
+    for shown, row in zip(table.to_dict("records"), oracle.table(k=3), strict=True):
+        if row["fits"]:
+            first = shown["top slots (share of cells)"].split(", ")[0]
+            assert first == f"{row['top_slots'][0]} ({row['top_shares'][0]:.0%})"
+        else:  # 5 px/frame x 9 steps = 45 px > 36 px
+            assert shown["top slots (share of cells)"].startswith("not probed")
+        assert shown["distinct top slots"] == row["distinct_slots"]
+    heatmap = app.get("plotly_chart")[-1]
+    assert "slot" in heatmap.proto.spec
+
+
+def test_sweep_figure_shows_probed_motions_and_chosen_slots_on_a_full_scale():
+    from dashboard.memory_widgets.sweep_figure import sweep_figure
+    from lmc.analysis.probe_sweep import ProbeSweep
+
+    top = np.full((2, 2, 1, 4), -1)
+    top[0, 0, 0] = [2, 2, 2, 5]
+    top[1, 0, 0] = [5, 5, 5, 5]
+    sweep = ProbeSweep(
+        directions=np.array([0.0, 90.0]),
+        speeds=np.array([1.0, 6.0]),
+        labels=np.array([3]),
+        fits=np.array([[True, False], [True, False]]),
+        top_slot=top,
+        memory_size=8,
+    )
+    heat = sweep_figure(sweep).data[0]
+    assert list(heat.y) == ["0°, 1 px/frame", "90°, 1 px/frame"]  # not probed: no row
+    assert list(heat.x) == ["slot 2", "slot 5"]  # only slots some motion picks
+    np.testing.assert_allclose(heat.z, [[0.75, 0.25], [0.0, 1.0]])
+    assert (heat.zmin, heat.zmax) == (0.0, 1.0)
+    assert heat.text.tolist() == [["75 %", "25 %"], ["", "100 %"]]

@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard import input_state, model_state, widgets
 from dashboard.fingerprint import fingerprint
 from dashboard.keys import Input
+from dashboard.memory_widgets.sweep_figure import motion_label, sweep_figure
 from dashboard.settings import (
     display_path,
     find_files,
@@ -28,11 +29,14 @@ from lmc.analysis.inputs import (
     resize_frames,
 )
 from lmc.analysis.probe import bounce_frames, max_probe_speed, motion_probe, motion_summary
+from lmc.analysis.probe_sweep import ProbeSweep, probe_sweep
 from lmc.analysis.uploads import UPLOAD_TYPES, array_to_clip_frames, decode_upload
 from lmc.config import MIN_MOTION_FRAMES, SIDE_MULTIPLE
 
 SOURCES = ["Test set", "Motion probe", "Upload", "Dataset file", "Frame folder"]
 PROBE_INPUT = 10  # frames of a probe the model sees
+SWEEP_STEPS = (90, 45, 30)  # degrees between the sweep's directions
+SWEEP_SPEED_CHOICES = tuple(x / 2 for x in range(1, 17))  # 0.5 .. 8 px/frame
 LAYOUTS = {"TN": "(T, N, H, W): mnist_test_seq.npy", "NT": "(N, T, H, W) or (N, T, C, H, W)"}
 
 trace("page input")
@@ -319,3 +323,77 @@ if candidate is not None:
 elif current is not None:
     st.caption(f"The input stays **{current.source}** ({widgets.clip_summary(current)}).")
     show_clip(current)
+
+
+@st.cache_data(max_entries=4, show_spinner="Probing every motion of the grid ...")
+def cached_sweep(model_key: str, step: int, speeds: tuple, digits: int, _model) -> ProbeSweep:
+    trace("probe sweep")
+    directions = list(range(0, 360, step))
+    return probe_sweep(_model, directions, speeds, range(digits), short_len=PROBE_INPUT)
+
+
+@st.fragment
+def sweep_panel() -> None:
+    """Which slots each motion of a directions x speeds grid recalls, on request."""
+    trace("fragment input.sweep")
+    st.markdown("##### Probe sweep: which slots does each motion recall?")
+    if getattr(loaded.model, "memory", None) is None:
+        st.info("This model has no memory: there is nothing to recall.", icon=":material/info:")
+        return
+    left, middle, right = st.columns([1, 2, 1])
+    step = left.selectbox(
+        "Directions every (degrees)", SWEEP_STEPS, key=default(Input.SWEEP_STEP, 45)
+    )
+    speeds = middle.multiselect(
+        "Speeds (px/frame)",
+        SWEEP_SPEED_CHOICES,
+        key=default(Input.SWEEP_SPEEDS, [1.0, 2.0, 3.0, 4.0]),
+    )
+    digits = right.slider("Digits 0 .. n-1 per motion", 1, 10, key=default(Input.SWEEP_DIGITS, 3))
+    settings = (int(step), tuple(sorted(speeds)), int(digits))
+    clips = len(range(0, 360, step)) * len(speeds) * digits
+    if st.button(
+        f"Run the sweep ({clips} probes of {PROBE_INPUT} frames)",
+        key=Input.SWEEP_BUTTON,
+        disabled=not speeds,
+        icon=":material/grid_on:",
+    ):
+        st.session_state[Input.SWEEP_RAN] = settings
+    ran = st.session_state.get(Input.SWEEP_RAN)
+    if ran is None:
+        st.caption(
+            "Each motion of the grid is probed with one digit per class, moving straight "
+            "through the input; the table counts each cell's top slot."
+        )
+        return
+    if ran != settings:
+        st.caption("Showing the last sweep; press the button to run the new settings.")
+    sweep = cached_sweep(loaded.key, *ran, loaded.model)
+    cells = sweep.top_slot.shape[-1]
+    st.caption(
+        f"{len(sweep.labels)} digit(s) x {cells} cells per motion, {PROBE_INPUT} input frames at "
+        f"{cfg.image_size}x{cfg.image_size}; the share of those cells whose top slot is each slot."
+    )
+    if sweep.fits.any():
+        st.plotly_chart(sweep_figure(sweep), key=Input.SWEEP_FIGURE)
+    rows = sweep.table(k=3)
+    st.dataframe(
+        [
+            {
+                "motion": motion_label(r["direction_deg"], r["speed_px"]),
+                "top slots (share of cells)": ", ".join(
+                    f"{s} ({share:.0%})"
+                    for s, share in zip(r["top_slots"], r["top_shares"], strict=True)
+                )
+                if r["fits"]
+                else "not probed: the input cannot hold it without a bounce",
+                "distinct top slots": r["distinct_slots"],
+            }
+            for r in rows
+        ],
+        hide_index=True,
+    )
+
+
+if source == "Motion probe":
+    sweep_panel()
