@@ -267,12 +267,13 @@ def test_a_motion_too_fast_for_the_input_is_refused_with_its_numbers():
     message = str(err.value)
     for part in ("6 px/frame", "10 input frames", "64x64", "54.0 px", "at most 4.00 px/frame"):
         assert part in message
-    with pytest.raises(InputError, match="at 45 deg at most 5.66 px/frame"):
+    with pytest.raises(InputError, match="At 45 deg at most 5.66 px/frame"):
         motion_probe([3], 45, 6.0, num_frames=10, short_len=10)
-    with pytest.raises(InputError, match="2 input frames of a 32x32 frame"):
-        motion_probe([3], 90, 4.5, num_frames=2, image_size=32)
-    # Given starts that run into a border inside the input are refused as well.
-    with pytest.raises(InputError, match="meets a border before input frame 3 of 10"):
+    with pytest.raises(InputError, match="4 input frames of a 32x32 frame"):
+        motion_probe([3], 90, 1.5, num_frames=4, image_size=32)
+    # Given starts that run into a border inside the input are refused as well: from x = 30,
+    # frame 3 touches the border at 36 and frame 4 is back at 33.
+    with pytest.raises(InputError, match="meets a border before input frame 4 of 10"):
         motion_probe([3], 0, 3.0, num_frames=10, starts=np.array([[0.0, 30.0]]))
 
 
