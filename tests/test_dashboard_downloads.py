@@ -263,3 +263,22 @@ def test_atlas_and_embeddings_offer_the_pass_and_the_map(
     points = pd.read_csv(io.BytesIO(files[name]()))
     assert (points["kind"] == "context").sum() == 1600 and (points["kind"] == "slot").sum() == 10
     assert set(points["map"]) == {"pca"}
+
+
+def test_rollout_and_input_pages_offer_the_clip_and_the_rollout(
+    tiny_checkpoint, tmp_path, monkeypatch, files
+):
+    from dashboard.keys import Input, Rollout
+
+    at = start_app(monkeypatch, tmp_path, tiny_checkpoint, page=views.INPUT, timeout=TIMEOUT)
+    assert_clean(at)
+    found = buttons(at, Input)
+    assert any(name.endswith(".npy") for name in found.values()), found
+    at.switch_page(views.ROLLOUT.file).run()
+    assert_clean(at)
+    found = buttons(at, Rollout)
+    by_name = {name.rsplit("_", 1)[-1]: name for name in found.values()}
+    assert {"rollout.gif", "rollout.mp4", "preds.npy", "trues.npy", "inputs.npy"} <= set(by_name)
+    preds = np.load(io.BytesIO(files[by_name["preds.npy"]]()))
+    trues = np.load(io.BytesIO(files[by_name["trues.npy"]]()))
+    assert preds.shape == trues.shape and preds.shape[:3] == (1, 10, 1)

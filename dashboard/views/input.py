@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import input_state, model_state, widgets
+from dashboard.downloads import input_downloads
 from dashboard.fingerprint import fingerprint
 from dashboard.keys import Input
 from dashboard.memory_widgets.sweep_figure import motion_label, sweep_figure
@@ -397,3 +398,7 @@ def sweep_panel() -> None:
 
 if source == "Motion probe":
     sweep_panel()
+
+shown_clip = candidate if candidate is not None else current
+if shown_clip is not None:
+    input_downloads(shown_clip)

@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import input_state, model_state, widgets
+from dashboard.downloads import rollout_downloads
 from dashboard.keys import Rollout as Keys
 from dashboard.series import (
     BASELINES,
@@ -288,3 +289,5 @@ if named:
         "clamped to [0, 1]. The memory gate is the mean attention on the recalled motion feature "
         "at each step (Lee et al., eq. 6)."
     )
+
+rollout_downloads(loaded, clip, main, preds, named, second=second)
