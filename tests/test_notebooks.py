@@ -157,7 +157,8 @@ def test_memory_health_runs_the_study_with_health_in_every_row(smoke_env, tmp_pa
         "input-window",
         "standardized",
         "standardized-malign",
+        "predictor1",
     ]
     assert all(1 <= alive <= 100 for alive in facts["alive"])
     assert len(facts["best_verdicts"]) == 7
-    assert facts["health_curve_points"] == 11 * 2 * 5  # variants x validations x measures
+    assert facts["health_curve_points"] == 12 * 2 * 5  # variants x validations x measures

@@ -251,7 +251,8 @@ def memory_study_variants() -> list[Variant]:
     padding (`lmc.training.memory_terms`), at two temperatures; a long window that ends with the
     input (nothing of the future in phase 1's recall); and a standardized addressing that the
     model cannot flatten, with the matching encoder learning from the prediction loss (published)
-    or from the alignment term alone."""
+    or from the alignment term alone; and that addressing with a predictor that reads only the
+    last input frame, so every bit of motion must come through the recall."""
     live = dict(query_padding="replicate", balance_weight=0.1, address_align_weight=1.0)
     standardized = dict(
         addressing="standardized", temperature=0.3, balance_weight=0.1, address_align_weight=1.0
@@ -274,6 +275,7 @@ def memory_study_variants() -> list[Variant]:
         ),
         Variant("standardized", **standardized),
         Variant("standardized-malign", matching_learns="alignment", **standardized),
+        Variant("predictor1", predictor_frames=1, **standardized),
     ]
 
 
