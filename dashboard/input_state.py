@@ -16,6 +16,9 @@ and clip passed as unhashed underscore arguments:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
@@ -23,7 +26,48 @@ from dashboard import views
 from dashboard.keys import Input
 from dashboard.model_state import LoadedModel, require_model
 from dashboard.settings import load_settings
-from lmc.analysis.inputs import Clip, InputError, TrueMotion, check_clip, match_channels
+from lmc.analysis.inputs import (
+    Clip,
+    InputError,
+    TrueMotion,
+    check_clip,
+    default_short_len,
+    match_channels,
+)
+from lmc.analysis.probe import motion_probe
+from lmc.analysis.uploads import array_to_clip_frames
+
+# The Input page's sources, in its order; a link names the first, second and fourth.
+SOURCES = ("Test set", "Motion probe", "Upload", "Dataset file", "Frame folder")
+# The motion probe's settings: the Input page's widgets and the URL (dashboard/url_state.py)
+# share these ranges (low, high, step) and defaults.
+PROBE_INPUT = 10  # frames of a probe the model sees
+PROBE_MAX_DIGITS = 3
+PROBE_DIRECTION = (0, 355, 5)  # degrees; 0 right, 90 up
+PROBE_SPEED = (0.0, 8.0, 0.5)  # pixels per frame
+PROBE_TURN = (0, 180, 15)  # degrees each further digit turns by
+PROBE_FUTURE = (0, 20, 1)  # frames of ground truth after the input
+
+
+def probe_default_digit(i: int) -> int:
+    """The default label of the probe's digit i (3, 7, 1)."""
+    return (3 + 4 * i) % 10
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What a motion probe is made of: its digits, the first digit's direction (each further
+    digit turns by `turn`), one speed for all, and the frames after the input."""
+
+    digits: tuple[int, ...] = (probe_default_digit(0),)
+    direction: int = 0
+    speed: float = 3.0
+    turn: int = 180
+    future: int = 10
+
+    @property
+    def directions(self) -> list[int]:
+        return [self.direction + i * self.turn for i in range(len(self.digits))]
 
 
 @st.cache_resource(max_entries=2, show_spinner="Generating the test set ...")
@@ -50,13 +94,55 @@ def test_clip(index: int, image_size: int, channels: int, short_len: int = 10) -
     )
 
 
+def probe_clip(probe: Probe, image_size: int, channels: int) -> Clip:
+    """The motion probe `probe` for a model; InputError when its motion cannot cross the input
+    without a bounce (lmc.analysis.probe.motion_probe says why)."""
+    clip = motion_probe(
+        list(probe.digits),
+        probe.directions,
+        probe.speed,
+        PROBE_INPUT + probe.future,
+        short_len=PROBE_INPUT,
+        image_size=image_size,
+    )
+    frames = match_channels(clip.frames, channels)
+    return Clip(frames, clip.short_len, clip.source, clip.motion)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Opening the dataset file ...")
+def open_npy(path: str, mtime_ns: int) -> np.ndarray:
+    """A dataset file of many clips, memory-mapped: the standard file is 800 MB and only the
+    chosen clip is read. Raises ValueError or OSError for a file numpy cannot read."""
+    return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
+def file_clip(clips: np.ndarray, index: int, label: str, name: str) -> Clip:
+    """Clip `index` of a dataset file's clips (`clip_collection`), `label` naming the file in
+    messages and `name` in the clip's source."""
+    if not 0 <= index < len(clips):
+        raise InputError(f"clip {index}: {label} has clips 0 .. {len(clips) - 1}")
+    frames = array_to_clip_frames(np.asarray(clips[index]), f"{label} clip {index}")
+    return Clip(frames, default_short_len(len(frames)), f"{name} clip {index}")
+
+
+def dataset_array(path: Path, label: str) -> np.ndarray:
+    """The array of the dataset file at `path` (the caller keeps it inside the roots), opened
+    once; InputError, naming the file as `label`, when numpy cannot read it."""
+    try:
+        return open_npy(str(path), path.stat().st_mtime_ns)
+    except (ValueError, OSError) as err:
+        raise InputError(f"{label} is not a readable numeric .npy file: {err}") from None
+
+
 def current_input() -> Clip | None:
     return st.session_state.get(Input.CLIP)
 
 
 def set_input(clip: Clip, origin: tuple | None = None) -> None:
-    """Make `clip` the input of every page; `origin` ("test", index) lets a test-set clip follow
-    a later model of another size."""
+    """Make `clip` the input of every page. `origin` says where it came from, for a link to the
+    view (dashboard/url_state.py) and so a test-set clip can follow a later model of another
+    size: ("test", index), ("probe", Probe), ("file", path, layout, index) or None (an upload,
+    a frame folder: not shareable)."""
     if (current := current_input()) is None or current.key != clip.key:
         st.session_state[Input.CLIP] = clip
     st.session_state[Input.ORIGIN] = origin

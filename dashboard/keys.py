@@ -38,6 +38,12 @@ class Input:
     ORIGIN = "input.origin"  # ("test", index) for a test-set clip, else None
     SOURCE = "input.source"
     TEST_INDEX = "input.test.index"
+    TEST_NUMBER = "input.test.number"  # the number input beside the test-clip slider
+    TEST_PREVIOUS = "input.test.previous.button"
+    TEST_NEXT = "input.test.next.button"
+    TEST_RANDOM = "input.test.random.button"
+    RANDOM = "input.random"  # the numpy Generator behind the random buttons
+    RANDOM_SEED = "input.random.seed"  # its seed where set (tests); fresh entropy otherwise
     PROBE_COUNT = "input.probe.count"
     PROBE_FUTURE = "input.probe.future"
     PROBE_DIRECTION = "input.probe.direction"
@@ -49,6 +55,10 @@ class Input:
     NPY_LAYOUT = "input.npy.layout"
     NPY_LAYOUT_FOR = "input.npy.layout_for"  # the file the layout was guessed for
     NPY_INDEX = "input.npy.index"
+    NPY_NUMBER = "input.npy.number"
+    NPY_PREVIOUS = "input.npy.previous.button"
+    NPY_NEXT = "input.npy.next.button"
+    NPY_RANDOM = "input.npy.random.button"
     FOLDER_PICK = "input.folder.pick"
     FOLDER_CLIP_LEN = "input.folder.clip_len"
     FOLDER_INDEX = "input.folder.index"
@@ -142,6 +152,14 @@ class Health:
     CLIPS = "health.clips"
     MEASURE_BUTTON = "health.measure.button"
     LAST_SECONDS = "health.last_seconds"
+
+
+class Url:
+    """What dashboard/url_state.py keeps between runs (not widgets: no page namespace)."""
+
+    PAGE = "url.page"  # the title of the page this run shows
+    WRITTEN = "url.written"  # the query parameters this session wrote lately, the last last
+    NOTES = "url.notes"  # (page title, [messages]): the values of the last link that were ignored
 
 
 PAGES = (Model, Input, Rollout, Health, Recall, Atlas, Embeddings, Intervene)

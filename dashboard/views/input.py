@@ -6,8 +6,20 @@ import numpy as np
 import streamlit as st
 
 from dashboard import input_state, model_state, widgets
+from dashboard.clip_picker import PickerKeys, clip_picker
 from dashboard.downloads import input_downloads
 from dashboard.fingerprint import fingerprint
+from dashboard.input_state import (
+    PROBE_DIRECTION,
+    PROBE_FUTURE,
+    PROBE_INPUT,
+    PROBE_MAX_DIGITS,
+    PROBE_SPEED,
+    PROBE_TURN,
+    SOURCES,
+    Probe,
+    probe_default_digit,
+)
 from dashboard.keys import Input
 from dashboard.memory_widgets.sweep_figure import motion_label, sweep_figure
 from dashboard.settings import (
@@ -26,16 +38,19 @@ from lmc.analysis.inputs import (
     clip_collection,
     default_short_len,
     guess_layout,
-    match_channels,
     resize_frames,
 )
-from lmc.analysis.probe import bounce_frames, max_probe_speed, motion_probe, motion_summary
+from lmc.analysis.probe import bounce_frames, max_probe_speed, motion_summary
 from lmc.analysis.probe_sweep import ProbeSweep, probe_sweep
-from lmc.analysis.uploads import UPLOAD_TYPES, array_to_clip_frames, decode_upload
+from lmc.analysis.uploads import UPLOAD_TYPES, decode_upload
 from lmc.config import MIN_MOTION_FRAMES, SIDE_MULTIPLE
 
-SOURCES = ["Test set", "Motion probe", "Upload", "Dataset file", "Frame folder"]
-PROBE_INPUT = 10  # frames of a probe the model sees
+TEST_PICKER = PickerKeys(
+    Input.TEST_INDEX, Input.TEST_NUMBER, Input.TEST_PREVIOUS, Input.TEST_NEXT, Input.TEST_RANDOM
+)
+NPY_PICKER = PickerKeys(
+    Input.NPY_INDEX, Input.NPY_NUMBER, Input.NPY_PREVIOUS, Input.NPY_NEXT, Input.NPY_RANDOM
+)
 SWEEP_STEPS = (90, 45, 30)  # degrees between the sweep's directions
 SWEEP_SPEED_CHOICES = tuple(x / 2 for x in range(1, 17))  # 0.5 .. 8 px/frame
 LAYOUTS = {"TN": "(T, N, H, W): mnist_test_seq.npy", "NT": "(N, T, H, W) or (N, T, C, H, W)"}
@@ -61,12 +76,6 @@ def decode(content: str, name: str, channels: int, _data: bytes) -> np.ndarray:
     return decode_upload(_data, name, channels)
 
 
-@st.cache_resource(max_entries=4, show_spinner="Opening the dataset file ...")
-def open_npy(path: str, mtime_ns: int) -> np.ndarray:
-    # Memory-mapped: the standard file is 800 MB and only the chosen clip is read.
-    return np.load(path, mmap_mode="r", allow_pickle=False)
-
-
 @st.cache_resource(max_entries=4, show_spinner="Reading the frame folders (once) ...")
 def open_folder(root: str, clip_len: int, channels: int):
     from lmc.data.folders import FrameFolderDataset
@@ -75,66 +84,68 @@ def open_folder(root: str, clip_len: int, channels: int):
 
 
 def from_test_set() -> tuple[Clip, tuple]:
-    n = settings.test_clips
-    index = st.slider("Test clip", 0, n - 1, key=default(Input.TEST_INDEX, 0, (0, n - 1)))
+    index = clip_picker("Test clip", settings.test_clips, TEST_PICKER)
     clip = input_state.test_clip(index, cfg.image_size, cfg.image_channels)
     return clip, ("test", index)
 
 
-def from_probe() -> Clip:
+def from_probe() -> tuple[Clip, tuple]:
+    base = Probe()
     left, right = st.columns(2)
     with left:
-        count = st.slider("Digits", 1, 3, key=default(Input.PROBE_COUNT, 1))
-        digit_cols = st.columns(3)
+        count = st.slider(
+            "Digits", 1, PROBE_MAX_DIGITS, key=default(Input.PROBE_COUNT, len(base.digits))
+        )
+        digit_cols = st.columns(PROBE_MAX_DIGITS)
         labels = [
             digit_cols[i].selectbox(
                 f"digit {i + 1}",
                 list(range(10)),
-                key=default(Input.probe_digit(i), (3 + 4 * i) % 10),
+                key=default(Input.probe_digit(i), probe_default_digit(i)),
             )
             for i in range(count)
         ]
         future = st.slider(
-            "Future frames (ground truth)", 0, 20, key=default(Input.PROBE_FUTURE, 10)
+            "Future frames (ground truth)",
+            *PROBE_FUTURE[:2],
+            key=default(Input.PROBE_FUTURE, base.future),
         )
     with right:
+        low, high, step = PROBE_DIRECTION
         direction = st.slider(
             "Direction (degrees; 0 right, 90 up)",
-            0,
-            355,
-            step=5,
-            key=default(Input.PROBE_DIRECTION, 0),
+            low,
+            high,
+            step=step,
+            key=default(Input.PROBE_DIRECTION, base.direction),
         )
+        low, high, step = PROBE_SPEED
         speed = st.slider(
-            "Speed (pixels per frame)", 0.0, 8.0, step=0.5, key=default(Input.PROBE_SPEED, 3.0)
+            "Speed (pixels per frame)",
+            low,
+            high,
+            step=step,
+            key=default(Input.PROBE_SPEED, base.speed),
         )
+        low, high, step = PROBE_TURN
         turn = st.slider(
             "Each further digit turns by (degrees)",
-            0,
-            180,
-            step=15,
-            key=default(Input.PROBE_TURN, 180),
+            low,
+            high,
+            step=step,
+            key=default(Input.PROBE_TURN, base.turn),
             disabled=count == 1,
         )
-    directions = [direction + i * turn for i in range(count)]
-    limit = min(max_probe_speed(a, PROBE_INPUT, cfg.image_size) for a in directions)
+    probe = Probe(tuple(labels), direction, speed, turn, future)
+    limit = min(max_probe_speed(a, PROBE_INPUT, cfg.image_size) for a in probe.directions)
     right.caption(
         f"Straight through the {PROBE_INPUT} input frames of a {cfg.image_size}x"
         f"{cfg.image_size} frame, without a bounce: at most {limit:.2f} px/frame in "
         f"{'this direction' if count == 1 else 'these directions'}. The digits start far "
         "enough back; only the future may bounce."
     )
-    clip = motion_probe(
-        labels,
-        directions,
-        speed,
-        PROBE_INPUT + future,
-        short_len=PROBE_INPUT,
-        image_size=cfg.image_size,
-    )
-    return Clip(
-        match_channels(clip.frames, cfg.image_channels), clip.short_len, clip.source, clip.motion
-    )
+    clip = input_state.probe_clip(probe, cfg.image_size, cfg.image_channels)
+    return clip, ("probe", probe)
 
 
 def from_upload() -> Clip | None:
@@ -166,7 +177,7 @@ def from_upload() -> Clip | None:
     return Clip(frames, default_short_len(len(frames)), f"upload: {upload.name}")
 
 
-def from_dataset_file() -> Clip | None:
+def from_dataset_file() -> tuple[Clip | None, tuple | None]:
     files = label_paths(find_files(settings.roots, (".npy",)), settings.roots)
     picked = st.selectbox(
         "Dataset file (.npy)",
@@ -177,12 +188,9 @@ def from_dataset_file() -> Clip | None:
         + ", ".join(map(display_path, settings.roots)),
     )
     if not picked:
-        return None
+        return None, None
     path = files[picked]
-    try:
-        array = open_npy(str(path), path.stat().st_mtime_ns)
-    except (ValueError, OSError) as err:
-        raise InputError(f"{picked} is not a readable numeric .npy file: {err}") from None
+    array = input_state.dataset_array(path, picked)
     if st.session_state.get(Input.NPY_LAYOUT_FOR) != picked:
         st.session_state[Input.NPY_LAYOUT_FOR] = picked
         st.session_state[Input.NPY_LAYOUT] = guess_layout(array.shape)
@@ -190,12 +198,11 @@ def from_dataset_file() -> Clip | None:
         "Layout", list(LAYOUTS), format_func=LAYOUTS.get, key=Input.NPY_LAYOUT, horizontal=True
     )
     clips = clip_collection(array, layout, picked)
-    top = max(len(clips) - 1, 1)
-    index = st.slider("Clip", 0, top, key=default(Input.NPY_INDEX, 0, (0, top)))
-    if index >= len(clips):
-        raise InputError(f"clip {index}: {picked} has clips 0 .. {len(clips) - 1}")
-    frames = array_to_clip_frames(np.asarray(clips[index]), f"{picked} clip {index}")
-    return Clip(frames, default_short_len(len(frames)), f"{path.name} clip {index}")
+    if not len(clips):
+        raise InputError(f"{picked} holds no clips")
+    index = clip_picker("Clip", len(clips), NPY_PICKER)
+    clip = input_state.file_clip(clips, index, picked, path.name)
+    return clip, ("file", str(path), layout, index)
 
 
 def from_frame_folder() -> Clip | None:
@@ -291,18 +298,18 @@ def show_clip(clip: Clip) -> None:
 
 
 st.session_state.setdefault(Input.SOURCE, SOURCES[0])
-source = st.segmented_control("Source", SOURCES, key=Input.SOURCE, required=True)
+source = st.segmented_control("Source", list(SOURCES), key=Input.SOURCE, required=True)
 candidate, origin = None, None
 with st.container(border=True):
     try:
         if source == "Test set":
             candidate, origin = from_test_set()
         elif source == "Motion probe":
-            candidate = from_probe()
+            candidate, origin = from_probe()
         elif source == "Upload":
             candidate = from_upload()
         elif source == "Dataset file":
-            candidate = from_dataset_file()
+            candidate, origin = from_dataset_file()
         else:
             candidate = from_frame_folder()
         if candidate is not None:
