@@ -1,13 +1,14 @@
 """LMC-Memory dashboard: `streamlit run dashboard/app.py` (or `make dashboard`).
 
 The router: it sets the page up, restores the shared state (dashboard/widget_state.py,
-dashboard/startup.py), draws the sidebar and runs the page chosen in the menu. Pages are listed
+dashboard/startup.py) and the view a link names (dashboard/url_state.py), draws the sidebar, runs
+the page chosen in the menu and writes the view back into the URL. Pages are listed
 in dashboard/views/__init__.py. `dashboard` is an installed package (pip install -e .).
 """
 
 import streamlit as st
 
-from dashboard import startup, widget_state, widgets
+from dashboard import startup, url_state, widget_state, widgets
 from dashboard.views import available
 
 st.set_page_config(page_title="LMC-Memory dashboard", page_icon=":material/memory:", layout="wide")
@@ -20,7 +21,15 @@ for spec in available():
 page = st.navigation(sections)
 
 widget_state.keep_widget_values()
+# A link's model opens before the start-up defaults (which would open the demo), its input and
+# the page's values after them (a cell is checked against the model's grid).
+link = url_state.incoming(page.title)
+url_state.open_model(link)
 startup.ensure_defaults()
+url_state.apply(link, page.title)
+url_state.show_notes(page.title)
+# Written before the page too: after a page's st.stop() no Streamlit call gets through.
+url_state.write(page.title)
 # The status is drawn after the page, which may have just changed the model or the input; its
 # place in the sidebar is taken first, and `finally` fills it even when a page calls st.stop().
 status = st.sidebar.container()
@@ -28,3 +37,4 @@ try:
     page.run()
 finally:
     widgets.sidebar_status(status)
+    url_state.write(page.title)

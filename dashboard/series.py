@@ -25,6 +25,7 @@ METHOD_COLORS = ("#16a34a", "#9333ea", "#db2777", "#0891b2", "#ca8a04")  # other
 SHORT_RECALL = "short input (phase 2)"
 LONG_RECALL = "long window (phase 1)"
 PHASES = {SHORT_RECALL: "short", LONG_RECALL: "long"}
+BOTH_RECALLS = "both, side by side"  # the Recall page's third view: the two heatmaps
 RECALL_COLORS = {SHORT_RECALL: "rgb(40,100,200)", LONG_RECALL: "rgb(240,140,20)"}
 
 

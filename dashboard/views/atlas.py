@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import memory_widgets as mw
-from dashboard import model_state
+from dashboard import model_state, url_state
 from dashboard.downloads import Shelf, atlas_downloads
 from dashboard.keys import Atlas
 from dashboard.selection import selected_ids
@@ -87,7 +87,7 @@ def _slot_table(usage, motion) -> pd.DataFrame:
     return table.sort_values("top-1 count", ascending=False)
 
 
-@st.fragment
+@url_state.fragment
 def _slot_panel(sample, phase: str, usage, motion, shelf: Shelf) -> None:
     trace("atlas.slot")
     size = len(usage.top1_count)

@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from dashboard import input_state, model_state
+from dashboard import input_state, model_state, url_state
 from dashboard import memory_widgets as mw
 from dashboard.downloads import Shelf, intervene_downloads
 from dashboard.fingerprint import fingerprint
@@ -64,7 +64,7 @@ def _pick_cell() -> None:
         st.session_state[Intervene.WHERE] = WHERE[1]
 
 
-@st.fragment
+@url_state.fragment
 def _panel(loaded, clip, shelf: Shelf) -> None:
     trace("intervene.panel")
     model = loaded.model

@@ -13,12 +13,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import input_state, model_state
+from dashboard import input_state, model_state, url_state
 from dashboard import memory_widgets as mw
 from dashboard.downloads import Shelf, recall_downloads
 from dashboard.keys import Recall
 from dashboard.selection import selected_ids
-from dashboard.series import LONG_RECALL, SHORT_RECALL
+from dashboard.series import BOTH_RECALLS, LONG_RECALL, SHORT_RECALL
 from dashboard.trace import trace
 from dashboard.widgets import Row, grid_image, to_rgb
 from lmc.analysis import alignment as al
@@ -34,7 +34,7 @@ MEASURES = {
     "rank (0 = top)": "rank",
     "weight": "weight",
 }
-PHASES = (SHORT_RECALL, LONG_RECALL, "both, side by side")
+PHASES = (SHORT_RECALL, LONG_RECALL, BOTH_RECALLS)
 # The figures of the cells panel, by their titles in the downloads.
 CELL_FIGURES = (
     "query grid",
@@ -141,7 +141,7 @@ def _summary(view: RecallView, align, temperature: float, addressing: str) -> No
         )
 
 
-@st.fragment
+@url_state.fragment
 def _cells_panel(view: RecallView, motion, align, shelf: Shelf) -> None:
     trace("recall.cells")
     short, long = view.short, view.long

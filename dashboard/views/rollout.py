@@ -5,7 +5,7 @@ other methods' predictions."""
 import numpy as np
 import streamlit as st
 
-from dashboard import input_state, model_state, widgets
+from dashboard import input_state, model_state, url_state, widgets
 from dashboard.downloads import rollout_downloads
 from dashboard.keys import Rollout as Keys
 from dashboard.series import (
@@ -237,7 +237,7 @@ st.caption(
 
 
 # --------------------------------------------------------------------------- frame viewer
-@st.fragment
+@url_state.fragment
 def viewer() -> None:
     trace("fragment rollout.viewer")
     st.markdown("##### Frame by frame")
