@@ -9,6 +9,7 @@ in dashboard/views/__init__.py. `dashboard` is an installed package (pip install
 import streamlit as st
 
 from dashboard import startup, url_state, widget_state, widgets
+from dashboard.page_stop import PageStopped
 from dashboard.views import available
 
 st.set_page_config(page_title="LMC-Memory dashboard", page_icon=":material/memory:", layout="wide")
@@ -28,13 +29,18 @@ url_state.open_model(link)
 startup.ensure_defaults()
 url_state.apply(link, page.title)
 url_state.show_notes(page.title)
-# Written before the page too: after a page's st.stop() no Streamlit call gets through.
+# Written before the page too, so the URL holds the view even when a run is cut short.
 url_state.write(page.title)
-# The status is drawn after the page, which may have just changed the model or the input; its
-# place in the sidebar is taken first, and `finally` fills it even when a page calls st.stop().
-status = st.sidebar.container()
+# The sidebar's Model and Input panel is drawn before the page, so it stays while a long pass
+# runs, and drawn again after it, since the page may have just changed the model or the input.
+# A page with nothing more to show ends with stop_page(), not st.stop(): after st.stop() no
+# Streamlit call gets through, and the panel would vanish.
+status = st.sidebar.empty()
+widgets.sidebar_status(status.container())
 try:
     page.run()
+except PageStopped:
+    pass
 finally:
-    widgets.sidebar_status(status)
+    widgets.sidebar_status(status.container())
     url_state.write(page.title)

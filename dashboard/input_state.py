@@ -25,6 +25,7 @@ import streamlit as st
 from dashboard import views
 from dashboard.keys import Input
 from dashboard.model_state import LoadedModel, require_model
+from dashboard.page_stop import stop_page
 from dashboard.settings import load_settings
 from lmc.analysis.inputs import (
     Clip,
@@ -169,12 +170,12 @@ def require_model_and_input() -> tuple[LoadedModel, Clip]:
     if clip is None:
         st.info("No input clip yet: choose one on the **Input** page.")
         st.page_link(views.INPUT.file, label="Choose an input", icon=":material/arrow_forward:")
-        st.stop()
+        stop_page()
     problem = input_problem(loaded, clip)
     if problem is not None:
         st.error(f"The current input does not fit this model: {problem}.")
         st.page_link(
             views.INPUT.file, label="Choose another input", icon=":material/arrow_forward:"
         )
-        st.stop()
+        stop_page()
     return loaded, clip

@@ -2,7 +2,7 @@
 
     from dashboard import model_state
 
-    loaded = model_state.require_model()   # LoadedModel, or an info box and st.stop()
+    loaded = model_state.require_model()   # LoadedModel, or an info box and stop_page()
     loaded.model      # LMCMemoryModel in eval mode, shared by every session: never mutate it
     loaded.metadata   # the checkpoint's metadata (step, metrics, model_card, format, ...)
     loaded.key        # content hash (+ dataset): the cache key of everything derived from it
@@ -26,6 +26,7 @@ import streamlit as st
 
 from dashboard import views
 from dashboard.keys import Model
+from dashboard.page_stop import stop_page
 from lmc.checkpoint import CheckpointError, load_checkpoint
 from lmc.model import LMCMemoryModel
 
@@ -138,12 +139,12 @@ def current_model() -> LoadedModel | None:
 
 
 def require_model() -> LoadedModel:
-    """The current model; without one, an info box pointing to the Model page, then st.stop()."""
+    """The current model; without one, an info box pointing to the Model page, then stop_page()."""
     loaded = current_model()
     if loaded is None:
         st.info("No model is loaded yet: open a checkpoint on the **Model** page.")
         st.page_link(views.MODEL.file, label="Open a model", icon=":material/arrow_forward:")
-        st.stop()
+        stop_page()
     return loaded
 
 
@@ -155,4 +156,4 @@ def require_memory(loaded: LoadedModel, missing: str) -> None:
             "This model was built without a memory (`memory=False`, the paper's ConvLSTM "
             f"baseline): {missing}. Open an LMC-Memory checkpoint on the **Model** page."
         )
-        st.stop()
+        stop_page()

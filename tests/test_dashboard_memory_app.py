@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from dashboard_helpers import assert_clean, start_app, texts
+from dashboard_helpers import (
+    assert_clean,
+    input_source,
+    model_label,
+    start_app,
+    texts,
+)
 
 from dashboard import memory_widgets as mw
 from dashboard import views
@@ -229,9 +235,14 @@ def test_model_without_memory_gets_a_message(page, checkpoints, tmp_path, monkey
     at = start(checkpoints / "plain.safetensors", tmp_path, monkeypatch, page)
     assert any("without a memory" in i.value for i in at.info)
     assert not at.get("plotly_chart")
+    # The page stopped early; the sidebar still names the model and the input.
+    assert model_label(at) == "bundled demo (plain.safetensors)"
+    assert input_source(at) == "test clip 0"
 
 
 @pytest.mark.parametrize("page", ["health", "recall", "atlas", "embeddings", "intervene"])
 def test_no_model_gets_a_message(page, tmp_path, monkeypatch):
     at = start(tmp_path / "missing.safetensors", tmp_path, monkeypatch, page)
     assert any("No model is loaded" in i.value for i in at.info)
+    assert model_label(at) is None
+    assert "none loaded: open one on the Model page" in [c.value for c in at.sidebar.caption]

@@ -18,6 +18,7 @@ from dashboard import memory_widgets as mw
 from dashboard import model_state, url_state
 from dashboard.downloads import Shelf, atlas_downloads
 from dashboard.keys import Atlas
+from dashboard.page_stop import stop_page
 from dashboard.selection import selected_ids
 from dashboard.series import PHASES
 from dashboard.trace import trace
@@ -213,7 +214,7 @@ st.caption(
 )
 sample = mw.dataset_sample(loaded, Atlas.CLIPS, Atlas.RUN_BUTTON)
 if sample is None:
-    st.stop()
+    stop_page()
 phases = list(PHASES) if sample.has_long else list(PHASES)[:1]
 st.session_state.setdefault(Atlas.PHASE, phases[0])
 if st.session_state[Atlas.PHASE] not in phases:

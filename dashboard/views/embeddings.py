@@ -18,6 +18,7 @@ from dashboard import model_state
 from dashboard.downloads import Shelf, embeddings_downloads
 from dashboard.fingerprint import fingerprint
 from dashboard.keys import Embeddings
+from dashboard.page_stop import stop_page
 from dashboard.selection import selected_ids
 from dashboard.series import PHASES
 from dashboard.trace import trace
@@ -290,7 +291,7 @@ loaded = model_state.require_model()
 model_state.require_memory(loaded, "it recalls no contexts to map")
 sample = mw.dataset_sample(loaded, Embeddings.CLIPS, Embeddings.RUN_BUTTON)
 if sample is None:
-    st.stop()
+    stop_page()
 c1, c2, c3 = st.columns(3)
 st.session_state.setdefault(Embeddings.SPACE, list(SPACES)[0])
 c1.radio("map of", list(SPACES), key=Embeddings.SPACE, horizontal=True)
@@ -317,7 +318,7 @@ if st.session_state[Embeddings.OCCUPIED] and sample.occupancy is not None:
 index = _sample_points(total, st.session_state[Embeddings.POINTS], keep)
 if len(index) < 4:
     st.info("Fewer than 4 points to map: include the empty cells or take more clips.")
-    st.stop()
+    stop_page()
 map_key = (
     f"{sample.selection}|{phase}|{space}|{st.session_state[Embeddings.POINTS]}|{keep is not None}"
 )

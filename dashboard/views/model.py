@@ -9,6 +9,7 @@ from dashboard import model_state, widgets
 from dashboard.card_text import card_markdown
 from dashboard.downloads import Shelf, model_downloads
 from dashboard.keys import Model
+from dashboard.page_stop import stop_page
 from dashboard.settings import (
     CHECKPOINT_SUFFIXES,
     beside,
@@ -173,7 +174,7 @@ with st.container(border=True):
 loaded = model_state.current_model()
 if loaded is None:
     st.info("No model is loaded. Open the bundled demo, a checkpoint file, or upload one.")
-    st.stop()
+    stop_page()
 
 cfg = loaded.model.config
 meta = loaded.metadata
