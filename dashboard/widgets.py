@@ -184,7 +184,8 @@ def training_figure(records: list[dict]):
         titles += ["slots alive (of S)", "another clip's recall: MSE ratio", "long/short top-1"]
     fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles)
     it = [r["iteration"] for r in records]
-    for name, color in (("phase1", "#7c3aed"), ("phase2", COLORS[MODEL]), ("loss", "#0f766e")):
+    # Three losses in three colours, none of them the validation model's blue.
+    for name, color in (("phase1", "#7c3aed"), ("phase2", "#ea580c"), ("loss", "#0f766e")):
         if any(name in r for r in records):
             values = [r.get(name) for r in records]
             label = {"phase1": "phase 1 (long context)", "phase2": "phase 2 (short input)"}
@@ -193,39 +194,45 @@ def training_figure(records: list[dict]):
             )
     val = [r for r in records if "val" in r]
     vx = [r["iteration"] for r in val]
+    # One legend entry per series, each in its own colour: the model's validation scores and
+    # each baseline appear in both score panels under one name.
     for col, metric in ((2, "mse"), (3, "ssim")):
         fig.add_scatter(
             x=vx,
             y=[r["val"].get(metric) for r in val],
-            name=f"model {metric.upper()}",
+            name="model (validation)",
+            legendgroup=MODEL,
+            showlegend=col == 2,
             line_color=COLORS[MODEL],
             mode="lines+markers",
             row=1,
             col=col,
         )
-        for base, dash in (("copy_last", "dash"), ("zeros", "dot")):
+        for base, name, dash in (("copy_last", COPY_LAST, "dash"), ("zeros", ZEROS, "dot")):
             ys = [r.get("val_baselines", {}).get(base, {}).get(metric) for r in val]
             if any(y is not None for y in ys):
                 fig.add_scatter(
                     x=vx,
                     y=ys,
-                    name=f"{base.replace('_', ' ')} {metric.upper()}",
-                    line=dict(color="#9ca3af", dash=dash),
+                    name=name,
+                    legendgroup=name,
+                    showlegend=not any(t.name == name for t in fig.data),
+                    line=dict(color=COLORS[name], dash=dash),
                     row=1,
                     col=col,
                 )
     if health:
         hx = [r["iteration"] for r in health]
-        for col, key, name in (
-            (4, "slots_alive", "slots alive"),
-            (5, "other_recall_mse_ratio", "other-recall MSE ratio"),
-            (6, "alignment_top1", "top-1 agreement"),
+        for col, key, name, color in (
+            (4, "slots_alive", "slots alive", METHOD_COLORS[0]),
+            (5, "other_recall_mse_ratio", "other-recall MSE ratio", METHOD_COLORS[2]),
+            (6, "alignment_top1", "top-1 agreement", METHOD_COLORS[4]),
         ):
             fig.add_scatter(
                 x=hx,
                 y=[r["health"].get(key) for r in health],
                 name=name,
-                line_color=COLORS[MODEL],
+                line_color=color,
                 mode="lines+markers",
                 row=1,
                 col=col,
@@ -234,7 +241,7 @@ def training_figure(records: list[dict]):
             x=hx,
             y=[r["health"].get("alignment_top1_chance") for r in health],
             name="top-1 with another clip (chance)",
-            line=dict(color="#9ca3af", dash="dot"),
+            line=dict(color=METHOD_COLORS[4], dash="dot"),  # the control of the curve beside it
             row=1,
             col=6,
         )

@@ -294,6 +294,41 @@ def test_training_figure_plots_the_memory_health_beside_the_losses():
     assert list(alive.y) == [7, 7] and alive.xaxis == "x4"
 
 
+def test_training_curves_each_have_a_colour_and_a_legend_entry():
+    from dashboard.widgets import training_figure
+
+    records = [
+        {
+            "iteration": i,
+            "phase1": 1.0 / i,
+            "phase2": 1.1 / i,
+            "loss": 2.0 / i,
+            "val": {"mse": 90.0 / i, "ssim": 0.2 * i},
+            "val_baselines": {"copy_last": {"mse": 120.0, "ssim": 0.5}, "zeros": {"mse": 200.0}},
+            "health": {"slots_alive": 7, "other_recall_mse_ratio": 1.0, "alignment_top1": 0.4},
+        }
+        for i in (1, 2, 3)
+    ]
+    fig = training_figure(records)
+
+    def colour(trace):
+        return trace.line.color
+
+    losses = [t for t in fig.data if t.xaxis == "x"]
+    assert len(losses) == 3 and len({colour(t) for t in losses}) == 3
+    entries = [t for t in fig.data if t.showlegend is not False]
+    names = [t.name for t in entries]
+    assert len(names) == len(set(names))  # MSE and SSIM panels share one entry per series
+    assert {"model (validation)", "copy last frame", "all-zero frames"} <= set(names)
+    solid = [t for t in entries if t.line.dash in (None, "solid")]
+    assert len({colour(t) for t in solid}) == len(solid)  # every solid curve its own colour
+    assert len({(colour(t), t.line.dash) for t in entries}) == len(entries)
+    # A series hidden from the legend shares its group with the entry that names it.
+    for t in fig.data:
+        if t.showlegend is False:
+            assert any(e.legendgroup == t.legendgroup and colour(e) == colour(t) for e in entries)
+
+
 def test_a_hostile_model_card_fetches_nothing_and_bad_metrics_do_not_break_the_page(
     tmp_path, monkeypatch
 ):
