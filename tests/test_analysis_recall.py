@@ -98,6 +98,11 @@ def test_alignment_of_identical_recalls():
     np.testing.assert_allclose(a.overlap, 1.0)
     summary = al.summarise(a)
     assert summary["top1_agreement"] == 1.0 and summary["top3_overlap"] == 1.0
+    # Tables show each key in words: no raw name with underscores.
+    labels = {key: al.summary_label(key) for key in summary}
+    assert labels["kl_mean"] == "KL(long ‖ short), mean over cells (nats)"
+    assert labels["top3_overlap"] == "top-3 slots shared (share)"
+    assert not any("_" in label for label in labels.values())
 
 
 def test_alignment_hand_cases():

@@ -2,6 +2,8 @@
 without exception, its widgets exist, a click injected through session state is answered, and a
 model without memory (or no model) meets a clear message instead of a traceback."""
 
+import base64
+import json
 import math
 from pathlib import Path
 
@@ -53,6 +55,13 @@ def start(checkpoint: Path, tmp_path: Path, monkeypatch, page: str):
     return at
 
 
+def _unpack(values) -> np.ndarray:
+    """An array of a figure's JSON: a list, or Plotly's base-64 {"dtype", "bdata"}."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+    return np.asarray(values, dtype=float)
+
+
 def test_figures_carry_the_ids_their_clicks_return():
     assert [mw.arrow(a) for a in (0.0, math.pi / 2, math.pi, -math.pi / 4)] == ["→", "↑", "←", "↘"]
     assert mw.arrow(float("nan")) == "·"
@@ -67,6 +76,42 @@ def test_figures_carry_the_ids_their_clicks_return():
     cells = heat.data[1].customdata
     assert cells.shape == (160, 3)
     assert cells[57].tolist() == [5, 7, 0.057] and heat.data[1].y[57] == 5
+
+
+def test_the_map_is_filled_by_the_contexts_and_colours_every_cell_apart():
+    rng = np.random.default_rng(0)
+    # Readouts: a small cloud near the mean slot; the slots' markers far outside it.
+    contexts = rng.normal(0.0, 0.01, (2000, 2))
+    slots = rng.normal(0.0, 1.0, (100, 2))
+    fig = mw.embedding_figure(contexts, np.ones(2000), "speed", "continuous", [""] * 2000, slots)
+    (x0, x1), (y0, y1) = fig.layout.xaxis.range, fig.layout.yaxis.range
+    assert np.ptp(contexts[:, 0]) / (x1 - x0) > 0.85  # the cloud spans the plot, not a speck
+    assert np.ptp(contexts[:, 1]) / (y1 - y0) > 0.85
+    marks = next(t for t in fig.data if t.name == "memory slots")
+    x, y = np.asarray(marks.x), np.asarray(marks.y)
+    eps = 1e-12
+    assert ((x0 - eps <= x) & (x <= x1 + eps) & (y0 - eps <= y) & (y <= y1 + eps)).all()
+    outside = np.asarray(marks.marker.symbol) == "diamond-open"
+    assert outside.sum() > 90 and list(marks.customdata[:3]) == [-1, -2, -3]
+    # A slot beyond the range sits on the edge, in its own direction from the cloud's centre.
+    centre = contexts.mean(axis=0)
+    k = int(np.flatnonzero(outside)[0])
+    to_slot, to_mark = slots[k] - centre, np.array([x[k], y[k]]) - centre
+    assert to_slot @ to_mark > 0
+    assert abs(to_slot[0] * to_mark[1] - to_slot[1] * to_mark[0]) < 1e-9
+    assert (
+        np.isclose(x[k], x0) or np.isclose(x[k], x1) or np.isclose(y[k], y0) or np.isclose(y[k], y1)
+    )
+    # Coloured by cell: as many distinct colours as cells, for a 4 x 4 and an 8 x 8 grid.
+    for cells in (16, 64):
+        cell = np.arange(2000) % cells
+        fig = mw.embedding_figure(contexts, cell.astype(str), "cell", "category", [""] * 2000)
+        colours = [t.marker.color for t in fig.data]
+        assert len(colours) == cells and len(set(colours)) == cells
+    # No digit or a rare top slot is grey, every other value a colour of its own.
+    digits = np.array(["3", "7", "none"] * 10)
+    fig = mw.embedding_figure(contexts[:30], digits, "digit", "category", [""] * 30)
+    assert [t.marker.color for t in fig.data] == [*mw.palette(2), "rgba(150,150,150,0.6)"]
 
 
 def test_axes_start_where_the_quantity_means_something():
@@ -130,6 +175,18 @@ def test_atlas_and_embeddings_over_a_sample(checkpoints, tmp_path, monkeypatch):
     at.run()
     assert_clean(at)
     assert "Slot 3: top choice of" in texts(at)
+    # Every gallery card is labelled with the slot, the cell's weight on it and the cell.
+    gallery = [c for image in at.get("image") for c in image.captions if c.startswith("slot 3:")]
+    assert len(gallery) == 16
+    assert all("weight" in c and ", rank " in c and "· clip " in c for c in gallery)
+    assert any("follows" in c or "no digit in the cell" in c for c in gallery)
+    # Every table speaks words: no raw key (top1_agreement, kl_mean) as a column or a row.
+    for table in at.dataframe:
+        assert not [c for c in table.value.columns if "_" in str(c)]
+        if "measure" in table.value:
+            assert "same top-1 slot (share of cells)" in table.value["measure"].tolist()
+            assert not [m for m in table.value["measure"] if "_" in m]
+    assert len(at.dataframe) == 2  # all slots, and the alignment over the sample
     at.radio(key=Atlas.PHASE).set_value("long window (phase 1)").run()
     assert_clean(at)
     stored = list((tmp_path / "cache" / "analysis").glob("*.npz"))
@@ -143,6 +200,11 @@ def test_atlas_and_embeddings_over_a_sample(checkpoints, tmp_path, monkeypatch):
     assert_clean(at)
     assert "Showing 1,600 of 1,600 recalled contexts" in texts(at)
     assert at.radio(key=Embeddings.MAP).options == ["PCA"]
+    # The recalled contexts fill the map; the slots' markers do not shrink them to a speck.
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    x0, x1 = spec["layout"]["xaxis"]["range"]
+    xs = np.concatenate([_unpack(t["x"]) for t in spec["data"] if t.get("name") != "memory slots"])
+    assert np.ptp(xs) / (x1 - x0) > 0.85
     at.session_state[Embeddings.SELECTED] = [0, 1, 17]  # a lasso over three points
     at.run()
     assert_clean(at)

@@ -19,7 +19,12 @@ from dashboard.memory_widgets.cells import (
     to_gray_uint8,
 )
 from dashboard.memory_widgets.difference_figure import difference_figure
-from dashboard.memory_widgets.embedding_figure import embedding_figure
+from dashboard.memory_widgets.embedding_figure import (
+    embedding_figure,
+    palette,
+    pin_to_view,
+    view_range,
+)
 from dashboard.memory_widgets.recall_figures import (
     cell_stats_figure,
     cell_values_figure,
@@ -44,8 +49,11 @@ __all__ = [
     "gates_figure",
     "grid_figure",
     "motion_text",
+    "palette",
+    "pin_to_view",
     "rgb",
     "to_gray_uint8",
     "usage_figure",
+    "view_range",
     "weights_heatmap",
 ]

@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import plotly.colors as pc
 import plotly.graph_objects as go
 
 from dashboard.memory_widgets.cells import CYCLIC
+
+D3 = pc.qualitative.D3
+DARK24 = pc.qualitative.Dark24
+GREY = "rgba(150,150,150,0.6)"
+UNCOLOURED = ("none", "other")  # no digit in the cell, a rare top slot: grey, not a colour
 
 
 def embedding_figure(
@@ -21,14 +27,23 @@ def embedding_figure(
     height: int = 560,
 ) -> go.Figure:
     """Contexts as points (customdata = their index in `coords`) coloured by `colour`: kind
-    "cyclic" (direction in degrees), "continuous" or "category"; memory slots as black diamonds."""
+    "cyclic" (direction in degrees), "continuous" or "category" (one distinct colour per
+    value); memory slots as black diamonds.
+
+    The axes span the contexts, so their cloud fills the plot: a readout is a blend near the mean
+    slot, and slots placed at their own coordinates would shrink it to a speck. A slot beyond
+    that range is drawn on its edge, in its direction from the cloud's centre, as an open
+    diamond (its hover says so)."""
     fig = go.Figure()
     idx = np.arange(len(coords))
     colour = np.asarray(colour)
     hover = list(hover)
+    (x0, x1), (y0, y1) = view_range(coords)
     if kind == "category":
         values = np.asarray(colour).astype(str)
-        for i, value in enumerate(sorted(set(values), key=_category_order)):
+        ordered = sorted(set(values), key=_category_order)
+        colours = iter(palette(sum(v not in UNCOLOURED for v in ordered)))
+        for value in ordered:
             mask = values == value
             fig.add_trace(
                 go.Scattergl(
@@ -36,7 +51,7 @@ def embedding_figure(
                     y=coords[mask, 1],
                     customdata=idx[mask],
                     name=f"{colour_name} {value}",
-                    marker=dict(size=5, color=_palette(i)),
+                    marker=dict(size=5, color=GREY if value in UNCOLOURED else next(colours)),
                     mode="markers",
                     hovertext=[hover[j] for j in idx[mask]],
                     hoverinfo="text",
@@ -82,17 +97,25 @@ def embedding_figure(
             )
         )
     if slot_coords is not None:
+        placed, outside = pin_to_view(slot_coords, (x0, x1), (y0, y1), coords.mean(axis=0))
         fig.add_trace(
             go.Scatter(
-                x=slot_coords[:, 0],
-                y=slot_coords[:, 1],
+                x=placed[:, 0],
+                y=placed[:, 1],
                 mode="markers",
                 marker=dict(
-                    symbol="diamond", size=9, color="black", line=dict(color="white", width=1)
+                    symbol=np.where(outside, "diamond-open", "diamond"),
+                    size=9,
+                    color="black",
+                    line=dict(color=np.where(outside, "black", "white"), width=1),
                 ),
                 name="memory slots",
+                cliponaxis=False,  # a slot on the edge shows whole
                 customdata=-1 - np.arange(len(slot_coords)),  # negative: a slot, not a context
-                hovertext=[f"slot {k}" for k in range(len(slot_coords))],
+                hovertext=[
+                    f"slot {k}" + (" (beyond the contexts: drawn on the edge)" if out else "")
+                    for k, out in enumerate(outside)
+                ],
                 hoverinfo="text",
             )
         )
@@ -103,9 +126,38 @@ def embedding_figure(
         clickmode="event+select",
         legend=dict(orientation="h", y=1.02, yanchor="bottom", itemsizing="constant"),
     )
-    fig.update_xaxes(showticklabels=False, title=None)
-    fig.update_yaxes(showticklabels=False, title=None)
+    fig.update_xaxes(showticklabels=False, title=None, range=[x0, x1])
+    fig.update_yaxes(showticklabels=False, title=None, range=[y0, y1])
     return fig
+
+
+def view_range(coords: np.ndarray, margin: float = 0.05) -> tuple[tuple[float, float], ...]:
+    """((x0, x1), (y0, y1)): the extent of the points (N, 2), widened by `margin` of it on each
+    side (and to a unit span when the points coincide)."""
+    coords = np.asarray(coords, dtype=np.float64)
+    ranges = []
+    for axis in range(2):
+        low, high = float(coords[:, axis].min()), float(coords[:, axis].max())
+        pad = margin * (high - low) if high > low else 0.5
+        ranges.append((low - pad, high + pad))
+    return tuple(ranges)
+
+
+def pin_to_view(
+    points: np.ndarray, xr: tuple[float, float], yr: tuple[float, float], centre: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Points (S, 2) inside the box xr x yr as they are; each outside moved along the line from
+    `centre` to it onto the box's edge. Returns (placed (S, 2), outside (S,) bool)."""
+    points = np.asarray(points, dtype=np.float64)
+    low = np.array([xr[0], yr[0]])
+    high = np.array([xr[1], yr[1]])
+    outside = ((points < low) | (points > high)).any(axis=1)
+    step = points - centre
+    # The largest t in [0, 1] keeping centre + t * step inside the box, per axis, then the least.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(step > 0, (high - centre) / step, np.where(step < 0, (low - centre) / step, 1))
+    t = np.clip(t.min(axis=1), 0.0, 1.0)
+    return np.where(outside[:, None], centre + t[:, None] * step, points), outside
 
 
 def _category_order(value: str):
@@ -115,9 +167,11 @@ def _category_order(value: str):
         return (1, value)
 
 
-def _palette(i: int) -> str:
-    colours = (
-        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
-    )  # fmt: skip
-    return colours[i % len(colours)]
+def palette(n: int) -> list[str]:
+    """n distinct colours for n categories (a 4 x 4 grid's 16 cells get 16): Plotly's D3 ten,
+    then its Dark24, then hues around the wheel at alternating lightness."""
+    if n <= len(D3):
+        return list(D3[:n])
+    if n <= len(DARK24):
+        return list(DARK24[:n])
+    return [f"hsl({360 * i / n:.1f}, 70%, {(40, 55)[i % 2]}%)" for i in range(n)]

@@ -170,11 +170,15 @@ def _slot_panel(sample, phase: str, usage, motion, shelf: Shelf) -> None:
             "Share of the clips in which each cell picks this slot first. The memory has no position input; a slot tied to one cell reads position from the encoder's borders."
         )
     with right:
-        st.markdown(f"**The {GALLERY} cells that give slot {slot} the most weight**")
+        st.markdown(
+            f"**The {GALLERY} cells that give slot {slot} the most weight** (slot {slot} is the "
+            f"top choice of {usage.top1_fraction[slot]:.1%} of all cells)"
+        )
         st.caption(
             "Each card: the clip's last input frame with the cell outlined, the cell's patch, and "
-            "below it where the input moved (motion energy). Caption: clip, cell, w − 1/S, true "
-            "motion over the input, digit."
+            "below it where the input moved (motion energy). Its label: the slot, the cell's "
+            "weight on it (and above 1/S), the slot's rank among the cell's choices, clip and "
+            "cell, the true motion the cell follows over the input, the digit."
         )
         best = top_cells(weights, slot, GALLERY)
         cards, captions = [], []
@@ -182,12 +186,16 @@ def _slot_panel(sample, phase: str, usage, motion, shelf: Shelf) -> None:
         for clip, cell, w, rank in zip(best.clip, best.cell, best.weight, best.rank, strict=True):
             box = cell_box(cell, sample.grid, size_hw)
             cards.append(mw.cell_card(sample.last_frame[clip], sample.energy[clip], box))
-            text = f"clip {sample.clip_index[clip]}, cell {cell}: {w - 1 / size:+.4f}"
-            if rank:
-                text += f" (rank {rank})"
+            text = (
+                f"slot {slot}: weight {w:.4f} (1/S {w - 1 / size:+.4f}), rank {rank + 1} of {size}"
+            )
+            text += f" · clip {sample.clip_index[clip]}, cell {cell}"
             if sample.direction is not None:
+                direction = sample.direction[clip, cell]
                 text += (
-                    f" · {mw.motion_text(sample.direction[clip, cell], sample.speed[clip, cell])}"
+                    f" · follows {mw.motion_text(direction, sample.speed[clip, cell])}"
+                    if np.isfinite(direction)
+                    else " · no digit in the cell"
                 )
             if sample.cell_digit is not None and sample.cell_digit[clip, cell] >= 0:
                 text += f" · digit {sample.cell_digit[clip, cell]}"
@@ -249,7 +257,11 @@ if sample.has_long:
         "Memory alignment over the sample (long window vs short input)", expanded=False
     ):
         rows = [
-            {"measure": k, "matched clips": real, "chance (clip i vs clip i+1)": rand}
+            {
+                "measure": al.summary_label(k),
+                "matched clips": real,
+                "chance (clip i vs clip i+1)": rand,
+            }
             for k, (real, rand) in _alignment(loaded.key, selection, sample).items()
         ]
         st.dataframe(pd.DataFrame(rows), hide_index=True)

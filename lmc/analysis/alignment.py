@@ -92,6 +92,25 @@ def summarise(al: Alignment) -> dict[str, float]:
     }
 
 
+SUMMARY_LABELS = {
+    "top1_agreement": "same top-1 slot (share of cells)",
+    "kl_mean": "KL(long ‖ short), mean over cells (nats)",
+    "kl_median": "KL(long ‖ short), median over cells (nats)",
+    "readout_cosine": "readout cosine, mean over cells",
+}
+
+
+def summary_label(key: str) -> str:
+    """A key of `summarise` in words, for tables a person reads ("kl_mean" -> "KL(long ‖ short),
+    mean over cells (nats)")."""
+    if key in SUMMARY_LABELS:
+        return SUMMARY_LABELS[key]
+    k = key.removeprefix("top").removesuffix("_overlap")
+    if k.isdigit():
+        return f"top-{k} slots shared (share)"
+    return key.replace("_", " ")
+
+
 def mismatched(
     long_weights: np.ndarray,
     short_weights: np.ndarray,
