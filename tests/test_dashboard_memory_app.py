@@ -89,19 +89,20 @@ def test_the_map_is_filled_by_the_contexts_and_colours_every_cell_apart():
     assert np.ptp(contexts[:, 1]) / (y1 - y0) > 0.85
     marks = next(t for t in fig.data if t.name == "memory slots")
     x, y = np.asarray(marks.x), np.asarray(marks.y)
-    eps = 1e-12
-    assert ((x0 - eps <= x) & (x <= x1 + eps) & (y0 - eps <= y) & (y <= y1 + eps)).all()
+    assert ((x0 < x) & (x < x1) & (y0 < y) & (y < y1)).all()
     outside = np.asarray(marks.marker.symbol) == "diamond-open"
     assert outside.sum() > 90 and list(marks.customdata[:3]) == [-1, -2, -3]
-    # A slot beyond the range sits on the edge, in its own direction from the cloud's centre.
+    # A slot beyond the contexts sits in the band around them, in its own direction from the
+    # cloud's centre, well inside the plot (a mouse can click it).
+    (b0, b1), (c0, c1) = mw.view_range(contexts, mw.PIN_MARGIN)
     centre = contexts.mean(axis=0)
-    k = int(np.flatnonzero(outside)[0])
-    to_slot, to_mark = slots[k] - centre, np.array([x[k], y[k]]) - centre
-    assert to_slot @ to_mark > 0
-    assert abs(to_slot[0] * to_mark[1] - to_slot[1] * to_mark[0]) < 1e-9
-    assert (
-        np.isclose(x[k], x0) or np.isclose(x[k], x1) or np.isclose(y[k], y0) or np.isclose(y[k], y1)
-    )
+    for k in np.flatnonzero(outside):
+        to_slot, to_mark = slots[k] - centre, np.array([x[k], y[k]]) - centre
+        assert to_slot @ to_mark > 0
+        assert abs(to_slot[0] * to_mark[1] - to_slot[1] * to_mark[0]) < 1e-9
+        assert np.isclose([x[k], x[k], y[k], y[k]], [b0, b1, c0, c1]).any()
+    assert (np.minimum(x - x0, x1 - x) > 0.03 * (x1 - x0)).all()
+    assert marks.hovertext[5] == "slot 5"
     # Coloured by cell: as many distinct colours as cells, for a 4 x 4 and an 8 x 8 grid.
     for cells in (16, 64):
         cell = np.arange(2000) % cells

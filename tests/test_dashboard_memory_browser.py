@@ -215,7 +215,8 @@ def test_embedding_clicks_and_a_box(page):
     settle(page)
     page.get_by_text("Nothing selected.").wait_for()
     # The map opens in "click a point": a click on a context shows its clip and cell. The slots
-    # are hidden first: with them the map's scale is theirs and the contexts crowd together.
+    # are hidden first, so that the lone point found is a context (slots beyond the contexts
+    # sit in a band around them, inside the plot).
     slots = page.locator(".st-key-embeddings-show_slots").get_by_text("show the memory slots")
     slots.click()
     settle(page)

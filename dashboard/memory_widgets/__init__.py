@@ -20,6 +20,7 @@ from dashboard.memory_widgets.cells import (
 )
 from dashboard.memory_widgets.difference_figure import difference_figure
 from dashboard.memory_widgets.embedding_figure import (
+    PIN_MARGIN,
     embedding_figure,
     palette,
     pin_to_view,
@@ -36,6 +37,7 @@ from dashboard.memory_widgets.recall_figures import (
 from dashboard.memory_widgets.sample import dataset_sample
 
 __all__ = [
+    "PIN_MARGIN",
     "arrow",
     "cell_card",
     "cell_stats_figure",

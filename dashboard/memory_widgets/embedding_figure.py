@@ -14,6 +14,10 @@ D3 = pc.qualitative.D3
 DARK24 = pc.qualitative.Dark24
 GREY = "rgba(150,150,150,0.6)"
 UNCOLOURED = ("none", "other")  # no digit in the cell, a rare top slot: grey, not a colour
+# The axes span the contexts and this share of their extent on each side; slots beyond the
+# contexts sit in the middle of that band.
+VIEW_MARGIN = 0.08
+PIN_MARGIN = VIEW_MARGIN / 2
 
 
 def embedding_figure(
@@ -32,13 +36,13 @@ def embedding_figure(
 
     The axes span the contexts, so their cloud fills the plot: a readout is a blend near the mean
     slot, and slots placed at their own coordinates would shrink it to a speck. A slot beyond
-    that range is drawn on its edge, in its direction from the cloud's centre, as an open
-    diamond (its hover says so)."""
+    that range is drawn in the band around it, in its direction from the cloud's centre, as an
+    open diamond (inside the plot, where a mouse can click it)."""
     fig = go.Figure()
     idx = np.arange(len(coords))
     colour = np.asarray(colour)
     hover = list(hover)
-    (x0, x1), (y0, y1) = view_range(coords)
+    (x0, x1), (y0, y1) = view_range(coords, VIEW_MARGIN)
     if kind == "category":
         values = np.asarray(colour).astype(str)
         ordered = sorted(set(values), key=_category_order)
@@ -97,7 +101,9 @@ def embedding_figure(
             )
         )
     if slot_coords is not None:
-        placed, outside = pin_to_view(slot_coords, (x0, x1), (y0, y1), coords.mean(axis=0))
+        placed, outside = pin_to_view(
+            slot_coords, *view_range(coords, PIN_MARGIN), coords.mean(axis=0)
+        )
         fig.add_trace(
             go.Scatter(
                 x=placed[:, 0],
@@ -110,12 +116,8 @@ def embedding_figure(
                     line=dict(color=np.where(outside, "black", "white"), width=1),
                 ),
                 name="memory slots",
-                cliponaxis=False,  # a slot on the edge shows whole
                 customdata=-1 - np.arange(len(slot_coords)),  # negative: a slot, not a context
-                hovertext=[
-                    f"slot {k}" + (" (beyond the contexts: drawn on the edge)" if out else "")
-                    for k, out in enumerate(outside)
-                ],
+                hovertext=[f"slot {k}" for k in range(len(slot_coords))],
                 hoverinfo="text",
             )
         )

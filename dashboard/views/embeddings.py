@@ -273,15 +273,10 @@ def _map_panel(
             if space == "readout"
             else " (unit vectors, like the queries)"
         )
-        beyond = int(
-            mw.pin_to_view(proj.slots, *mw.view_range(proj.contexts), proj.contexts.mean(0))[
-                1
-            ].sum()
-        )
+        band = mw.view_range(proj.contexts, mw.PIN_MARGIN)
+        beyond = int(mw.pin_to_view(proj.slots, *band, proj.contexts.mean(axis=0))[1].sum())
         if beyond:
-            note += (
-                f"; ◇ = {beyond} of them beyond the contexts, drawn on the edge in their direction"
-            )
+            note += f"; ◇ = {beyond} of them beyond the contexts, drawn at the border in their direction"
     st.caption(note + ".")
     shelf.things["map"] = (phase, space, index, proj)
     st.plotly_chart(
