@@ -1,9 +1,11 @@
 """The demo models that ship in the repository's `models/` folder, named once for everyone.
 
-Two demos of the `small` preset, trained on a 2-core CPU with the same data, seed and budget:
+Two demos of the `small` preset, trained on a 2-core CPU on the same generated data:
 - "paper": the published recipe; its memory collapsed (docs/memory-health.md says how);
-- "live": this project's recipe that keeps the memory alive (a sharp addressing, a slot-usage
-  balance term, the short input's addressing aligned to the long window's, replicate padding).
+- "live": this project's recipe whose memory the prediction reads: a standardized addressing
+  that keeps most slots in use, a slot-usage balance term, the short input's addressing aligned
+  to the long window's, and a predictor that sees only the last input frame, so the motion must
+  come through the recall (its card says which criteria of a live memory it meets and which not).
 The dashboard opens the first demo of DEMOS that is on disk, so the live one where it exists.
 
 Paths are relative to the repository root (`REPO_ROOT`), where the README's commands run.

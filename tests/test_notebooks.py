@@ -51,6 +51,7 @@ facts["memory_size"] = passed.memory_size
 """,
     "04_memory_health": """
 facts["demo_verdicts"] = demo.verdicts
+facts["live_verdicts"] = live.verdicts if live_path.is_file() else None
 facts["rows"] = table["variant"].tolist()
 facts["alive"] = table["slots_alive"].tolist()
 facts["best_verdicts"] = report["verdicts"]
@@ -145,6 +146,9 @@ def test_memory_analysis_runs_usage_alignment_and_umap(smoke_env, tmp_path):
 def test_memory_health_runs_the_study_with_health_in_every_row(smoke_env, tmp_path):
     facts = execute("04_memory_health", tmp_path)
     assert len(facts["demo_verdicts"]) in (6, 7)  # 7 once the stored report has the reader figures
+    if facts["live_verdicts"] is not None:  # the live demo, where it ships, read on the same clips
+        assert any("another clip's recall" in v for v in facts["live_verdicts"])
+        assert facts["live_verdicts"] != facts["demo_verdicts"]
     assert facts["rows"] == [
         "full",
         "temp0.1",
