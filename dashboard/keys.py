@@ -145,6 +145,7 @@ class Intervene:
     DONOR = "intervene.donor"
     DONOR_WHAT = "intervene.donor_what"
     GRID_CHART = "intervene.grid_chart"
+    STEP = "intervene.step"  # the output step of the enlarged view
     CURVE = "intervene.curve"
 
 

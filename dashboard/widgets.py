@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -48,11 +49,26 @@ def display_factor(side: int, minimum: int = MIN_SIDE_SHOWN) -> int:
     return max(1, -(-minimum // side))
 
 
-@lru_cache(maxsize=4)
+def font_file() -> Path | None:
+    """DejaVu Sans, which has the Δ, arrows and × our labels use (Pillow's own font draws them as
+    empty boxes). It comes with matplotlib, a requirement, and is found without importing it."""
+    from importlib.util import find_spec
+
+    spec = find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = (
+        Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf" / "DejaVuSans.ttf"
+    )
+    return path if path.is_file() else None
+
+
+@lru_cache(maxsize=8)
 def _font(size: int):
     from PIL import ImageFont
 
-    return ImageFont.load_default(size=size)
+    path = font_file()
+    return ImageFont.truetype(str(path), size) if path else ImageFont.load_default(size=size)
 
 
 @dataclass(frozen=True)
@@ -71,14 +87,17 @@ def grid_image(
     gap: int = 2,
     split_gap: int = 12,
     numbers: bool = True,
+    min_side: int = MIN_SIDE_SHOWN,
+    first: int = 1,
 ) -> np.ndarray:
-    """Rows of frames on a white sheet with their labels on the left and frame numbers on top;
-    a wider gap after column `split` separates what the model saw from what it predicted (whose
-    numbers are drawn in red)."""
+    """Rows of frames on a white sheet with their labels on the left and frame numbers on top
+    (`first` for column 0); a wider gap after column `split` separates what the model saw from
+    what it predicted (whose numbers are drawn in red). Frames are enlarged to at least
+    `min_side` pixels."""
     from PIL import Image, ImageDraw
 
     h, w = rows[0].frames.shape[1:3]
-    factor = display_factor(h)
+    factor = display_factor(h, min_side)
     h, w = h * factor, w * factor
     # Text scales with the frames, so it stays legible when the browser shrinks a wide sheet.
     font = _font(max(12, h // 3))
@@ -100,7 +119,7 @@ def grid_image(
     draw = ImageDraw.Draw(image)
     if numbers:
         for col in range(columns):
-            text, color = str(col + 1), (90, 90, 90) if col < split else (200, 30, 20)
+            text, color = str(col + first), (90, 90, 90) if col < split else (200, 30, 20)
             draw.text((x_of(col) + (w - font.getlength(text)) / 2, 2), text, fill=color, font=font)
     for i, row in enumerate(rows):
         y = header + i * (h + gap) + (h - font.size) / 2

@@ -269,6 +269,28 @@ def test_two_uploads_with_one_name_are_two_clips(app):
     np.testing.assert_allclose(frames, second / 255.0, atol=1e-6)
 
 
+def test_labels_drawn_into_pictures_have_their_glyphs():
+    from PIL import ImageFont
+
+    from dashboard.widgets import Row, _font, grid_image
+
+    def mask(font, text: str) -> np.ndarray:
+        m = font.getmask(text)
+        return np.asarray(m).reshape(m.size[1], m.size[0])
+
+    def drawn(font, char: str) -> bool:
+        """Whether `font` has a glyph for `char`, not the box of a missing one (U+FFFF)."""
+        box, glyph = mask(font, "\uffff"), mask(font, char)
+        return box.shape != glyph.shape or bool((box != glyph).any())
+
+    # Pillow's own font draws Δ as a box (the missing glyph on Intervene); ours draws it.
+    assert not drawn(ImageFont.load_default(size=21), "Δ")
+    assert all(drawn(_font(21), c) for c in "Δ→×‖")
+    # The Intervene strip's row label is drawn in that font: its left column holds ink.
+    sheet = grid_image([Row("|Δ| (max 0.5)", np.zeros((2, 64, 64, 3), np.uint8))], 2, 1)
+    assert (sheet[:, :40] < 128).any()
+
+
 def test_training_figure_plots_the_memory_health_beside_the_losses():
     from dashboard.widgets import training_figure
 

@@ -237,6 +237,31 @@ def test_embeddings_umap_button_stores_the_map(checkpoints, tmp_path, monkeypatc
     assert len(list((tmp_path / "cache" / "analysis").glob("*-umap.npz"))) == 1
 
 
+def test_intervene_shows_large_frames_and_one_step_enlarged(checkpoints, tmp_path, monkeypatch):
+    from dashboard.widgets import Row, grid_image
+
+    # The strip: a 64-pixel frame drawn at 128 pixels; the enlarged view at 256.
+    frames = np.zeros((3, 64, 64, 3), np.uint8)
+    sheet = grid_image([Row("a", frames), Row("b", frames)], 3, 1, min_side=128)
+    assert sheet.shape[0] >= 2 * 128 + 128 // 3 and sheet.shape[1] >= 3 * 128
+    assert mw.enlarged(frames[0], 256).shape == (256, 256, 3)
+    assert mw.enlarged(np.zeros((128, 96, 3), np.uint8), 256).shape == (256, 192, 3)
+
+    at = start(checkpoints / "tiny.safetensors", tmp_path, monkeypatch, "intervene")
+    captions = [c for image in at.get("image") for c in image.captions]
+    # The test clip: 10 input frames, 10 predicted; step 1 is frame 11.
+    assert [c for c in captions if c.endswith(", frame 11")][:3] == [
+        "truth, frame 11",
+        "original, frame 11",
+        "intervened, frame 11",
+    ]
+    assert any(c.startswith("|Δ| (white = ") for c in captions)
+    at.slider(key=Intervene.STEP).set_value(4).run()
+    assert_clean(at)
+    captions = [c for image in at.get("image") for c in image.captions]
+    assert "intervened, frame 14" in captions and "intervened, frame 11" not in captions
+
+
 @pytest.mark.slow
 def test_intervene_page_changes_the_prediction(checkpoints, tmp_path, monkeypatch):
     at = start(checkpoints / "tiny.safetensors", tmp_path, monkeypatch, "intervene")

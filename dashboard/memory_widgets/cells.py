@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from dashboard.widgets import upscale
+from dashboard.widgets import display_factor, upscale
 from lmc.viz import to_uint8
 
 ARROWS = ("→", "↗", "↑", "↖", "←", "↙", "↓", "↘")
@@ -41,6 +41,11 @@ def to_gray_uint8(frame: np.ndarray) -> np.ndarray:
 
 def rgb(gray: np.ndarray) -> np.ndarray:
     return np.repeat(np.asarray(gray)[..., None], 3, axis=-1)
+
+
+def enlarged(image: np.ndarray, side: int) -> np.ndarray:
+    """(H, W, 3) uint8 enlarged by pixel repetition (crisp) to at least `side` pixels high."""
+    return upscale(image, display_factor(image.shape[0], side))
 
 
 def draw_box(

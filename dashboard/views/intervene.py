@@ -30,6 +30,8 @@ SOURCES = ("one memory slot", "another test clip's recall")
 WHERE = ("the whole grid", "one cell")
 DONOR_WHAT = {"its addressing weights": "weights", "its readout": "readout"}
 STRENGTHS = ("the most the softmax allows", "the slot alone (one-hot)")
+STRIP_SIDE = 128  # pixels per frame in the strip, at least (a 64-pixel frame is drawn twice as big)
+ENLARGED_SIDE = 256  # pixels per frame in the enlarged view, at least
 # Below this a change of a prediction in [0, 1] is float32 rounding (a few ulps of 1.0, 1.2e-7).
 NUMERICALLY_ZERO = 1e-6
 
@@ -175,22 +177,42 @@ def _panel(loaded, clip, shelf: Shelf) -> None:
     result = _run(loaded.key, clip.key, override_key, out_len, model, clip, override)
 
     st.subheader(f"The prediction when {where_text} recalls {explain}")
+    # The last input frame, then the output steps: 1 + out_len columns, numbered as in the clip,
+    # at twice the side of a 64-pixel frame so that they stay legible in the page's width.
     start = clip.short_len
-    strip_rows = [Row("input", to_rgb(clip.short))]
-    if clip.future.shape[0]:
-        strip_rows.append(Row("truth", to_rgb(clip.future[:out_len]), start))
-    strip_rows.append(Row("original", to_rgb(result.original), start))
-    strip_rows.append(Row("intervened", to_rgb(result.intervened), start))
+    last = clip.short[-1:]
+    truth = clip.future[:out_len]
     diff = np.abs(result.intervened - result.original).mean(axis=1)
     peak = max(float(diff.max()), 1e-6)
-    strip_rows.append(Row(f"|Δ| (max {peak:.3f})", heat(diff / peak), start))
-    strip = grid_image(strip_rows, start + out_len, start)
-    st.image(strip)
+    strip_rows = [Row("last input", to_rgb(last))]
+    if truth.shape[0]:
+        strip_rows.append(Row("truth", to_rgb(truth), 1))
+    strip_rows.append(Row("original", to_rgb(result.original), 1))
+    strip_rows.append(Row("intervened", to_rgb(result.intervened), 1))
+    strip_rows.append(Row(f"|Δ| (max {peak:.3f})", heat(diff / peak), 1))
+    strip = grid_image(strip_rows, 1 + out_len, 1, min_side=STRIP_SIDE, first=start)
+    st.image(strip, width="stretch")
     shelf.things.update(result=result, what=f"{where_text} recalls {explain}", strip=strip)
 
+    st.markdown("**One output step, enlarged**")
+    if st.session_state.get(Intervene.STEP) not in range(1, out_len + 1):
+        st.session_state[Intervene.STEP] = 1
+    step = st.slider("output step", 1, out_len, key=Intervene.STEP) if out_len > 1 else 1
+    frames = {}
+    if step <= truth.shape[0]:
+        frames["truth"] = to_rgb(truth[step - 1 : step])[0]
+    frames["original"] = to_rgb(result.original[step - 1 : step])[0]
+    frames["intervened"] = to_rgb(result.intervened[step - 1 : step])[0]
+    frames[f"|Δ| (white = {peak:.3f})"] = heat(diff[step - 1] / peak)
+    for col, (title, frame) in zip(st.columns(len(frames)), frames.items(), strict=True):
+        col.image(
+            mw.enlarged(frame, ENLARGED_SIDE),
+            caption=f"{title}, frame {start + step}",
+            width="stretch",
+        )
+
     reference = None
-    if clip.future.shape[0]:
-        truth = clip.future[:out_len]
+    if truth.shape[0]:
         reference = (
             np.abs(np.clip(result.original[: len(truth)], 0, 1) - truth)
             .reshape(len(truth), -1)
