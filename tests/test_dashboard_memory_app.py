@@ -148,6 +148,24 @@ def test_recall_page_shows_cells_slots_and_both_phases(checkpoints, tmp_path, mo
     assert (
         len(at.get("plotly_chart")) >= 6
     )  # grid, distribution, heatmap, entropy, alignment, gates
+    # The page comes in sections: the cell and the addressing open, the rest on demand.
+    sections = {e.label: e.proto.expanded for e in at.expander if e.label != "Download"}
+    assert sections == {
+        "One cell: the query grid and the cell's distribution over the slots": True,
+        "The addressing of every cell (cells × slots)": True,
+        "Top 5 slots per cell, as a table": False,
+        "Long-term recall vs short-input recall, cell by cell": False,
+        "The attention gate on the recalled motion": False,
+    }
+    charts = {e.label: len(e.get("plotly_chart")) for e in at.expander}
+    assert all(charts[label] for label in sections if "table" not in label)
+    cell, addressing = at.expander[0], at.expander[1]
+    assert cell.selectbox(key=Recall.CELL).value == 0
+    assert addressing.radio(key=Recall.MEASURE).value == "weight − 1/S"
+    assert len(at.expander[2].dataframe) == 1 and not at.main.dataframe[0].value.empty
+    # Above the sections, only the summary: no chart outside an expander.
+    outside = len(at.get("plotly_chart")) - sum(len(e.get("plotly_chart")) for e in at.expander)
+    assert outside == 0
     # A click on cell 5 (the chart's on_select writes this key) opens its distribution.
     at.session_state[Recall.CELL] = 5
     at.run()

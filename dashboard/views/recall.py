@@ -44,6 +44,20 @@ CELL_FIGURES = (
     "entropy per cell",
 )
 TOP_K = 5
+# The page's sections, each an expander: the essentials (one cell, the whole addressing) open,
+# the rest on demand, so that the page starts a screen or two long.
+SECTIONS = {
+    "cell": ("One cell: the query grid and the cell's distribution over the slots", True),
+    "addressing": ("The addressing of every cell (cells × slots)", True),
+    "table": (f"Top {TOP_K} slots per cell, as a table", False),
+    "alignment": ("Long-term recall vs short-input recall, cell by cell", False),
+    "gate": ("The attention gate on the recalled motion", False),
+}
+
+
+def _section(name: str):
+    label, expanded = SECTIONS[name]
+    return st.expander(label, expanded=expanded)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -164,7 +178,8 @@ def _cells_panel(view: RecallView, motion, align, shelf: Shelf) -> None:
             parts.append(mw.motion_text(motion[0][c], motion[1][c]))
         return " · ".join(parts)
 
-    left, right = st.columns([1, 2])
+    cell_section = _section("cell")
+    left, right = cell_section.columns([1, 2])
     with left:
         st.markdown("**Query grid over the last input frame** — click a cell")
         grid_fig = mw.grid_figure(
@@ -204,9 +219,21 @@ def _cells_panel(view: RecallView, motion, align, shelf: Shelf) -> None:
                 f"{align.cosine[cell]:.4f}; {align.overlap[cell]:.0%} of the top {align.k} shared."
             )
 
-    st.markdown(
-        "**Addressing of every cell** (rows: query cells, columns: memory slots) — click a row to pick its cell"
-    )
+    addressing = _section("addressing")
+    addressing.markdown("Rows: query cells, columns: memory slots — click a row to pick its cell")
+    with addressing:
+        _addressing(view, cell, shelf)
+    with _section("table"):
+        st.dataframe(
+            _top_table(view, stats, motion, align),
+            hide_index=True,
+            height=min(38 + 35 * cells, 600),
+        )
+
+
+def _addressing(view: RecallView, cell: int, shelf: Shelf) -> None:
+    """The measure and recall radios, then the heatmap(s) of every cell's addressing."""
+    short, long = view.short, view.long
     c1, c2 = st.columns(2)
     st.session_state.setdefault(Recall.MEASURE, "weight − 1/S")
     c1.radio("show", list(MEASURES), key=Recall.MEASURE, horizontal=True)
@@ -270,10 +297,6 @@ def _cells_panel(view: RecallView, motion, align, shelf: Shelf) -> None:
         "'weight − mean of the cells' takes them out and shows what differs between cells. "
         "Bars: entropy / log S per cell (1 = uniform)."
     )
-    st.markdown(f"**Top {TOP_K} slots per cell**")
-    st.dataframe(
-        _top_table(view, stats, motion, align), hide_index=True, height=min(38 + 35 * cells, 600)
-    )
 
 
 def _top_table(view: RecallView, stats, motion, align) -> pd.DataFrame:
@@ -301,7 +324,6 @@ def _top_table(view: RecallView, stats, motion, align) -> pd.DataFrame:
 
 
 def _alignment_section(view: RecallView, align, shelf: Shelf) -> None:
-    st.subheader("Long-term recall vs short-input recall")
     st.caption(
         "Training phase 1 writes the memory from the long window (input and future) through the "
         "context encoder; phase 2 teaches the matching encoder to recall the same from the input "
@@ -392,13 +414,14 @@ motion = _cell_motion(clip, view.short.grid)
 shelf = Shelf()
 _cells_panel(view, motion, align, shelf)
 if align is not None:
-    _alignment_section(view, align, shelf)
-st.subheader("Attention gate on the recalled motion")
-st.caption(
-    "At every output step the predictor weighs the memory feature channel by channel with a gate "
-    "in [0, 1] computed from its own state (sec. 3.4): near 0 the recall is ignored."
-)
-st.plotly_chart(shelf.figure("attention gate", mw.gates_figure(view.gates)), key=Recall.GATES)
+    with _section("alignment"):
+        _alignment_section(view, align, shelf)
+with _section("gate"):
+    st.caption(
+        "At every output step the predictor weighs the memory feature channel by channel with a "
+        "gate in [0, 1] computed from its own state (sec. 3.4): near 0 the recall is ignored."
+    )
+    st.plotly_chart(shelf.figure("attention gate", mw.gates_figure(view.gates)), key=Recall.GATES)
 recall_downloads(
     loaded,
     clip,
