@@ -2,6 +2,7 @@
 with a message in the page, never a traceback, and the rest of the app keeps working."""
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -96,6 +97,12 @@ def test_every_page_runs_and_has_its_widgets(app):
     labels = [m.label for m in app.metric]
     assert "MSE per frame" in labels and "SSIM" in labels
     assert not app.error
+    # Tables name their columns in words (a column config's label where one is set).
+    for table in app.dataframe:
+        config = json.loads(table.proto.columns) if table.proto.columns else {}
+        shown = [config.get(str(c), {}).get("label", str(c)) for c in table.value.columns]
+        assert not [c for c in shown if "_" in c], shown
+    assert len(app.dataframe) == 2  # this frame's scores, and the means
 
 
 def test_corrupt_and_pickled_uploads_show_errors_and_keep_the_model(app):
