@@ -17,6 +17,8 @@ def test_the_card_and_checkpoint_carry_test_metrics_health_and_departures(tmp_pa
     run_dir = tmp_path / "run"
     train.main([*TINY, "--align_weight", "0.5", "--temperature", "0.2", "--run_dir", str(run_dir)])
     out = tmp_path / "models" / "demo.safetensors"
+    note = tmp_path / "note.md"
+    note.write_text("\nStarted from a run of its own.\n\n")
     export_model.main(
         [
             "--run_dir",
@@ -29,9 +31,12 @@ def test_the_card_and_checkpoint_carry_test_metrics_health_and_departures(tmp_pa
             "8",
             "--health_clips",
             "6",
+            "--note",
+            str(note),
         ]
     )
     card = (out.parent / "MODEL_CARD.md").read_text()
+    assert card.endswith("## Notes\n\nStarted from a run of its own.\n")
     assert "**Not the published recipe**" in card
     assert "addressing temperature 0.2" in card and "weight 0.5" in card
     assert "## Memory health" in card and "slots alive (top choice of some cell)" in card

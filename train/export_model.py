@@ -217,6 +217,12 @@ def main(argv: list[str] | None = None) -> Path:
     p.add_argument("--name", default="LMC-Memory small, Moving-MNIST 10 -> 10 (bundled demo)")
     p.add_argument("--wall_hours", type=float, default=None, help="measured wall time, if known")
     p.add_argument(
+        "--note",
+        type=Path,
+        default=None,
+        help="a Markdown file whose text the card carries under '## Notes' (lineage, caveats)",
+    )
+    p.add_argument(
         "--health_clips", type=int, default=256, help="test clips of the memory health (0: none)"
     )
     p.add_argument(
@@ -225,6 +231,8 @@ def main(argv: list[str] | None = None) -> Path:
     )
     args = p.parse_args(argv)
 
+    # Read before anything is measured, so a missing note fails at once and writes nothing.
+    note = args.note.read_text() if args.note is not None else None
     config = json.loads((args.run_dir / "config.json").read_text())
     train_cfg, model_cfg = config["train"], config["model"]
     model, meta = load_checkpoint(args.run_dir / f"{args.checkpoint}.safetensors")
@@ -264,6 +272,8 @@ def main(argv: list[str] | None = None) -> Path:
             train_cfg["out_len"],
         ).to_dict()
         text += "\n" + health_section(health)
+    if note:
+        text += "\n## Notes\n\n" + note.strip() + "\n"
     save_checkpoint(
         model,
         args.out,
