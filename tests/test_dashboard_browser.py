@@ -172,7 +172,8 @@ def test_input_page_sources_and_bad_clips(server, page):
     page.get_by_text("gives the model 5 input frames; it needs at least 9").wait_for()
     assert "motion probe" in sidebar(page)  # a refused clip changes nothing
     choose(page, "Test set")  # back to a clip with ground truth, kept across pages
-    assert "test clip 2" in sidebar(page)
+    # The sidebar is drawn before the page and again after it: wait for the second drawing.
+    page.get_by_test_id("stSidebar").get_by_text("test clip 2").wait_for(timeout=WAIT_MS)
 
 
 def test_rollout_frames_comparison_and_fragment(server, page):
