@@ -145,6 +145,16 @@ def screenshot(page, name: str) -> None:
     page.set_viewport_size({"width": 1400, "height": 1000})
 
 
+def served_memory_size() -> int:
+    """Slots of the served model: the tiny one's 10, or the screenshot checkpoint's."""
+    checkpoint = os.environ.get("LMC_SCREENSHOT_CHECKPOINT")
+    if not checkpoint:
+        return 10
+    from lmc.checkpoint import read_header
+
+    return int(read_header(checkpoint)["config"]["memory_size"])
+
+
 def test_recall_grid_and_heatmap_clicks_open_the_cell(page):
     open_page(page, "Recall")
     page.get_by_text("Cell 0, top 5 slots").wait_for()
@@ -155,9 +165,11 @@ def test_recall_grid_and_heatmap_clicks_open_the_cell(page):
     page.locator(".st-key-recall-distribution .gtitle", has_text="cell 5:").wait_for()
     assert chosen(page, "recall-cell").startswith("cell 5 ·")
     # A click anywhere on row 9 of the addressing heatmap (here over slot 3) picks cell 9; the
-    # tiny model has 10 slots, so the marker of (cell 9, slot 3) is point 93 of trace 1.
+    # tiny model has 10 slots, so the marker of (cell 9, slot 3) is point 93 of trace 1 (a
+    # screenshot checkpoint has its own number of slots).
     settle(page)
-    click_point(page, "recall-heatmap", 1, 9 * 10 + 3)
+    slots = served_memory_size()
+    click_point(page, "recall-heatmap", 1, 9 * slots + 3)
     page.get_by_text("Cell 9, top 5 slots").wait_for()
     page.locator(".st-key-recall-distribution .gtitle", has_text="cell 9:").wait_for()
     assert chosen(page, "recall-cell").startswith("cell 9 ·")
@@ -165,7 +177,7 @@ def test_recall_grid_and_heatmap_clicks_open_the_cell(page):
     settle(page)
     page.locator(".st-key-recall-phase").get_by_text("both, side by side").click()
     settle(page)
-    click_point(page, "recall-heatmap_long", 1, 12 * 10 + 0)
+    click_point(page, "recall-heatmap_long", 1, 12 * slots + 0)
     page.get_by_text("Cell 12, top 5 slots").wait_for()
     no_error(page)
     page.locator(".st-key-recall-phase").get_by_text("short input (phase 2)").click()
