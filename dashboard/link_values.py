@@ -28,7 +28,7 @@ from dashboard.settings import (
     label_paths,
     load_settings,
 )
-from lmc.demos import DEMOS, available_demos, demo_path
+from lmc.demos import DEMOS, available_demos, demo_label, demo_path
 
 
 class Ignored(ValueError):
@@ -83,7 +83,7 @@ def model_path(value: str) -> tuple[Path, str]:
                 f"disk are {', '.join(available_demos()) or 'none'}"
             )
         path = demo_path(value).resolve()
-        return path, f"bundled demo ({path.name})"
+        return path, demo_label(path)
     roots = load_settings().roots
     demos = ", ".join(DEMOS)
     try:

@@ -12,6 +12,7 @@ from dashboard.keys import Input, Model
 from dashboard.model_state import current_model, open_checkpoint, select_model
 from dashboard.settings import load_settings
 from lmc.checkpoint import CheckpointError
+from lmc.demos import demo_label
 
 
 def open_demo_once() -> None:
@@ -22,7 +23,7 @@ def open_demo_once() -> None:
     demo = load_settings().demo_checkpoint
     if demo.is_file():
         try:
-            select_model(open_checkpoint(demo, label=f"bundled demo ({demo.name})"))
+            select_model(open_checkpoint(demo, label=demo_label(demo)))
         except (CheckpointError, OSError) as err:
             st.session_state[Model.DEMO_ERROR] = str(err)
     # Marked only once the attempt is over: a run interrupted while the demo loads (the user

@@ -26,6 +26,8 @@ DEMO_TITLES = {
     "paper": "published recipe (collapsed memory)",
 }
 PAPER_DEMO = "paper"
+# How the sidebar and the pages name a demo in one breath.
+DEMO_SHORT_NAMES = {"live": "live memory", "paper": "published recipe"}
 
 
 def demo_path(name: str) -> Path:
@@ -33,6 +35,16 @@ def demo_path(name: str) -> Path:
     if name not in DEMOS:
         raise ValueError(f"unknown demo {name!r}; the demos are {', '.join(DEMOS)}")
     return REPO_ROOT / DEMOS[name]
+
+
+def demo_label(path: str | Path) -> str:
+    """The label of a bundled demo's checkpoint, e.g. "bundled demo, live memory
+    (lmc-small-mnist-live.safetensors)"; a path that is none of the demos keeps its file name."""
+    path = Path(path)
+    for name in DEMOS:
+        if demo_path(name).resolve() == path.resolve():
+            return f"bundled demo, {DEMO_SHORT_NAMES[name]} ({path.name})"
+    return f"bundled demo ({path.name})"
 
 
 def available_demos() -> list[str]:

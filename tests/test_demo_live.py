@@ -5,11 +5,12 @@ at least 5 % (the live-memory criterion of issue 10), and a margin over the bett
 """
 
 import numpy as np
+from dashboard_helpers import model_label, start_app
 
 from lmc import load_checkpoint
 from lmc.analysis.health_check import health_check, health_path
 from lmc.data import fixed_set
-from lmc.demos import DEMO_TITLES, available_demos, default_demo, demo_path
+from lmc.demos import DEMO_TITLES, available_demos, default_demo, demo_label, demo_path
 from lmc.evaluation import batched, evaluate, finalize
 
 LIVE = demo_path("live")
@@ -41,3 +42,14 @@ def test_the_live_demo_reads_its_recall_and_beats_the_baselines(tmp_path):
     mse = {m: finalize(sums)[m]["mse"]["mean"] for m in ("model", "copy_last", "zeros")}
     assert mse["model"] <= 0.85 * min(mse["copy_last"], mse["zeros"]), mse
     assert np.isfinite(list(mse.values())).all()
+
+
+def test_each_demo_is_named_by_its_recipe(tmp_path):
+    assert demo_label(LIVE) == "bundled demo, live memory (lmc-small-mnist-live.safetensors)"
+    assert demo_label(demo_path("paper")).startswith("bundled demo, published recipe (")
+    assert demo_label(tmp_path / "mine.safetensors") == "bundled demo (mine.safetensors)"
+
+
+def test_the_dashboard_opens_the_live_demo_by_its_name(tmp_path, monkeypatch):
+    app = start_app(monkeypatch, tmp_path, LIVE, roots=LIVE.parents[1])
+    assert model_label(app) == "bundled demo, live memory (lmc-small-mnist-live.safetensors)"

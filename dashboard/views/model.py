@@ -21,7 +21,7 @@ from dashboard.settings import (
 )
 from dashboard.trace import trace
 from lmc.checkpoint import CheckpointError
-from lmc.demos import DEMO_TITLES, available_demos, demo_path
+from lmc.demos import DEMO_TITLES, available_demos, demo_label, demo_path
 from lmc.model import parameter_counts
 from lmc.training import metrics_log
 
@@ -91,7 +91,7 @@ with st.container(border=True):
             # The button only asks (on_click runs before the rerun); the open happens here, above
             # the button, so the button already says that the demo is open.
             if (requested := st.session_state.pop(Model.DEMO_REQUEST, None)) is not None:
-                try_open(requested, None, f"bundled demo ({requested.name})", requested.name)
+                try_open(requested, None, demo_label(requested), requested.name)
             current = model_state.current_model()
             open_path = current.path if current is not None else None
             st.session_state.setdefault(
