@@ -330,6 +330,8 @@ def reinitialize(model: LMCMemoryModel, parts: list[str]) -> None:
     for part in parts:
         if part not in PARTS:
             raise ValueError(f"part {part!r}: must be one of {PARTS}")
+        if part.startswith(("memory", "fusion")) and model.memory is None:
+            raise ValueError(f"part {part!r}: this model was built with memory=False")
         if part == "memory.slots":
             with torch.no_grad():
                 model._require_memory().slots.normal_()  # as built: torch.randn

@@ -79,6 +79,9 @@ def test_reinitialize_renews_the_named_parts_and_leaves_the_rest():
     assert not torch.equal(model.memory.slots, before["memory.slots"])
     with pytest.raises(ValueError, match=r"part 'decoder'"):
         reinitialize(model, ["decoder"])
+    without = build_model(ModelConfig.preset("tiny", memory=False))
+    with pytest.raises(ValueError, match=r"part 'fusion': this model was built with memory=False"):
+        reinitialize(without, ["fusion"])
 
 
 def test_train_config_checks_reinitialize():
