@@ -15,7 +15,7 @@ from typing import Any
 
 from lmc.errors import ConfigError
 
-QUERY_MODES = ("local", "global")
+QUERY_MODES = ("local", "global", "cell")
 # How the 3D motion encoders pad their convolutions. "zeros" is published; it lets a border cell's
 # query see the frame's edge, so slots can end up standing for positions instead of motions.
 QUERY_PADDINGS = ("zeros", "replicate")
@@ -70,7 +70,10 @@ class ModelConfig:
     feature_channels: int = 128  # channels of the memory feature F fed to the decoder
     attention_hidden: int = 16
     memory: bool = True  # False: the plain ConvLSTM predictor (the paper's no-memory baseline)
-    query: str = "local"  # "local": one query per H/16 x W/16 cell (published); "global": one query
+    # "local": one query per H/16 x W/16 cell of the encoder's map (published); "global": one query
+    # for the whole frame (the paper's ablation); "cell": one query per 16x16 cell computed from
+    # that cell's pixels alone, so it cannot see where the cell lies (not published).
+    query: str = "local"
     temperature: float = 1.0  # softmax temperature of the addressing; 1.0 is the published model
     addressing: str = "cosine"  # "cosine" (published) or "standardized" (see ADDRESSINGS)
     query_padding: str = (

@@ -59,7 +59,7 @@ class LMCMemoryModel(nn.Module):
                 c.memory_size,
                 c.embedder_channels,
                 c.feature_channels,
-                global_query=c.query == "global",
+                query=c.query,
                 temperature=c.temperature,
                 query_padding=c.query_padding,
                 addressing=c.addressing,

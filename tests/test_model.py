@@ -131,6 +131,23 @@ def test_global_query_is_one_cell_tiled_over_the_grid():
     assert out.memory.query.shape == (2, 1, 8) and out.memory.grid == (1, 1)
 
 
+def test_cell_query_reads_only_its_own_cell():
+    model = build_model(ModelConfig.preset("tiny", query="cell"))
+    frames = clip(t=10, size=64)
+    query, grid = model.memory.encode_motion(frames, phase=2)
+    assert grid == (4, 4) and query.shape == (2, 16, model.config.memory_dim)
+    # The query of cell (0, 1) is the encoder run on that 16x16 patch alone.
+    diffs = (frames[:, 1:] - frames[:, :-1]).permute(0, 2, 1, 3, 4)[..., 0:16, 16:32]
+    alone = model.memory.matching_encoder(diffs)[:, :, 0, 0, 0]
+    torch.testing.assert_close(query[:, 1], alone, rtol=1e-5, atol=1e-6)
+    # Changing every pixel outside cell 5 (row 1, col 1) leaves its query as it was.
+    other = torch.rand_like(frames)
+    other[..., 16:32, 16:32] = frames[..., 16:32, 16:32]
+    changed, _ = model.memory.encode_motion(other, phase=2)
+    torch.testing.assert_close(changed[:, 5], query[:, 5])
+    assert not torch.allclose(changed[:, 0], query[:, 0])
+
+
 def _grads(model):
     return {n: p.grad is not None and p.grad.abs().sum() > 0 for n, p in model.named_parameters()}
 

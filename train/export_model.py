@@ -123,6 +123,12 @@ def departures(train_cfg: dict, model_cfg: dict) -> list[str]:
         )
     if model_cfg.get("query_padding", "zeros") != "zeros":
         out.append(f"motion encoders padded by {model_cfg['query_padding']} (published: zeros)")
+    if model_cfg.get("query", "local") == "cell":
+        out.append(
+            "each cell's memory query is computed from that 16x16 cell's own pixels alone, so it "
+            "sees the motion inside the cell and not where the cell lies (published: queries cut "
+            "from one map of the whole frame, whose receptive fields span several cells)"
+        )
     if model_cfg.get("predictor_frames", 0):
         out.append(
             f"the ConvLSTM predictor reads only the last {model_cfg['predictor_frames']} input "

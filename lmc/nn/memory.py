@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from lmc.config import SIDE_MULTIPLE as CELL  # the side of one query cell, in pixels
 from lmc.nn.motion_encoder import MotionEncoder
 
 
@@ -88,13 +89,13 @@ class MotionMemory(nn.Module):
         memory_size: int,
         embedder_channels: int,
         feature_channels: int,
-        global_query: bool,
+        query: str,
         temperature: float,
         query_padding: str = "zeros",
         addressing: str = "cosine",
     ):
         super().__init__()
-        self.global_query = global_query
+        self.query = query
         self.temperature = temperature
         self.standardized = addressing == "standardized"
         self.slots = nn.Parameter(torch.randn(memory_size, memory_dim))
@@ -131,12 +132,31 @@ class MotionMemory(nn.Module):
         """
         encoder = self.context_encoder if phase == 1 else self.matching_encoder
         diffs = rearrange(frames[:, 1:] - frames[:, :-1], "b t c h w -> b c t h w")
+        if self.query == "cell":
+            return self._encode_cells(encoder, diffs)
         query_map = encoder(diffs)[:, :, 0]  # (B, D, H/16, W/16)
         grid = (query_map.shape[-2], query_map.shape[-1])
-        if self.global_query:
+        if self.query == "global":
             # The paper's ablation: one query for the whole frame instead of one per cell.
             return query_map.mean(dim=(-2, -1))[:, None, :], grid
         return rearrange(query_map, "b d h w -> b (h w) d"), grid
+
+    @staticmethod
+    def _encode_cells(
+        encoder: nn.Module, diffs: torch.Tensor
+    ) -> tuple[torch.Tensor, tuple[int, int]]:
+        """One query per 16x16 cell from that cell's pixels alone (query="cell", not published).
+
+        The published encoder's receptive field spans several cells and its zero padding marks
+        the frame's border, so a cell's query can tell where the cell is; cut into cells first,
+        the query sees only the motion inside its own cell, the same way in every cell.
+        """
+        rows, cols = diffs.shape[-2] // CELL, diffs.shape[-1] // CELL
+        cells = rearrange(
+            diffs, "b c t (gh ph) (gw pw) -> (b gh gw) c t ph pw", ph=CELL, pw=CELL
+        )
+        query = encoder(cells)[:, :, 0, 0, 0]  # (B * cells, D)
+        return rearrange(query, "(b n) d -> b n d", n=rows * cols), (rows, cols)
 
     def address(
         self, query: torch.Tensor, trainable: bool

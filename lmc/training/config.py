@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from lmc.cli import ArgumentParser
-from lmc.config import ModelConfig
+from lmc.config import QUERY_MODES, ModelConfig
 from lmc.device import check_device_name
 from lmc.errors import ConfigError
 from lmc.model import PARTS
@@ -67,7 +67,7 @@ class TrainConfig:
     )
     alignment: str = "on"  # on: the two phases as published | off: one phase from the short input
     memory: bool = True  # False: the ConvLSTM predictor without memory
-    query: str | None = None  # local | global; None: the preset's
+    query: str | None = None  # local | global | cell; None: the preset's
     temperature: float | None = None  # None: the preset's
     addressing: str | None = (
         None  # cosine | standardized; None: the preset's (cosine, as published)
@@ -95,7 +95,7 @@ class TrainConfig:
             "amp": ("off", "bf16", "fp16"),
             "alignment": ("on", "off"),
             "long_window": LONG_WINDOWS,
-            "query": (None, "local", "global"),
+            "query": (None, *QUERY_MODES),
             "query_padding": (None, "zeros", "replicate"),
             "addressing": (None, "cosine", "standardized"),
         }
