@@ -47,6 +47,12 @@ ROWS = (
         "probe_chance",
         "{:.3f} (chance {:.3f})",
     ),
+    (
+        "direction probe, true velocity (ceiling)",
+        "probe_direction_truth",
+        "probe_chance",
+        "{:.3f} (chance {:.3f})",
+    ),
     ("speed probe, readout", "probe_speed_readout", "probe_speed_chance", "{:.3f} (chance {:.3f})"),
     ("speed probe, query", "probe_speed_query", "probe_speed_chance", "{:.3f} (chance {:.3f})"),
     ("MSE, own recall", "mse_own", None, "{:.2f}"),

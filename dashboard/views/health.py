@@ -89,9 +89,10 @@ def _show(loaded, report: dict, source: str) -> None:
     # Tall enough for every row: the figures are few and belong on one screen, not in a scroller.
     st.dataframe(rows, hide_index=True, width="stretch", height=35 * (len(rows) + 1) + 3)
     st.caption(
-        "Probes: 5-fold ridge classifiers on standardised features, chance the majority class. "
-        "Shuffled: the same labels in random order. Another clip: the next clip's recall, cell "
-        "for cell. `python -m lmc.health CHECKPOINT` prints the same report; "
+        "Probes: 5-fold linear discriminants (shrinkage LDA) on standardised features, chance "
+        "the majority class; the ceiling is the same probe on the cells' true velocity. Shuffled: "
+        "the same labels in random order. Another clip: the next clip's recall, cell for cell. "
+        "`python -m lmc.health CHECKPOINT` prints the same report; "
         "docs/memory-health.md explains each measure."
     )
     health_downloads(loaded, report, rows)

@@ -138,10 +138,14 @@ def probe(
 ) -> Probe:
     """A linear classifier of labels (M,) from features (M, D), standardised, stratified k-fold.
 
-    Ridge regression onto one-hot targets: closed form, a second for 2,800 cells, where a logistic
-    regression took 48 s on the demo's readouts (and read 0.25 where the ridge reads 0.27).
+    Linear discriminant analysis with Ledoit-Wolf shrinkage: closed form (a fraction of a second
+    for 2,800 cells of 512 features, where a logistic regression took 48 s) and it reads a
+    low-dimensional code whole. The ridge classifier used before (one-hot least squares) could
+    not: from the true cell velocity itself it told the direction (8 bins) only 0.59 of the time,
+    where this reads 0.91 and a logistic regression 0.97. On the demos' readouts all three agree
+    within 0.01 (docs/memory-health.md, "How good can a probe be").
     """
-    from sklearn.linear_model import RidgeClassifier
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -155,10 +159,17 @@ def probe(
     usable = min(folds, int(counts.min())) if len(classes) > 1 else 0
     if usable < 2:
         return Probe(float("nan"), chance, len(y), len(classes))
-    model = make_pipeline(StandardScaler(), RidgeClassifier(alpha=1.0))
+    model = make_pipeline(
+        StandardScaler(), LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
+    )
     split = StratifiedKFold(n_splits=usable, shuffle=True, random_state=seed)
     scores = cross_val_score(model, x, y, cv=split)
     return Probe(float(scores.mean()), chance, len(y), len(classes))
+
+
+def velocity_of(direction: np.ndarray, speed: np.ndarray) -> np.ndarray:
+    """(M,) screen angles and speeds -> (M, 2) velocities (right, up), the probe's ceiling input."""
+    return np.stack([speed * np.cos(direction), speed * np.sin(direction)], axis=-1)
 
 
 def moving_cells(

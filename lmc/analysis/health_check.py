@@ -52,6 +52,9 @@ class HealthReport:
     # carry at best if it recalled what the long window does.
     probe_direction_long_readout: float | None
     probe_chance: float
+    # The same probe on the cells' true velocity (dx, dy): the most a 2-d motion code could give,
+    # below 1 where a cell holds two digits or a bounce.
+    probe_direction_truth: float
     probe_speed_readout: float
     probe_speed_query: float
     probe_speed_chance: float
@@ -252,6 +255,9 @@ def health_check(
             sample.long_readout[moving], direction, seed=seed
         ).accuracy,
         probe_chance=p_dir_r.chance,
+        probe_direction_truth=hl.probe(
+            hl.velocity_of(sample.direction[moving], sample.speed[moving]), direction, seed=seed
+        ).accuracy,
         probe_speed_readout=p_spd_r.accuracy,
         probe_speed_query=p_spd_q.accuracy,
         probe_speed_chance=p_spd_r.chance,
