@@ -155,6 +155,29 @@ class Health:
     LAST_SECONDS = "health.last_seconds"
 
 
+class Compare:
+    """The Compare memories page: the session's model on the left, a second one on the right."""
+
+    SOURCE = "compare.source"  # where the second model comes from: a bundled demo or a path
+    DEMO = "compare.demo"
+    PICK = "compare.pick"
+    TYPED_PATH = "compare.typed_path"
+    OPEN_BUTTON = "compare.open.button"
+    OTHER = "compare.other"  # a model_state.ModelRef: the checkpoint opened from a path
+    CLIPS = "compare.clips"
+    RUN_BUTTON = "compare.run.button"
+    PHASE = "compare.phase"
+    CLIP = "compare.clip"  # the clip of the recall section, by its index in the test set
+    CELL = "compare.cell"
+    GRID_CHART = "compare.grid_chart"
+    USAGE_LEFT = "compare.usage.left"
+    USAGE_RIGHT = "compare.usage.right"
+    MAP_LEFT = "compare.map.left"
+    MAP_RIGHT = "compare.map.right"
+    CELL_LEFT = "compare.cell_chart.left"
+    CELL_RIGHT = "compare.cell_chart.right"
+
+
 class Url:
     """What dashboard/url_state.py keeps between runs (not widgets: no page namespace)."""
 
@@ -163,7 +186,7 @@ class Url:
     NOTES = "url.notes"  # (page title, [messages]): the values of the last link that were ignored
 
 
-PAGES = (Model, Input, Rollout, Health, Recall, Atlas, Embeddings, Intervene)
+PAGES = (Model, Input, Rollout, Health, Recall, Atlas, Embeddings, Intervene, Compare)
 NAMESPACES = tuple(f"{page.__name__.lower()}." for page in PAGES)
 
 

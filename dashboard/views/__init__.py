@@ -34,7 +34,18 @@ RECALL = PageSpec("views/recall.py", "Recall", ":material/psychology:", "Memory"
 ATLAS = PageSpec("views/atlas.py", "Slot atlas", ":material/grid_view:", "Memory")
 EMBEDDINGS = PageSpec("views/embeddings.py", "Embeddings", ":material/scatter_plot:", "Memory")
 INTERVENE = PageSpec("views/intervene.py", "Intervene", ":material/tune:", "Memory")
-PAGES: list[PageSpec] = [MODEL, INPUT, ROLLOUT, HEALTH, RECALL, ATLAS, EMBEDDINGS, INTERVENE]
+COMPARE = PageSpec("views/compare.py", "Compare memories", ":material/compare:", "Memory")
+PAGES: list[PageSpec] = [
+    MODEL,
+    INPUT,
+    ROLLOUT,
+    HEALTH,
+    RECALL,
+    ATLAS,
+    EMBEDDINGS,
+    INTERVENE,
+    COMPARE,
+]
 
 
 def available(pages: list[PageSpec] = PAGES, root: Path = DASHBOARD) -> list[PageSpec]:
