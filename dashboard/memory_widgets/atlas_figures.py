@@ -14,12 +14,16 @@ def usage_figure(
     dead: np.ndarray,
     selected: int | None,
     height: int = 320,
+    top: float | None = None,
+    colour_bound: float | None = None,
 ) -> go.Figure:
     """Top-1 share of every slot as bars (click one to choose it), coloured by its mean weight
-    above uniform; dead slots marked with an x on the axis."""
+    above uniform; dead slots marked with an x on the axis. `top` (the share at the top of the
+    axis) and `colour_bound` (the colour scale's +-bound) default to this memory's own; two
+    memories side by side pass the same, so equal bars and colours mean equal values."""
     size = len(top1_fraction)
     slots = np.arange(size)
-    bound = float(np.abs(mean_centred).max()) or 1.0
+    bound = colour_bound or float(np.abs(mean_centred).max()) or 1.0
     line_width = np.where(slots == selected, 2.5, 0.0) if selected is not None else np.zeros(size)
     fig = go.Figure(
         go.Bar(
@@ -52,6 +56,8 @@ def usage_figure(
         )
     fig.update_xaxes(title="memory slot")
     fig.update_yaxes(title="share of queries (top-1)", tickformat=".0%")
+    if top is not None:
+        fig.update_yaxes(range=[0, top])
     fig.update_layout(
         height=height,
         margin=dict(l=0, r=0, t=10, b=0),
