@@ -149,6 +149,31 @@ class Intervene:
     CURVE = "intervene.curve"
 
 
+class Search:
+    CLIPS = "search.clips"
+    RUN_BUTTON = "search.run.button"
+    PHASE = "search.phase"
+    SLOT = "search.slot"  # the top-1 slot searched for; None: any (the atlas sets it)
+    DIRECTION = "search.direction"
+    DEGREES_FROM = "search.degrees_from"
+    DEGREES_TO = "search.degrees_to"
+    SPEED = "search.speed"
+    DIGIT = "search.digit"
+    CELL = "search.cell"
+    ROW = "search.row"
+    COL = "search.col"
+    SORT = "search.sort"
+    PAGE = "search.page"
+    PAGE_FOR = "search.page_for"  # the search the page number belongs to: a new one starts at 1
+    PREVIOUS = "search.previous.button"
+    NEXT = "search.next.button"
+
+    @staticmethod
+    def open_button(i: int) -> str:
+        """The button under card i of the page that opens it on the Recall page."""
+        return f"search.open{i}.button"
+
+
 class Health:
     CLIPS = "health.clips"
     MEASURE_BUTTON = "health.measure.button"
@@ -186,7 +211,7 @@ class Url:
     NOTES = "url.notes"  # (page title, [messages]): the values of the last link that were ignored
 
 
-PAGES = (Model, Input, Rollout, Health, Recall, Atlas, Embeddings, Intervene, Compare)
+PAGES = (Model, Input, Rollout, Health, Recall, Atlas, Search, Embeddings, Intervene, Compare)
 NAMESPACES = tuple(f"{page.__name__.lower()}." for page in PAGES)
 
 
