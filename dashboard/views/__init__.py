@@ -32,6 +32,7 @@ ROLLOUT = PageSpec("views/rollout.py", "Rollout", ":material/play_circle:", "Pre
 HEALTH = PageSpec("views/health.py", "Memory health", ":material/monitor_heart:", "Memory")
 RECALL = PageSpec("views/recall.py", "Recall", ":material/psychology:", "Memory")
 ATLAS = PageSpec("views/atlas.py", "Slot atlas", ":material/grid_view:", "Memory")
+SEARCH = PageSpec("views/search.py", "Search", ":material/search:", "Memory")
 EMBEDDINGS = PageSpec("views/embeddings.py", "Embeddings", ":material/scatter_plot:", "Memory")
 INTERVENE = PageSpec("views/intervene.py", "Intervene", ":material/tune:", "Memory")
 COMPARE = PageSpec("views/compare.py", "Compare memories", ":material/compare:", "Memory")
@@ -42,6 +43,7 @@ PAGES: list[PageSpec] = [
     HEALTH,
     RECALL,
     ATLAS,
+    SEARCH,
     EMBEDDINGS,
     INTERVENE,
     COMPARE,
