@@ -81,16 +81,21 @@ def test_set(image_size: int, num_clips: int):
     return clips
 
 
-def test_clip(index: int, image_size: int, channels: int, short_len: int = 10) -> Clip:
-    """Clip `index` of the test set, with its true motion, as a `Clip` for a model."""
-    clips = test_set(image_size, load_settings().test_clips)
+def test_clip(
+    index: int, image_size: int, channels: int, short_len: int = 10, num_clips: int | None = None
+) -> Clip:
+    """Clip `index` of the test set, with its true motion, as a `Clip` for a model. num_clips:
+    of a fixed test set of that many clips (a dataset pass's), not the dashboard's own
+    (LMC_TEST_CLIPS); the generator draws a set as a whole, so their clips differ."""
+    own = num_clips is None
+    clips = test_set(image_size, load_settings().test_clips if own else num_clips)
     if not 0 <= index < len(clips):
         raise InputError(f"test clip {index}: the test set has clips 0 .. {len(clips) - 1}")
     frames = np.divide(clips.frames[index], 255.0, dtype=np.float32)[:, None]
     return Clip(
         match_channels(frames, channels),
         short_len=min(short_len, frames.shape[0]),
-        source=f"test clip {index}",
+        source=f"test clip {index}" if own else f"test clip {index} of {num_clips:,}",
         motion=TrueMotion(clips.positions[index], clips.velocities[index], clips.labels[index]),
     )
 
