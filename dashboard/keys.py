@@ -116,6 +116,7 @@ class Atlas:
     USAGE_CHART = "atlas.usage_chart"
     ROSE = "atlas.rose"
     WHERE = "atlas.where"
+    SEARCH_BUTTON = "atlas.search.button"  # all the cells of the slot, on the Search page
 
 
 class Embeddings:
