@@ -88,6 +88,8 @@ def test_sentences_from_two_passes_name_the_numbers_and_the_side(two_passes):
     assert cp.alive_sentence(a, a, NAMES).endswith("— both use as many slots.")
     # The names go with the sides: swapped, the left one chooses more.
     assert cp.alive_sentence(b, a, NAMES).endswith("— published chooses 4 more slots.")
+    one_more = cp.MemorySummary(1024, SLOTS, 5, 8.0, 0.2, None, None, None, None)
+    assert cp.alive_sentence(a, one_more, NAMES).endswith("— live chooses 1 more slot.")
     effective = cp.effective_sentence(a, b, NAMES)
     assert effective.startswith(
         f"Effective slots per query: {_effective(0.5):.1f} vs {_effective(0.9):.1f} of 20 "

@@ -99,7 +99,7 @@ def alive_sentence(a: MemorySummary, b: MemorySummary, names: Names) -> str:
     if more == 0:
         return text + " — both use as many slots."
     name = names[1] if more > 0 else names[0]
-    return text + f" — {name} chooses {abs(more)} more slots."
+    return text + f" — {name} chooses {abs(more)} more slot{'s' if abs(more) > 1 else ''}."
 
 
 def effective_sentence(a: MemorySummary, b: MemorySummary, names: Names) -> str:
