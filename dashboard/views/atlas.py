@@ -9,21 +9,23 @@ gallery of the cells and clips that recall it most (Lee et al., CVPR 2021, sec. 
 from __future__ import annotations
 
 import math
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dashboard import memory_widgets as mw
-from dashboard import model_state, url_state
+from dashboard import model_state, url_state, views
 from dashboard.downloads import Shelf, atlas_downloads
-from dashboard.keys import Atlas
+from dashboard.keys import Atlas, Search
+from dashboard.memory_widgets import gallery
 from dashboard.page_stop import stop_page
 from dashboard.selection import selected_ids
 from dashboard.series import PHASES
 from dashboard.trace import trace
 from lmc.analysis import alignment as al
-from lmc.analysis.slots import cell_box, slot_motion, slot_usage, top_cells
+from lmc.analysis.slots import slot_motion, slot_usage, top_cells
 
 GALLERY = 16
 GALLERY_COLUMNS = 4
@@ -86,6 +88,18 @@ def _slot_table(usage, motion) -> pd.DataFrame:
         ]
         table["direction consistency R"] = motion.resultant
     return table.sort_values("top-1 count", ascending=False)
+
+
+def _search_slot(slot: int) -> NoReturn:
+    """Open the Search page on every cell whose top slot is `slot`, in this page's pass and
+    phase, its other filters cleared."""
+    state = st.session_state
+    for key in (Search.DIRECTION, Search.SPEED, Search.DIGIT, Search.CELL, Search.ROW, Search.COL):
+        state.pop(key, None)
+    state[Search.SLOT] = slot
+    state[Search.CLIPS] = state[Atlas.CLIPS]
+    state[Search.PHASE] = state[Atlas.PHASE]
+    st.switch_page(views.SEARCH.file)
 
 
 @url_state.fragment
@@ -180,35 +194,25 @@ def _slot_panel(sample, phase: str, usage, motion, shelf: Shelf) -> None:
             "weight on it (and above 1/S), the slot's rank among the cell's choices, clip and "
             "cell, the true motion the cell follows over the input, the digit."
         )
+        count = int(usage.top1_count[slot])
+        if st.button(
+            f"All {count:,} cells whose top slot is {slot}, on the Search page",
+            key=Atlas.SEARCH_BUTTON,
+            icon=":material/search:",
+            disabled=not count,
+            help="Every such cell in pages of 16, to filter further by motion, digit or place",
+        ):
+            _search_slot(slot)
         best = top_cells(weights, slot, GALLERY)
-        cards, captions = [], []
-        size_hw = sample.last_frame.shape[1:]
-        for clip, cell, w, rank in zip(best.clip, best.cell, best.weight, best.rank, strict=True):
-            box = cell_box(cell, sample.grid, size_hw)
-            cards.append(mw.cell_card(sample.last_frame[clip], sample.energy[clip], box))
-            text = (
-                f"slot {slot}: weight {w:.4f} (1/S {w - 1 / size:+.4f}), rank {rank + 1} of {size}"
-            )
-            text += f" · clip {sample.clip_index[clip]}, cell {cell}"
-            if sample.direction is not None:
-                direction = sample.direction[clip, cell]
-                text += (
-                    f" · follows {mw.motion_text(direction, sample.speed[clip, cell])}"
-                    if np.isfinite(direction)
-                    else " · no digit in the cell"
-                )
-            if sample.cell_digit is not None and sample.cell_digit[clip, cell] >= 0:
-                text += f" · digit {sample.cell_digit[clip, cell]}"
-            captions.append(text)
-        for start in range(0, len(cards), GALLERY_COLUMNS):
-            cols = st.columns(GALLERY_COLUMNS)
-            for col, card, caption in zip(
-                cols,
-                cards[start : start + GALLERY_COLUMNS],
-                captions[start : start + GALLERY_COLUMNS],
-                strict=False,
-            ):
-                col.image(card, caption=caption, width="stretch")
+        pairs = list(zip(best.clip, best.cell, best.weight, best.rank, strict=True))
+        gallery.show(
+            [gallery.card(sample, clip, cell) for clip, cell, _, _ in pairs],
+            [
+                gallery.weight_text(slot, w, size, rank) + gallery.place_text(sample, clip, cell)
+                for clip, cell, w, rank in pairs
+            ],
+            columns=GALLERY_COLUMNS,
+        )
 
 
 # --------------------------------------------------------------------------------- the page
