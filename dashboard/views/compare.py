@@ -286,7 +286,8 @@ sentences = cp.differences(*summaries, names, *reports)
 st.markdown("\n".join(f"- {s}" for s in sentences))
 st.caption(
     f"Left: {names[0]}, right: {names[1]}. The first figures come from both memories over the "
-    f"same {samples[0].num_clips} test clips ({st.session_state[Compare.PHASE]}); those on "
+    f"same {samples[0].num_clips} test clips, the recall from the "
+    f"{st.session_state[Compare.PHASE]}; those on "
     "another clip's recall, the probe and the MSE from the health reports stored with the "
     "checkpoints (the Memory health page shows one model's in full)."
 )
