@@ -14,4 +14,5 @@ for the memory analyses, and the other way round.
     projection   slots and queries in two dimensions
     intervention predictions with the memory's recall replaced
     dataset_pass the memory's addressing over a whole set of clips, cached
+    search       the (clip, cell) pairs of a pass by top slot, true motion, digit and place, paged
 """
