@@ -4,7 +4,8 @@ Figure and picture functions are plain: numpy in, a Plotly figure or a uint8 ima
 on their own. Heatmaps emit no selection events in Streamlit, so every figure that should answer
 a click carries invisible scatter markers whose customdata names what was hit (read back with
 dashboard/selection.py). `dataset_sample`
-alone draws with Streamlit: the dataset pass shared by the atlas and embeddings.
+draws with Streamlit (the dataset pass shared by the atlas and embeddings), and so does
+`gallery.show` (the cards of the atlas and the Search page; import `gallery` itself).
 
 Pages import this package as `mw`; each module holds one page's figures.
 """
