@@ -15,4 +15,5 @@ for the memory analyses, and the other way round.
     intervention predictions with the memory's recall replaced
     dataset_pass the memory's addressing over a whole set of clips, cached
     search       the (clip, cell) pairs of a pass by top slot, true motion, digit and place, paged
+    compare      two memories over the same clips, and what differs between them, in words
 """
