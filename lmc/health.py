@@ -94,7 +94,8 @@ def format_report(report: HealthReport, source: str) -> str:
     lines = [
         f"memory health of {source}",
         f"on {report.clips} clips, {report.short_len} -> {report.out_len} frames, "
-        f"S = {report.memory_size}, temperature {report.temperature:g}",
+        f"S = {report.memory_size}, temperature {report.temperature:g}; probes: 5-fold "
+        f"{report.probe_method}",
         "",
     ]
     width = max(len(label) for label, *_ in ROWS)

@@ -315,6 +315,8 @@ def test_health_page_measures_on_request_and_links_each_verdict_to_its_evidence(
     assert {"atlas", "embeddings", "intervene", "recall"} <= links
     figures = at.dataframe[0].value
     assert "slots alive (top choice of some cell)" in figures["measure"].tolist()
+    assert "direction probe, true velocity (ceiling)" in figures["measure"].tolist()
+    assert any("linear classifiers (shrinkage LDA)" in c.value for c in at.caption)
     # The report is kept on disk: a fresh session shows it without measuring again.
     again = start(checkpoints / "tiny.safetensors", tmp_path, monkeypatch, "health")
     again.radio(key=Health.CLIPS).set_value(64).run()
@@ -333,6 +335,9 @@ def test_health_page_shows_the_report_kept_beside_a_checkpoint(checkpoints, tmp_
     at = start(path, tmp_path, monkeypatch, "health")
     shown = texts(at)
     assert "Kept with the checkpoint" in shown and "3 of 100 slots ever chosen" in shown
+    # A report from before the probe changed names the classifier it was measured with.
+    assert "probe_method" not in report
+    assert any("linear classifiers (one-hot ridge)" in c.value for c in at.caption)
     assert not at.button  # nothing to measure
 
 

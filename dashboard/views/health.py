@@ -21,6 +21,7 @@ from dashboard.downloads import health_downloads
 from dashboard.keys import Health
 from dashboard.settings import beside
 from lmc.analysis.dataset_pass import cache_root
+from lmc.analysis.health import PROBE_METHOD_BEFORE
 from lmc.analysis.health_check import health_path, refresh_verdicts
 from lmc.health import ROWS
 from lmc.io import atomic_write
@@ -88,8 +89,9 @@ def _show(loaded, report: dict, source: str) -> None:
     rows = _figure_rows(report)
     # Tall enough for every row: the figures are few and belong on one screen, not in a scroller.
     st.dataframe(rows, hide_index=True, width="stretch", height=35 * (len(rows) + 1) + 3)
+    method = report.get("probe_method", PROBE_METHOD_BEFORE)
     st.caption(
-        "Probes: 5-fold linear discriminants (shrinkage LDA) on standardised features, chance "
+        f"Probes: 5-fold linear classifiers ({method}) on standardised features, chance "
         "the majority class; the ceiling is the same probe on the cells' true velocity. Shuffled: "
         "the same labels in random order. Another clip: the next clip's recall, cell for cell. "
         "`python -m lmc.health CHECKPOINT` prints the same report; "

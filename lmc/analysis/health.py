@@ -23,6 +23,10 @@ from lmc.analysis.projection import max_weight
 DIRECTION_BINS = 8
 SPEED_BINS = 4
 PROBE_FOLDS = 5
+# The classifier of `probe`, named in every report: reports written before 2026-12-03 lack the
+# field and used a one-hot ridge (PROBE_METHOD_BEFORE), whose ceiling was lower.
+PROBE_METHOD = "shrinkage LDA"
+PROBE_METHOD_BEFORE = "one-hot ridge"
 MIN_OCCUPANCY = 0.5  # a cell counts as moving when a digit covered it in half the input frames
 
 # Thresholds of the verdicts, chosen so that the bundled paper-faithful demo and a memory that

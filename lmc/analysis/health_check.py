@@ -77,6 +77,7 @@ class HealthReport:
     alignment_top1_chance: float | None
     alignment_kl: float | None
     alignment_kl_chance: float | None
+    probe_method: str = hl.PROBE_METHOD
     seconds: float = 0.0
     findings: list[hl.Finding] = field(default_factory=list)
 
