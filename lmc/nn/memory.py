@@ -152,9 +152,7 @@ class MotionMemory(nn.Module):
         the query sees only the motion inside its own cell, the same way in every cell.
         """
         rows, cols = diffs.shape[-2] // CELL, diffs.shape[-1] // CELL
-        cells = rearrange(
-            diffs, "b c t (gh ph) (gw pw) -> (b gh gw) c t ph pw", ph=CELL, pw=CELL
-        )
+        cells = rearrange(diffs, "b c t (gh ph) (gw pw) -> (b gh gw) c t ph pw", ph=CELL, pw=CELL)
         query = encoder(cells)[:, :, 0, 0, 0]  # (B * cells, D)
         return rearrange(query, "(b n) d -> b n d", n=rows * cols), (rows, cols)
 
