@@ -1,7 +1,8 @@
 # Two commands do all the set-up themselves and are safe to run again:
 #   make dashboard   serve the dashboard on http://127.0.0.1:8501
 #   make test        run the whole test suite
-# The virtual environment is rebuilt only when a requirements file changes (stamp files).
+# The virtual environment is rebuilt only when a requirements file changes (stamp files), and
+# UMAP's numba code is compiled once into NUMBA_CACHE (python -m lmc.warmup) for the dashboard.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,6 +11,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8501
 RUNTIME_STAMP := $(VENV)/.runtime-$(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
 DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
+NUMBA_CACHE := $(CURDIR)/.lmc-cache/numba
+# Inside the cache it stands for: deleting the cache deletes the stamp, and the next run refills it.
+UMAP_WARM := $(NUMBA_CACHE)/.umap-warm
 
 .PHONY: dashboard test lint bench browser clean-venv
 
@@ -26,18 +30,25 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt pyproject.toml | $(RUNTIME_S
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
+# Again after a new environment (its stamp is newer) or a change to the code that calls UMAP. A
+# failed warm-up leaves no stamp (the next run tries again) and does not stop the dashboard: its
+# first UMAP then compiles the code itself.
+$(UMAP_WARM): $(RUNTIME_STAMP) lmc/warmup.py lmc/analysis/umap_runtime.py lmc/analysis/projection.py
+	@if NUMBA_CACHE_DIR=$(NUMBA_CACHE) $(PY) -m lmc.warmup; then touch $@; \
+	else echo "UMAP warm-up failed: the dashboard's first UMAP will compile numba code (15-30 s)"; fi
+
 # Debian's Chromium drives the browser tests (Playwright's own browser download cannot work offline).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: run 'sudo apt-get install -y chromium' for the browser tests"; fi; }
 
-dashboard: $(RUNTIME_STAMP)
-	NUMBA_CACHE_DIR=$(CURDIR)/.lmc-cache/numba $(PY) -m streamlit run dashboard/app.py \
+dashboard: $(RUNTIME_STAMP) $(UMAP_WARM)
+	NUMBA_CACHE_DIR=$(NUMBA_CACHE) $(PY) -m streamlit run dashboard/app.py \
 	  --server.headless true --server.address $(HOST) --server.port $(PORT)
 
 test: $(DEV_STAMP) browser
-	NUMBA_CACHE_DIR=$(CURDIR)/.lmc-cache/numba $(PY) -m pytest
+	NUMBA_CACHE_DIR=$(NUMBA_CACHE) $(PY) -m pytest
 
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
