@@ -31,6 +31,7 @@ class Model:
     UPLOAD = "model.file.upload"
     UPLOADED = "model.uploaded"  # (file_id, dataset) of the upload opened last
     CURVES = "model.curves"
+    PASS_SPEED = "model.pass_speed"  # {model key: seconds per clip of its last dataset pass}
 
 
 class Input:

@@ -3,13 +3,27 @@ the disk cache, or behind a button with a progress bar."""
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
+
+from dashboard.keys import Model
+from dashboard.progress_text import pass_estimate, progress_text
 
 SAMPLE_RANGE = (100, 2000, 100)  # min, max, step of the clip-count slider
 SAMPLE_DEFAULT = 500
-SECONDS_PER_CLIP = (
-    0.01  # the demo model, both phases, one CPU core (python -m dashboard.bench_memory)
-)
+# The estimate before this session has timed a pass of its own: the live demo model, both
+# phases, one thread, measured with `python -m dashboard.bench_memory --sections pass --clips 500
+# --checkpoint models/demo-live/lmc-small-mnist-live.safetensors`: 11.6 s for 500 clips on the
+# 2-core development machine while a training run held the other core (2026-12).
+SECONDS_PER_CLIP = 0.023
+
+
+def seconds_per_clip(model_key: str) -> tuple[float, bool]:
+    """(seconds per clip, measured here): the speed of this model's last pass in this session,
+    else the benchmark's SECONDS_PER_CLIP."""
+    measured = st.session_state.get(Model.PASS_SPEED, {}).get(model_key)
+    return (measured, True) if measured else (SECONDS_PER_CLIP, False)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Reading the stored pass ...")
@@ -41,23 +55,30 @@ def dataset_sample(loaded, clips_key: str, run_key: str):
     selection = dp.fixed_set_selection(num, image_size=loaded.model.config.image_size)
     path = dp.cache_path(loaded.key, selection)
     if not path.is_file():
+        speed, measured = seconds_per_clip(loaded.key)
+        basis = "at the speed of this model's last pass" if measured else "on one CPU core"
         st.info(
-            f"The memory has not been run over these {num} clips with this model yet: about "
-            f"{max(1, round(num * SECONDS_PER_CLIP))} s on one CPU core, then stored on disk for "
-            "the next start."
+            f"The memory has not been run over these {num} clips with this model yet: "
+            f"{pass_estimate(num, speed)} {basis}, then stored on disk for the next start."
         )
         if not st.button(f"Run the memory over {num} clips", key=run_key, type="primary"):
             return None
-        bar = st.progress(0.0, text=f"0 / {num} clips")
+        bar = st.progress(0.0, text=progress_text(0, num, "clips", 0.0))
         shown = [-1]
+        start = time.perf_counter()
 
         def progress(done: int, total: int) -> None:
             percent = 100 * done // total
             if percent != shown[0]:  # one message per percent, not per batch
                 shown[0] = percent
-                bar.progress(done / total, text=f"{done} / {total} clips")
+                text = progress_text(done, total, "clips", time.perf_counter() - start)
+                bar.progress(done / total, text=text)
 
         dp.fixed_set_pass(loaded.model, num, model_key=loaded.key, progress=progress)
+        # The whole wait (reading the test set, the pass, writing the file) per clip: what the
+        # next estimate for this model should promise.
+        speeds = st.session_state.setdefault(Model.PASS_SPEED, {})
+        speeds[loaded.key] = (time.perf_counter() - start) / num
         st.rerun()  # draw the page again without the button and the notice
     result = _stored_pass(str(path), path.stat().st_mtime_ns)
     if result is None:
