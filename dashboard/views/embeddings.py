@@ -9,6 +9,8 @@ Lasso or box a group to see its cells; click one point for its nearest slots and
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -19,6 +21,7 @@ from dashboard.downloads import Shelf, embeddings_downloads
 from dashboard.fingerprint import fingerprint
 from dashboard.keys import Embeddings
 from dashboard.page_stop import stop_page
+from dashboard.progress_text import progress_text
 from dashboard.selection import selected_ids
 from dashboard.series import PHASES
 from dashboard.trace import trace
@@ -68,6 +71,24 @@ def _umap_path(model_key: str, key: str):
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _stored_umap(path: str, mtime_ns: int) -> pj.Projection | None:
     return pj.load_projection(path)
+
+
+def _umap_with_progress(points: np.ndarray, slot_points: np.ndarray) -> pj.Projection:
+    """UMAP behind a bar that follows its optimisation epochs, with the time they have left."""
+    bar = st.progress(0.0, text=f"UMAP of {len(points):,} points: finding neighbours ...")
+    shown = [-1]
+    start = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        if done == 0:  # the epochs start: time them from here, not from the neighbour search
+            start[0] = time.perf_counter()
+        percent = 100 * done // total
+        if percent != shown[0]:  # one message per percent, not per epoch
+            shown[0] = percent
+            text = progress_text(done, total, "epochs", time.perf_counter() - start[0])
+            bar.progress(done / total, text=f"UMAP of {len(points):,} points: {text}")
+
+    return pj.umap(points, slot_points, progress=progress)
 
 
 def _pick_points() -> None:
@@ -242,10 +263,10 @@ def _map_panel(
         if st.button(
             "Compute UMAP",
             key=Embeddings.UMAP_BUTTON,
-            help="About 5-10 s for 2,000 points; the first UMAP of a session also compiles numba code (10-20 s more).",
+            help="About 5 s for 2,000 points once `make dashboard` has compiled UMAP's numba code "
+            "(python -m lmc.warmup); without it the first UMAP compiles it, 15-30 s more.",
         ):
-            with st.spinner(f"UMAP of {len(points):,} points ..."):
-                pj.save_projection(pj.umap(points, slot_points), umap_path)
+            pj.save_projection(_umap_with_progress(points, slot_points), umap_path)
             st.session_state[Embeddings.UMAP_DONE] = True
             st.rerun()
     if st.session_state[Embeddings.MAP] == "UMAP":
