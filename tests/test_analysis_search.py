@@ -251,6 +251,31 @@ def test_a_pass_is_searched_in_either_phase_and_its_page_reads_as_a_table():
     assert not [c for c in table.columns if "_" in c]
 
 
+def test_the_match_table_is_every_page_one_after_the_other():
+    result = constructed_pass()
+    query = se.Query(slot=0)
+    pages = [se.search_pass(result, query, page=p, page_size=2) for p in (1, 2, 3)]
+    table = se.match_table(result, query)
+    assert pages[0].total == 6 and len(table) == 6  # slot 0 tops 6 of the 12 pairs
+    rows = [
+        (int(result.clip_index[c]), int(k))
+        for p in pages
+        for c, k in zip(p.clip, p.cell, strict=True)
+    ]
+    assert list(zip(table["clip"], table["cell"], strict=True)) == rows
+    np.testing.assert_allclose(table["weight"], [0.9, 0.7, 0.65, 0.6, 0.5, 0.4])
+    # Degrees beside the words, 0 .. 360: (1, 0) 45°, (0, 0) 0°, (2, 1) no digit, (0, 3) 200°,
+    # (1, 3) -90°, (2, 3) 22°.
+    np.testing.assert_allclose(
+        table["true direction (°)"], [45, 0, np.nan, 200, 270, 22], atol=1e-4
+    )
+    assert table["true direction"].tolist()[2] == "no digit"
+    assert se.match_table(result, se.Query(slot=0, digit=9)).empty
+    by_clip = se.match_table(result, query, phase="long", sort="clip")
+    assert len(by_clip) == se.search_pass(result, query, phase="long").total
+    assert by_clip["clip"].is_monotonic_increasing
+
+
 def test_direction_names_follow_the_bins_of_the_health_probe():
     assert se.direction_text(np.radians(135)) == "up-left 135°"
     assert se.direction_text(np.radians(-90)) == "down 270°"

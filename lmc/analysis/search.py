@@ -266,3 +266,18 @@ def page_table(result: DatasetPass, found: SearchPage) -> pd.DataFrame:
     if result.labels is not None:
         table["digits in the clip"] = [", ".join(map(str, result.labels[c])) for c in clip]
     return table
+
+
+def match_table(
+    result: DatasetPass, query: Query = Query(), phase: str = "short", sort: str = "weight"
+) -> pd.DataFrame:
+    """Every match of `query` in order, not one page: `page_table`'s columns over all pages one
+    after the other, with the true direction in degrees (0 .. 360, NaN where no digit) beside its
+    words, so a spreadsheet can filter on it."""
+    everything = max(1, result.num_clips * result.num_cells)
+    found = search_pass(result, query, phase, sort=sort, page=1, page_size=everything)
+    table = page_table(result, found)
+    if result.direction is not None:
+        degrees = np.mod(np.degrees(result.direction[found.clip, found.cell]), 360.0)
+        table.insert(table.columns.get_loc("true direction") + 1, "true direction (°)", degrees)
+    return table
