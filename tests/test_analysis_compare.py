@@ -193,3 +193,30 @@ def test_one_cells_recall_on_both_sides():
         f"20); live's top slot is 7 (w − 1/S +0.8500, {_effective(0.9):.1f} effective slots of "
         "20)."
     )
+
+
+def test_the_numbers_and_the_record_behind_the_sentences(two_passes):
+    import json
+
+    a, b = two_passes
+    report = {**LIVE, "findings": ["not a number"], "mse_own": 130}
+    rows = {r["measure"]: r for r in cp.numbers(a, b, NAMES, PAPER, report)}
+    assert rows["slots_alive"] == {"measure": "slots_alive", "published": 4, "live": 8}
+    assert rows["effective_slots"]["live"] == pytest.approx(_effective(0.9), rel=1e-5)
+    assert rows["nmi_cell"]["published"] == pytest.approx(2 / 3)
+    assert rows["report: mse_other_recall"] == {
+        "measure": "report: mse_other_recall",
+        "published": 100.0,
+        "live": 165.1,
+    }
+    assert "report: findings" not in rows  # only the numbers the sentences read
+    # A side without a report reads None; a measure neither report has is left out.
+    rows = {r["measure"]: r for r in cp.numbers(a, b, NAMES, {"clips": 64}, None)}
+    assert rows["report: clips"] == {"measure": "report: clips", "published": 64, "live": None}
+    assert "report: mse_own" not in rows
+    assert len(cp.numbers(a, b, NAMES)) == 9  # the summary's fields alone
+    record = json.loads(json.dumps(cp.comparison(a, b, NAMES, PAPER, None)))
+    assert (record["left"], record["right"]) == NAMES
+    assert record["differences"] == cp.differences(a, b, NAMES, PAPER, None)
+    assert record["summaries"]["right"]["slots_alive"] == 8
+    assert record["reports"] == {"left": PAPER, "right": None}

@@ -11,7 +11,7 @@ comes from its own function of the two sides; a sentence that cannot be drawn is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
@@ -21,6 +21,8 @@ from lmc.analysis.dataset_pass import DatasetPass
 Names = tuple[str, str]  # how the sentences name the left and the right model
 # Effective slots closer than this share of the larger value read as the same sharpness.
 SAME_SHARPNESS = 0.05
+# The numbers of a stored health report that the sentences read.
+REPORT_NUMBERS = ("clips", "mse_own", "mse_other_recall", "probe_direction_readout", "probe_chance")
 
 
 @dataclass(frozen=True)
@@ -268,3 +270,59 @@ def recall_sentence(
             f"{effective:.1f} effective slots of {len(w)})"
         )
     return f"Clip {clip}, cell {cell}: {parts[0]}; {parts[1]}."
+
+
+# ----------------------------------------------------------------------------- as files
+
+
+def _report_numbers(report: dict | None) -> dict | None:
+    """The numbers of REPORT_NUMBERS a report holds (None for no report)."""
+    if report is None:
+        return None
+    return {k: report[k] for k in REPORT_NUMBERS if _has(report, k)}
+
+
+def numbers(
+    a: MemorySummary,
+    b: MemorySummary,
+    names: Names,
+    report_a: dict | None = None,
+    report_b: dict | None = None,
+) -> list[dict]:
+    """The figures the sentences of `differences` come from, one row per measure: {"measure":
+    a field of MemorySummary, or "report: <key>" for a stored report's, names[0]: the left
+    value, names[1]: the right one}; None where a side lacks it (a report's row only when
+    either side has it)."""
+    rows = [
+        {"measure": f.name, names[0]: getattr(a, f.name), names[1]: getattr(b, f.name)}
+        for f in fields(MemorySummary)
+    ]
+    kept = [_report_numbers(r) or {} for r in (report_a, report_b)]
+    for key in REPORT_NUMBERS:
+        if key in kept[0] or key in kept[1]:
+            rows.append(
+                {
+                    "measure": f"report: {key}",
+                    names[0]: kept[0].get(key),
+                    names[1]: kept[1].get(key),
+                }
+            )
+    return rows
+
+
+def comparison(
+    a: MemorySummary,
+    b: MemorySummary,
+    names: Names,
+    report_a: dict | None = None,
+    report_b: dict | None = None,
+) -> dict:
+    """What differs as one record of plain types (for JSON): the two names, the sentences, both
+    summaries and the numbers of both stored reports (None for a side without one)."""
+    return {
+        "left": names[0],
+        "right": names[1],
+        "differences": differences(a, b, names, report_a, report_b),
+        "summaries": {"left": asdict(a), "right": asdict(b)},
+        "reports": {"left": _report_numbers(report_a), "right": _report_numbers(report_b)},
+    }
