@@ -171,6 +171,22 @@ def test_embedding_table_lists_points_then_slots(sample):
         ex.embedding_table(sample, "short", index, points[:2], None, "pca", "query")
 
 
+def test_usage_table_counts_each_slots_top_choices():
+    from lmc.analysis.slots import slot_usage
+
+    # 4 queries over 3 slots: slot 0 tops three, slot 1 one, slot 2 none.
+    weights = np.array([[0.6, 0.3, 0.1], [0.5, 0.4, 0.1], [0.2, 0.7, 0.1], [0.4, 0.3, 0.3]])
+    read = pd.read_csv(io.BytesIO(ex.csv_bytes(ex.usage_table(slot_usage(weights)))))
+    assert read["slot"].tolist() == [0, 1, 2]
+    assert read["top1_count"].tolist() == [3, 1, 0]
+    np.testing.assert_allclose(read["top1_share"], [0.75, 0.25, 0.0])
+    np.testing.assert_allclose(read["mean_weight"], [0.425, 0.425, 0.15])
+    np.testing.assert_allclose(
+        read["mean_weight_above_uniform"], np.array([0.425, 0.425, 0.15]) - 1 / 3
+    )
+    assert read["dead"].tolist() == [False, False, True]
+
+
 def test_figure_html_embeds_plotly_and_its_data():
     import plotly.graph_objects as go
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from lmc.analysis.dataset_pass import DatasetPass
 from lmc.analysis.recall import TraceArrays, normalised_entropy
+from lmc.analysis.slots import SlotUsage
 
 if TYPE_CHECKING:  # pandas is imported where a table is made: the Model page needs none
     import pandas as pd
@@ -227,6 +228,24 @@ def pass_table(sample: DatasetPass) -> pd.DataFrame:
             )
         )
     return pd.DataFrame(columns)
+
+
+def usage_table(usage: SlotUsage) -> pd.DataFrame:
+    """A memory's slot usage (lmc.analysis.slots.slot_usage) as one row per slot: how often it is
+    the top choice (count, and share of the queries), its mean weight, that weight above the
+    uniform 1/S, and whether it is dead (never the top choice, or at most the threshold's share)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "slot": np.arange(len(usage.top1_count)),
+            "top1_count": usage.top1_count,
+            "top1_share": usage.top1_fraction,
+            "mean_weight": usage.mean_weight,
+            "mean_weight_above_uniform": usage.mean_centred,
+            "dead": usage.dead,
+        }
+    )
 
 
 def embedding_table(
