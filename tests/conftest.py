@@ -28,6 +28,24 @@ def clip(b=2, t=10, c=1, size=32, seed=0) -> torch.Tensor:
     return torch.rand(b, t, c, size, size, generator=g)
 
 
+@pytest.fixture
+def files(monkeypatch) -> dict:
+    """{file name: the function a download button calls}: the buttons are deferred, so the
+    bytes are made when the file is asked for; this catches the functions as pages register them
+    (the dashboard's download tests)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    caught = {}
+    register = MediaFileManager.add_deferred
+
+    def add_deferred(self, make, mimetype, coordinates, file_name=None, **kwargs):
+        caught[file_name] = make
+        return register(self, make, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    return caught
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's Chromium for the browser tests: skipped where it is missing, a failure under CI

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 import torch
 from dashboard_helpers import assert_clean, start_app, write_fixture
-from streamlit.runtime.media_file_manager import MediaFileManager
 
 from dashboard import views
 from dashboard.downloads import input_items, rollout_items
@@ -27,21 +26,6 @@ SCRIPT_SRC = re.compile(r"<script[^>]+src=")
 DEMO_REPORT = (
     Path(__file__).resolve().parents[1] / "models" / "demo" / "lmc-small-mnist.health.json"
 )
-
-
-@pytest.fixture
-def files(monkeypatch) -> dict:
-    """{file name: the function a download button calls}: the buttons are deferred, so the
-    bytes are made when the file is asked for; this catches the functions as pages register them."""
-    caught = {}
-    register = MediaFileManager.add_deferred
-
-    def add_deferred(self, make, mimetype, coordinates, file_name=None, **kwargs):
-        caught[file_name] = make
-        return register(self, make, mimetype, coordinates, file_name=file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-    return caught
 
 
 @pytest.fixture(scope="module")
