@@ -16,6 +16,8 @@ import streamlit as st
 
 from dashboard import memory_widgets as mw
 from dashboard import model_state, url_state
+from dashboard.compare_downloads import compare_downloads
+from dashboard.downloads import Shelf
 from dashboard.health_reports import kept_report
 from dashboard.keys import Compare, Input
 from dashboard.memory_widgets.pair_sample import dataset_samples
@@ -88,9 +90,7 @@ def _header(models, names) -> None:
         col.caption(f"{loaded.label} — {model_summary(loaded.model.config)}")
 
 
-def _usage_section(models, samples, names, phase: str, selection: str) -> None:
-    usages = [_usage(m.key, selection, phase, s) for m, s in zip(models, samples, strict=True)]
-    summaries = [_summary(m.key, selection, phase, s) for m, s in zip(models, samples, strict=True)]
+def _usage_section(usages, summaries, names, shelf: Shelf) -> None:
     # One scale for both, so equal bars and colours mean equal shares and weights.
     top = 1.05 * max(float(u.top1_fraction.max()) for u in usages)
     bound = max(float(np.abs(u.mean_centred).max()) for u in usages) or None
@@ -111,25 +111,23 @@ def _usage_section(models, samples, names, phase: str, selection: str) -> None:
             c[2].metric(
                 "busiest slot", f"{summary.busiest_share:.1%}", help="its share of the queries"
             )
-            st.plotly_chart(
-                mw.usage_figure(
-                    usage.top1_fraction,
-                    usage.mean_centred,
-                    usage.dead,
-                    None,
-                    height=280,
-                    top=top,
-                    colour_bound=bound,
-                ),
-                key=key,
+            figure = mw.usage_figure(
+                usage.top1_fraction,
+                usage.mean_centred,
+                usage.dead,
+                None,
+                height=280,
+                top=top,
+                colour_bound=bound,
             )
+            st.plotly_chart(shelf.figure(f"slot usage, {name}", figure), key=key)
     st.caption(
         "How often each slot is the top choice of a query (x: never), coloured by its mean weight "
         "above uniform; both sides on one scale. The Slot atlas shows one model's slots in full."
     )
 
 
-def _map_section(models, samples, names, phase: str, selection: str) -> None:
+def _map_section(models, samples, names, phase: str, selection: str, shelf: Shelf) -> None:
     keys = (Compare.MAP_LEFT, Compare.MAP_RIGHT)
     for col, loaded, sample, name, key in zip(
         st.columns(2), models, samples, names, keys, strict=True
@@ -149,18 +147,16 @@ def _map_section(models, samples, names, phase: str, selection: str) -> None:
             colours, colour_name, kind = cell.astype(str), "cell", "category"
         with col:
             st.markdown(f"**{name}**")
-            st.plotly_chart(
-                mw.embedding_figure(
-                    proj.contexts,
-                    colours,
-                    colour_name,
-                    kind,
-                    _hover(sample, phase, index),
-                    proj.slots,
-                    height=420,
-                ),
-                key=key,
+            figure = mw.embedding_figure(
+                proj.contexts,
+                colours,
+                colour_name,
+                kind,
+                _hover(sample, phase, index),
+                proj.slots,
+                height=420,
             )
+            st.plotly_chart(shelf.figure(f"recalled contexts, {name}", figure), key=key)
             st.caption(
                 f"PCA axes explain {proj.explained[0]:.0%} and {proj.explained[1]:.0%} of the "
                 f"variance; ◆ the {len(proj.slots)} slots."
@@ -181,7 +177,7 @@ def _pick_cell() -> None:
 
 
 @url_state.fragment
-def _recall_panel(samples, names, phase: str) -> None:
+def _recall_panel(samples, names, phase: str, shelf: Shelf) -> None:
     """One clip and cell, both models' addressing of it: reruns alone when the cell changes."""
     trace("compare.recall")
     first, second = samples
@@ -202,8 +198,9 @@ def _recall_panel(samples, names, phase: str) -> None:
     with left:
         st.number_input(f"test clip (0 .. {n - 1})", 0, n - 1, key=Compare.CLIP)
         clip, cell = st.session_state[Compare.CLIP], st.session_state[Compare.CELL]
+        grid = mw.grid_figure(first.last_frame[clip], first.grid, selected=[cell], height=260)
         st.plotly_chart(
-            mw.grid_figure(first.last_frame[clip], first.grid, selected=[cell], height=260),
+            shelf.figure("query grid", grid),
             key=Compare.GRID_CHART,
             on_select=_pick_cell,
             selection_mode="points",
@@ -223,10 +220,8 @@ def _recall_panel(samples, names, phase: str) -> None:
             short_w, short_c = sample.short_weights[clip, cell], sample.short_cosine[clip, cell]
             long_w = sample.long_weights[clip, cell] if sample.has_long else None
             long_c = sample.long_cosine[clip, cell] if sample.has_long else None
-            col.plotly_chart(
-                mw.distribution_figure(short_w, short_c, long_w, long_c, cell=cell, height=320),
-                key=key,
-            )
+            figure = mw.distribution_figure(short_w, short_c, long_w, long_c, cell=cell, height=320)
+            col.plotly_chart(shelf.figure(f"one cell's recall, {name}", figure), key=key)
             arrays = sample.phase(phase)
             best = top_slots(arrays["weights"][clip, cell], arrays["cosine"][clip, cell], TOP_K)
             size = sample.memory_size
@@ -281,6 +276,7 @@ selection = str(samples[0].selection)
 
 st.subheader("What differs")
 summaries = [_summary(m.key, selection, phase, s) for m, s in zip(models, samples, strict=True)]
+usages = [_usage(m.key, selection, phase, s) for m, s in zip(models, samples, strict=True)]
 reports = [kept_report(m) for m in models]
 sentences = cp.differences(*summaries, names, *reports)
 st.markdown("\n".join(f"- {s}" for s in sentences))
@@ -291,9 +287,11 @@ st.caption(
     "another clip's recall, the probe and the MSE from the health reports stored with the "
     "checkpoints (the Memory health page shows one model's in full)."
 )
+shelf = Shelf()
 st.subheader("Slot usage")
-_usage_section(models, samples, names, phase, selection)
+_usage_section(usages, summaries, names, shelf)
 st.subheader("Recalled contexts")
-_map_section(models, samples, names, phase, selection)
+_map_section(models, samples, names, phase, selection, shelf)
 st.subheader("One cell's recall")
-_recall_panel(samples, names, phase)
+_recall_panel(samples, names, phase, shelf)
+compare_downloads(models, names, samples[0].num_clips, phase, summaries, reports, usages, shelf)

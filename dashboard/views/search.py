@@ -24,6 +24,7 @@ from dashboard.memory_widgets import gallery
 from dashboard.memory_widgets.cells import ARROWS
 from dashboard.open_recall import open_on_recall
 from dashboard.page_stop import stop_page
+from dashboard.search_downloads import search_downloads
 from dashboard.series import PHASES
 from dashboard.trace import trace
 from dashboard.widget_state import seed_widget
@@ -233,6 +234,8 @@ def _search_panel(loaded, sample, phase: str) -> None:
     )
     with st.expander("This page as a table"):
         st.dataframe(se.page_table(sample, found), hide_index=True)
+    # Inside the panel, which reruns alone: the files follow the filters shown.
+    search_downloads(loaded, sample, query, PHASES[phase], sort, first.total)
 
 
 # --------------------------------------------------------------------------------- the page
