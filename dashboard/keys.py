@@ -160,6 +160,7 @@ class Search:
     DEGREES_FROM = "search.degrees_from"
     DEGREES_TO = "search.degrees_to"
     SPEED = "search.speed"
+    SPEED_TOP = "search.speed_top"  # the slider's top: (0, top) filters nothing
     DIGIT = "search.digit"
     CELL = "search.cell"
     ROW = "search.row"

@@ -72,14 +72,15 @@ def checked(notes: list[str], parse: Callable, *args, default=None):
 
 
 # ------------------------------------------------------------------------------ files
-def model_path(value: str) -> tuple[Path, str]:
-    """The checkpoint a link's `model` names and its label: a bundled demo by name, or a file
-    with a checkpoint suffix inside the checkpoint roots. Ignored otherwise; nothing outside the
-    roots is touched beyond resolving its path."""
+def model_path(value: str, name: str = "model") -> tuple[Path, str]:
+    """The checkpoint a link's `model` (or another parameter `name`, such as the Compare page's
+    `second`) names and its label: a bundled demo by name, or a file with a checkpoint suffix
+    inside the checkpoint roots. Ignored otherwise; nothing outside the roots is touched beyond
+    resolving its path."""
     if value in DEMOS:
         if value not in available_demos():
             raise Ignored(
-                f"`model={value}`: the bundled demo {value!r} is not on disk; the demos on "
+                f"`{name}={value}`: the bundled demo {value!r} is not on disk; the demos on "
                 f"disk are {', '.join(available_demos()) or 'none'}"
             )
         path = demo_path(value).resolve()
@@ -90,16 +91,16 @@ def model_path(value: str) -> tuple[Path, str]:
         path = inside_roots(value, roots)
     except (ValueError, OSError) as err:
         raise Ignored(
-            f"`model={value}` is neither a bundled demo ({demos}) nor a path the dashboard may "
+            f"`{name}={value}` is neither a bundled demo ({demos}) nor a path the dashboard may "
             f"read: {err}"
         ) from None
     if not path.name.lower().endswith(CHECKPOINT_SUFFIXES):
         raise Ignored(
-            f"`model={value}` is not a checkpoint: its name must end in "
+            f"`{name}={value}` is not a checkpoint: its name must end in "
             f"{', '.join(CHECKPOINT_SUFFIXES)}"
         )
     if not path.is_file():
-        raise Ignored(f"`model={value}`: no such checkpoint inside the checkpoint folders")
+        raise Ignored(f"`{name}={value}`: no such checkpoint inside the checkpoint folders")
     label = next(iter(label_paths([path], roots)))
     return path, label
 

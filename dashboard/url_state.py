@@ -27,7 +27,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import views
+from dashboard import url_memory, views
 from dashboard.input_state import (
     PROBE_MAX_DIGITS,
     SOURCES,
@@ -310,7 +310,11 @@ def apply(params: Mapping[str, str] | None, page: str) -> None:
     if params is None:
         return
     notes = _notes()
-    known = {*GLOBAL_PARAMS, *(n for p in PAGE_PARAMS.values() for n in p)}
+    known = {
+        *GLOBAL_PARAMS,
+        *(n for p in PAGE_PARAMS.values() for n in p),
+        *(n for p in url_memory.PARAMS.values() for n in p),
+    }
     for name in params:
         if name not in known:
             notes.append(
@@ -320,6 +324,7 @@ def apply(params: Mapping[str, str] | None, page: str) -> None:
     if loaded is None:
         return
     _apply_input(params, loaded, notes)
+    url_memory.apply(page, params, loaded, notes)  # Search and Compare: not about the input
     clip = current_input()
     if clip is None or input_problem(loaded, clip) is not None:
         return
@@ -365,6 +370,7 @@ def view_params(page: str) -> dict[str, str]:
             value = reverse.get(value)
         if isinstance(value, int | str) and not isinstance(value, bool):
             params[name] = str(value)
+    params.update(url_memory.view_params(page))
     return params
 
 

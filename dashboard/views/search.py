@@ -17,7 +17,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import memory_widgets as mw
-from dashboard import model_state, url_state
+from dashboard import model_state, url_memory, url_state
 from dashboard.clip_picker import step
 from dashboard.keys import Search
 from dashboard.memory_widgets import gallery
@@ -25,18 +25,13 @@ from dashboard.memory_widgets.cells import ARROWS
 from dashboard.open_recall import open_on_recall
 from dashboard.page_stop import stop_page
 from dashboard.search_downloads import search_downloads
+from dashboard.search_options import ANY, DEGREES_DEFAULT, DIRECTIONS, RANGE, SORTS, SPEED_STEP
 from dashboard.series import PHASES
 from dashboard.trace import trace
 from dashboard.widget_state import seed_widget
 from lmc.analysis import search as se
 
 COLUMNS = 4
-ANY = "any"
-RANGE = "a range of degrees"
-DIRECTIONS = (ANY, *se.DIRECTION_NAMES, RANGE)
-SORTS = {"weight on the top slot, highest first": "weight", "clip, then cell": "clip"}
-DEGREES_DEFAULT = (315, 45)  # around rightwards: shows the wrap through 0 at once
-SPEED_STEP = 0.5
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -68,8 +63,12 @@ def _speed_range(sample) -> tuple[float, float] | None:
     """The speed slider, 0 .. the fastest cell; None (no filter) at its full range."""
     finite = sample.speed[np.isfinite(sample.speed)]
     top = max(SPEED_STEP, math.ceil(float(finite.max(initial=0.0)) / SPEED_STEP) * SPEED_STEP)
+    st.session_state[Search.SPEED_TOP] = top  # the URL leaves the full range out
     value = st.session_state.get(Search.SPEED)
-    if not (isinstance(value, list | tuple) and 0 <= value[0] <= value[1] <= top):
+    if isinstance(value, list | tuple) and 0 <= value[0] <= top < value[1]:
+        # A range set for a faster pass (or by a link): "at least value[0]" is what it meant.
+        st.session_state[Search.SPEED] = (value[0], top)
+    elif not (isinstance(value, list | tuple) and 0 <= value[0] <= value[1] <= top):
         st.session_state[Search.SPEED] = (0.0, top)
     low, high = st.slider(
         "speed (px/frame)",
@@ -188,10 +187,15 @@ def _search_panel(loaded, sample, phase: str) -> None:
     except ValueError as err:  # a filter the pass cannot answer: said, not raised
         st.error(str(err), icon=":material/error:")
         return
-    # A new search starts on its first page.
+    # A new search starts on its first page, unless a link names its page.
     if st.session_state.get(Search.PAGE_FOR) != repr(key):
+        from_link = url_memory.page_from_link(first.num_pages)
+        noted = st.session_state.get(Search.PAGE_FOR) == url_memory.LINKED and not from_link
         st.session_state[Search.PAGE_FOR] = repr(key)
-        st.session_state[Search.PAGE] = 1
+        if not from_link:
+            st.session_state[Search.PAGE] = 1
+        if noted:
+            st.rerun()  # to show the note on the link's page number at the top
     pairs = sample.num_clips * sample.num_cells
     if not first.total:
         st.info(
