@@ -176,3 +176,24 @@ def test_usage_bars_of_two_memories_share_one_scale():
     shared = mw.usage_figure(shares, centred, shares == 0, None, top=0.8, colour_bound=0.05)
     assert tuple(shared.layout.yaxis.range) == (0, 0.8)
     assert (shared.data[0].marker.cmin, shared.data[0].marker.cmax) == (-0.05, 0.05)
+
+
+def test_the_cell_recall_legend_sits_under_its_title():
+    """Beside the title the legend overlapped it in the page's narrow halves: it has a line of
+    the figure's head to itself, under the title, and the head a line per entry."""
+    from dashboard.memory_widgets.recall_figures import LEGEND_ROW_PX, TITLE_PX
+
+    w, c = np.full(10, 0.1), np.zeros(10)
+    both = mw.distribution_figure(w, c, w, c, cell=3, height=320)
+    title, legend = both.layout.title, both.layout.legend
+    assert (title.yref, title.y, title.yanchor) == ("container", 1, "top")
+    assert (legend.yref, legend.yanchor, legend.orientation) == ("container", "top", "h")
+    # In pixels from the top: the title's line, then the legend, then the plot.
+    assert (1 - legend.y) * 320 >= title.font.size + title.pad.t - 1
+    assert both.layout.margin.t == TITLE_PX + 2 * LEGEND_ROW_PX
+    assert [t.name for t in both.data if t.showlegend is not False] == [
+        "short input (phase 2)",
+        "long window (phase 1)",
+    ]
+    one = mw.distribution_figure(w, c, cell=3, height=320)
+    assert one.layout.margin.t == TITLE_PX + LEGEND_ROW_PX

@@ -12,6 +12,10 @@ from plotly.subplots import make_subplots
 from dashboard.memory_widgets.cells import DIVERGING, to_gray_uint8
 from dashboard.series import LONG_RECALL, RECALL_COLORS, SHORT_RECALL
 
+# The distribution figure's head, in pixels: its title's line, then a line per legend entry.
+TITLE_PX = 28
+LEGEND_ROW_PX = 21
+
 
 def grid_figure(
     frame: np.ndarray,
@@ -225,14 +229,32 @@ def distribution_figure(
     fig.update_yaxes(title="w − 1/S", row=1, col=1)
     fig.update_yaxes(title="cosine", row=2, col=1)
     fig.update_xaxes(title="memory slot", row=2, col=1)
+    # The legend goes under the title, not beside it: side by side they overlap in a narrow
+    # column (the Compare page's halves), where the two entries also wrap, so the head keeps a
+    # line for each entry.
     fig.update_layout(
         height=height,
         barmode="overlay",
-        margin=dict(l=0, r=0, t=30, b=0),
+        margin=dict(l=0, r=0, t=TITLE_PX + LEGEND_ROW_PX * len(series), b=0),
         title=dict(
-            text=f"cell {cell}: its whole addressing over the {size} slots", font=dict(size=14)
+            text=f"cell {cell}: its whole addressing over the {size} slots",
+            font=dict(size=14),
+            x=0,
+            xref="paper",
+            xanchor="left",
+            y=1,
+            yref="container",
+            yanchor="top",
+            pad=dict(t=6),
         ),
-        legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"),
+        legend=dict(
+            orientation="h",
+            x=0,
+            xanchor="left",
+            y=1 - (TITLE_PX - 2) / height,
+            yref="container",
+            yanchor="top",
+        ),
     )
     return fig
 
