@@ -45,20 +45,27 @@ def dataset_samples(models: Sequence, names: Sequence[str], clips_key: str, run_
     if missing:
         who = " and ".join(names[i] for i in missing)
         memories = "The memories of" if len(missing) > 1 else "The memory of"
-        st.info(
-            f"{memories} {who} {'have' if len(missing) > 1 else 'has'} not been run over these "
-            f"{num} clips yet: about "
-            f"{max(1, round(len(missing) * num * SECONDS_PER_CLIP))} s on one CPU core, then "
-            "stored on disk for the next start."
-        )
-        if not st.button(
-            f"Run {'both memories' if len(missing) > 1 else 'the memory'} over {num} clips",
-            key=run_key,
-            type="primary",
-        ):
+        # The notice and the button, then the bar, share one slot that is emptied once the
+        # passes are done, and the page goes on in this run: after a rerun the finished bar
+        # stayed on screen under the next spinner ("Measuring the memory ...") until the run
+        # ended, two signs of progress at once.
+        slot = st.empty()
+        with slot.container():
+            st.info(
+                f"{memories} {who} {'have' if len(missing) > 1 else 'has'} not been run over "
+                f"these {num} clips yet: about "
+                f"{max(1, round(len(missing) * num * SECONDS_PER_CLIP))} s on one CPU core, then "
+                "stored on disk for the next start."
+            )
+            run = st.button(
+                f"Run {'both memories' if len(missing) > 1 else 'the memory'} over {num} clips",
+                key=run_key,
+                type="primary",
+            )
+        if not run:
             return None
         total = num * len(missing)
-        bar = st.progress(0.0, text=f"0 / {total} clips")
+        bar = slot.progress(0.0, text=f"0 / {total} clips")
         shown = [-1]
         for done_before, i in enumerate(missing):
 
@@ -71,7 +78,7 @@ def dataset_samples(models: Sequence, names: Sequence[str], clips_key: str, run_
                     )
 
             dp.fixed_set_pass(models[i].model, num, model_key=models[i].key, progress=progress)
-        st.rerun()  # draw the page again without the button and the notice
+        slot.empty()
     samples = [_stored_pass(str(p), p.stat().st_mtime_ns) for p in paths]
     for path, sample in zip(paths, samples, strict=True):
         if sample is None:
