@@ -79,10 +79,10 @@ def umap(
     """UMAP of the contexts x (N, d) to 2-D; `extra` (the slots) placed by `transform`.
 
     Seeded, hence single-threaded and reproducible. Needs N > n_neighbors (it is lowered for
-    small samples). Below `EXACT_LIMIT` points the exact distances are computed here and given to
-    UMAP as a precomputed metric (umap-learn would find the same neighbours, about 10 s slower:
-    see lmc/analysis/umap_runtime.py). progress(done, total) follows the fit's optimisation
-    epochs (0 ... total; the slots' placement after it takes a fraction of a second).
+    small samples). The exact neighbours are found here and given to UMAP as a sparse
+    precomputed metric: the graph umap-learn's own exact search builds, without its slow paths
+    (lmc/analysis/umap_runtime.py). progress(done, total) follows the fit's optimisation epochs
+    (0 ... total; the slots' placement after it takes a fraction of a second).
     """
     import warnings
 
@@ -100,12 +100,12 @@ def umap(
                 f"umap: extra points need shape (S, {x.shape[1]}) like x, got {extra.shape}"
             )
     umap_runtime.cache_compilation()
-    exact = x.shape[0] < umap_runtime.EXACT_LIMIT
+    k = min(n_neighbors, x.shape[0] - 1)
     reducer = umap_lib.UMAP(
         n_components=2,
-        n_neighbors=min(n_neighbors, x.shape[0] - 1),
+        n_neighbors=k,
         min_dist=min_dist,
-        metric="precomputed" if exact else "euclidean",
+        metric="precomputed",
         random_state=seed,
         n_jobs=1,  # a seed makes UMAP single-threaded anyway; saying so avoids its warning
         n_epochs=n_epochs,
@@ -116,16 +116,11 @@ def umap(
         # "inverse_transform will be unavailable" and "assuming the input is distances": both
         # are what we mean by a precomputed metric.
         warnings.filterwarnings("ignore", message=".*precomputed metric", category=UserWarning)
-        if exact:
-            dist = umap_runtime.distances(x, x)
-            np.fill_diagonal(dist, 0.0)
-            coords = reducer.fit_transform(dist)
-        else:
-            coords = reducer.fit_transform(x)
+        coords = reducer.fit_transform(umap_runtime.fit_matrix(x, k))
         placed = None
         if extra is not None:
             reducer.tqdm_kwds = {"disable": True}  # the progress told is the fit's
-            placed = reducer.transform(umap_runtime.distances(extra, x) if exact else extra)
+            placed = reducer.transform(umap_runtime.transform_matrix(extra, x, k))
     return Projection(
         contexts=coords.astype(np.float64),
         slots=None if placed is None else placed.astype(np.float64),
