@@ -263,8 +263,9 @@ def _map_panel(
         if st.button(
             "Compute UMAP",
             key=Embeddings.UMAP_BUTTON,
-            help="About 5 s for 2,000 points once `make dashboard` has compiled UMAP's numba code "
-            "(python -m lmc.warmup); without it the first UMAP compiles it, 15-30 s more.",
+            help="About 5 s for 2,000 points and 20 s for 8,000 on a 2-core CPU, once `make "
+            "dashboard` has compiled UMAP's numba code (python -m lmc.warmup); without that the "
+            "first UMAP compiles it, 15-30 s more.",
         ):
             pj.save_projection(_umap_with_progress(points, slot_points), umap_path)
             st.session_state[Embeddings.UMAP_DONE] = True
