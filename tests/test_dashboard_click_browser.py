@@ -1,0 +1,277 @@
+"""Clicks as a user makes them, in a real browser (Debian's Chromium driven by Playwright): the
+Search page's filters, pager and "Open on Recall"; the Compare memories page's run button and
+what differs; the Input page's previous / next / random clip; download buttons whose files parse.
+Every value shown is checked against lmc.analysis over the pass the server stored.
+
+Set LMC_SCREENSHOTS=<folder> to save search.png, compare.png and health.png there, and
+LMC_SCREENSHOT_CHECKPOINT=<file> to serve that checkpoint instead of the tiny random one (the
+pictures in docs/screenshots come from the bundled live demo, over the default 500 clips).
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from test_dashboard_memory_browser import WAIT_MS, chosen, no_error, open_page, screenshot, settle
+
+from dashboard.memory_widgets import gallery
+from dashboard.server import CHROMIUM_ARGS, serving
+from lmc import ModelConfig, build_model, save_checkpoint
+from lmc.analysis import compare as cp
+from lmc.analysis import dataset_pass as dp
+from lmc.analysis import search as se
+from lmc.analysis.health_check import health_path
+from lmc.demos import DEMO_SHORT_NAMES, demo_path
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+REPO = Path(__file__).resolve().parents[1]
+SHOTS = bool(os.environ.get("LMC_SCREENSHOTS"))
+CLIPS = 500 if SHOTS else 100  # the pictures show the pages' default; the checks are quicker
+LIVE_REPORT = demo_path("live").with_name("lmc-small-mnist-live.health.json")
+
+# Each entry: whether a progress bar and a spinner were on the page at the same moment.
+BOTH_SIGNS_JS = """() => {
+  window.__bothSigns = false;
+  new MutationObserver(() => {
+    if (document.querySelector('[data-testid="stProgress"]') &&
+        document.querySelector('[data-testid="stSpinner"]')) window.__bothSigns = true;
+  }).observe(document.body, {subtree: true, childList: true});
+}"""
+# Whether the title and the legend of the Plotly chart with this Streamlit key overlap.
+OVERLAP_JS = """(key) => {
+  const chart = document.querySelector('.st-key-' + key);
+  const a = chart.querySelector('.gtitle').getBoundingClientRect();
+  const b = chart.querySelector('.legend').getBoundingClientRect();
+  return !(a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top);
+}"""
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, chromium):
+    root = tmp_path_factory.mktemp("click-browser")
+    checkpoint = os.environ.get("LMC_SCREENSHOT_CHECKPOINT")
+    if checkpoint:
+        checkpoint = Path(checkpoint).resolve()
+    else:
+        torch.manual_seed(0)
+        config = ModelConfig.preset("tiny", image_size=64, output_activation="sigmoid")
+        checkpoint = save_checkpoint(build_model(config), root / "tiny.safetensors")
+        # A report kept beside it (the live demo's), so the Memory health page shows verdicts.
+        health_path(checkpoint).write_text(LIVE_REPORT.read_text())
+    env = dict(
+        os.environ,
+        LMC_DEMO_CHECKPOINT=str(checkpoint),
+        LMC_CACHE_DIR=str(root / "cache"),
+        NUMBA_CACHE_DIR=os.environ.get("NUMBA_CACHE_DIR", str(REPO / ".lmc-cache" / "numba")),
+    )
+    with serving(env, root / "server.log") as url:
+        yield {"url": url, "checkpoint": Path(checkpoint), "cache": root / "cache" / "analysis"}
+
+
+@pytest.fixture(scope="module")
+def page(served, chromium):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.set_default_timeout(WAIT_MS)
+        page.goto(served["url"])
+        page.locator("[data-testid='stSidebarNav'] a", has_text="Search").wait_for()
+        yield page
+        browser.close()
+
+
+def stored_pass(served, checkpoint: Path) -> dp.DatasetPass:
+    """The pass the server stored for `checkpoint` over CLIPS clips (dashboard.model_state's
+    key: the file's digest and the dataset)."""
+    key = hashlib.sha256(checkpoint.read_bytes()).hexdigest()[:16] + "-lmc"
+    selection = dp.fixed_set_selection(CLIPS, image_size=64)
+    return dp.load_pass(dp.cache_path(key, selection, root=served["cache"]))
+
+
+def run_pass(page, prefix: str) -> None:
+    """Set the clip slider of the page (keys `<prefix>.clips`, `<prefix>.run.button`) to CLIPS
+    and press its run button when the pass is not stored yet."""
+    slider = page.locator(f".st-key-{prefix}-clips").get_by_role("slider")
+    slider.wait_for()
+    if CLIPS == 100 and slider.get_attribute("aria-valuenow") != "100":
+        slider.focus()
+        slider.press("Home")  # the slider's first step: 100 clips
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while slider.get_attribute("aria-valuenow") != "100" and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+    settle(page)
+    run = page.locator(f".st-key-{prefix}-run-button button")
+    if run.count():
+        run.click()
+        settle(page)
+
+
+def sidebar_clip(page, clip: int):
+    """The sidebar's name of the input when it is test clip `clip` (after its icon)."""
+    return page.get_by_test_id("stSidebar").get_by_text(re.compile(rf"\btest clip {clip}$"))
+
+
+def captions(page) -> list[str]:
+    return page.locator("[data-testid='stMain'] [data-testid='stImageCaption']").all_inner_texts()
+
+
+def expected_caption(sample, found: se.SearchPage, i: int) -> str:
+    # The values as the page passes them (numpy scalars), so the digits round alike.
+    slot, weight, clip, cell = found.slot[i], found.weight[i], found.clip[i], found.cell[i]
+    return gallery.weight_text(slot, weight, sample.memory_size) + gallery.place_text(
+        sample, clip, cell, clip_digits=True
+    )
+
+
+def download(page, label: str, folder: Path) -> Path:
+    """Press the download button `label` in the page's Download area; the file it gave."""
+    area = page.locator("[data-testid='stExpander']", has_text="Download").last
+    if not area.get_by_role("button", name=label).is_visible():
+        area.locator("summary").click()
+    with page.expect_download() as event:
+        area.get_by_role("button", name=label).click()
+    path = folder / event.value.suggested_filename
+    event.value.save_as(path)
+    return path
+
+
+def test_search_pages_by_slot_and_opens_a_card_on_recall(page, served):
+    open_page(page, "Search")
+    run_pass(page, "search")
+    page.get_by_text("Each card: the clip's last input frame").wait_for()
+    sample = stored_pass(served, served["checkpoint"])
+    top = sample.short_weights.argmax(-1)
+    slot = int(np.bincount(top.ravel()).argmax())  # the busiest: more than one page
+    count = int((top == slot).sum())
+    assert count > se.PAGE_SIZE
+    page.locator(".st-key-search-slot").get_by_role("combobox").click()
+    page.get_by_role("option", name=f"slot {slot}", exact=True).click()
+    page.get_by_text(f"{count:,} of the {CLIPS * 16:,} cells").wait_for()
+    settle(page)
+    first = se.search_pass(sample, se.Query(slot=slot), page=1)
+    assert captions(page)[0] == expected_caption(sample, first, 0)
+
+    # By its name: a fragment's rerun may leave a stale copy of the key's container behind.
+    page.get_by_role("button", name="Next", exact=True).click()
+    page.get_by_text(re.compile(r"^Page 2 of \d+: matches 17 \.\. ")).wait_for()
+    settle(page)
+    assert page.locator(".st-key-search-page input").input_value() == "2"
+    second = se.search_pass(sample, se.Query(slot=slot), page=2)
+    shown = captions(page)
+    assert shown[0] == expected_caption(sample, second, 0) != expected_caption(sample, first, 0)
+    assert len(shown) == len(second.clip)
+    screenshot(page, "search")
+
+    clip, cell = int(sample.clip_index[second.clip[0]]), int(second.cell[0])
+    page.locator(".st-key-search-open0-button").get_by_role("button", name="Open on Recall").click()
+    page.get_by_role("heading", name="Memory recall").wait_for()
+    page.get_by_text(f"Cell {cell}, top 5 slots").wait_for()
+    settle(page)
+    sidebar_clip(page, clip).wait_for()
+    assert chosen(page, "recall-cell").startswith(f"cell {cell} ·")
+    # The Recall page shares the cell's figure with Compare: its legend keeps off its title.
+    assert not page.evaluate(OVERLAP_JS, "recall-distribution")
+    no_error(page)
+
+
+def test_search_downloads_every_match_of_the_filters_shown(page, served, tmp_path):
+    open_page(page, "Search")
+    run_pass(page, "search")
+    page.get_by_text("Each card: the clip's last input frame").wait_for()
+    settle(page)
+    filters = json.loads(download(page, "the filters (JSON)", tmp_path).read_text())
+    matches = download(page, re.compile(r"^all [\d,]+ matches \(CSV\)$"), tmp_path)
+    assert matches.name.endswith(f"_{CLIPS}-test-clips_{filters['phase']}_matches.csv")
+    table = pd.read_csv(matches)
+    sample = stored_pass(served, served["checkpoint"])
+    query = se.Query(**{f.name: filters[f.name] for f in dataclasses.fields(se.Query)})
+    want = se.match_table(sample, query, filters["phase"], filters["sort"])
+    assert len(table) == filters["matches"] == len(want) > 0
+    assert table[["clip", "cell"]].to_numpy().tolist() == want[["clip", "cell"]].to_numpy().tolist()
+    np.testing.assert_allclose(table["weight"], want["weight"], rtol=1e-6)
+
+
+def test_compare_runs_both_memories_and_says_what_differs(page, served, tmp_path):
+    open_page(page, "Compare memories")
+    page.get_by_role("heading", name="Compare memories").wait_for()
+    settle(page)
+    # The second model by default: the bundled demo that is not the session's.
+    left = served["checkpoint"]
+    live = demo_path("live")
+    right = demo_path("paper") if left.resolve() == live.resolve() else live
+    names = tuple(
+        next(
+            (DEMO_SHORT_NAMES[n] for n in ("live", "paper") if demo_path(n).resolve() == p), p.name
+        )
+        for p in (left.resolve(), right.resolve())
+    )
+    page.evaluate(BOTH_SIGNS_JS)
+    run_pass(page, "compare")
+    page.get_by_role("heading", name="What differs").wait_for()
+    settle(page)
+    said = page.locator("[data-testid='stMain'] li").all_inner_texts()
+    a, b = (cp.summarise(stored_pass(served, p)) for p in (left, right))
+    assert cp.alive_sentence(a, b, names) in said
+    assert cp.effective_sentence(a, b, names) in said
+    assert re.search(r"Slots alive \(ever a top choice\): \d+ (of \d+ )?vs \d+ of \d+", said[0])
+    assert not page.evaluate("() => window.__bothSigns"), "a spinner drew over the progress bar"
+    for side in ("left", "right"):
+        assert not page.evaluate(OVERLAP_JS, f"compare-cell_chart-{side}"), side
+    record = json.loads(download(page, "what differs (JSON)", tmp_path).read_text())
+    assert (record["left"], record["right"]) == names and record["clips"] == CLIPS
+    assert record["differences"] == said
+    no_error(page)
+    page.locator("[data-testid='stExpander']", has_text="Download").last.locator("summary").click()
+    screenshot(page, "compare")
+
+
+def test_input_clip_navigation_moves_the_clip(page):
+    open_page(page, "Input")
+    number = page.locator(".st-key-input-test-number input")
+    number.wait_for()
+    settle(page)
+
+    def press(move: str) -> int:
+        before = number.input_value()
+        button = page.locator(f".st-key-input-test-{move}-button")
+        button.get_by_role("button", name=move.capitalize()).click()
+        page.wait_for_function(
+            "(v) => document.querySelector('.st-key-input-test-number input').value !== v",
+            arg=before,
+        )
+        settle(page)
+        shown = int(number.input_value())
+        sidebar_clip(page, shown).wait_for()
+        return shown
+
+    start = int(number.input_value())
+    if start == 999:
+        start = press("previous")
+    assert press("next") == start + 1
+    assert press("previous") == start
+    assert press("random") != start
+    no_error(page)
+
+
+def test_health_page_shows_the_kept_report(page, served):
+    report = json.loads(health_path(served["checkpoint"]).read_text())
+    open_page(page, "Memory health")
+    page.get_by_text("Kept with the checkpoint").wait_for()
+    settle(page)
+    links = page.locator("[data-testid='stMain'] [data-testid='stPageLink']")
+    assert links.count() == len(report["findings"])
+    shown = page.locator("[data-testid='stMain']").inner_text()
+    for finding in report["findings"]:
+        assert finding["verdict"].partition(": ")[0] in shown
+    no_error(page)
+    screenshot(page, "health")
