@@ -83,14 +83,19 @@ def _speed_range(sample) -> tuple[float, float] | None:
 
 
 def _filters(sample, size: int) -> tuple[se.Query, str]:
-    """The filter widgets; returns the query and the sort."""
+    """The filter widgets; returns the query and the sort. A selectbox at None shows its
+    placeholder, not its format_func's name for None: both say "any"."""
     rows, cols = sample.grid
     values: dict = {}
     top, where, motion = st.columns(3)
     with top:
         _choice(Search.SLOT, [None, *range(size)])
         values["slot"] = st.selectbox(
-            "top slot", [None, *range(size)], key=Search.SLOT, format_func=_any("slot {}")
+            "top slot",
+            [None, *range(size)],
+            key=Search.SLOT,
+            placeholder=ANY,
+            format_func=_any("slot {}"),
         )
         if sample.labels is not None:
             _choice(Search.DIGIT, [None, *range(se.NUM_DIGITS)])
@@ -98,6 +103,7 @@ def _filters(sample, size: int) -> tuple[se.Query, str]:
                 "a digit in the clip",
                 [None, *range(se.NUM_DIGITS)],
                 key=Search.DIGIT,
+                placeholder=ANY,
                 format_func=_any("{}"),
             )
     with where:
@@ -107,16 +113,17 @@ def _filters(sample, size: int) -> tuple[se.Query, str]:
             "cell",
             cells,
             key=Search.CELL,
+            placeholder=ANY,
             format_func=lambda c: ANY if c is None else f"{c} (row {c // cols}, column {c % cols})",
         )
         row, col = st.columns(2)
         _choice(Search.ROW, [None, *range(rows)])
         values["row"] = row.selectbox(
-            "row", [None, *range(rows)], key=Search.ROW, format_func=_any("{}")
+            "row", [None, *range(rows)], key=Search.ROW, placeholder=ANY, format_func=_any("{}")
         )
         _choice(Search.COL, [None, *range(cols)])
         values["col"] = col.selectbox(
-            "column", [None, *range(cols)], key=Search.COL, format_func=_any("{}")
+            "column", [None, *range(cols)], key=Search.COL, placeholder=ANY, format_func=_any("{}")
         )
     with motion:
         if sample.direction is None:
