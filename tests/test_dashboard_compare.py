@@ -186,10 +186,11 @@ def test_the_cell_recall_legend_sits_under_its_title():
     w, c = np.full(10, 0.1), np.zeros(10)
     both = mw.distribution_figure(w, c, w, c, cell=3, height=320)
     title, legend = both.layout.title, both.layout.legend
-    assert (title.yref, title.y, title.yanchor) == ("container", 1, "top")
+    assert (title.yref, title.yanchor) == ("container", "middle")
     assert (legend.yref, legend.yanchor, legend.orientation) == ("container", "top", "h")
-    # In pixels from the top: the title's line, then the legend, then the plot.
-    assert (1 - legend.y) * 320 >= title.font.size + title.pad.t - 1
+    # In pixels from the top: the title in the middle of its line, then the legend, then the plot.
+    assert (1 - title.y) * 320 == pytest.approx(TITLE_PX / 2)
+    assert (1 - legend.y) * 320 == pytest.approx(TITLE_PX - 2)
     assert both.layout.margin.t == TITLE_PX + 2 * LEGEND_ROW_PX
     assert [t.name for t in both.data if t.showlegend is not False] == [
         "short input (phase 2)",
@@ -197,3 +198,9 @@ def test_the_cell_recall_legend_sits_under_its_title():
     ]
     one = mw.distribution_figure(w, c, cell=3, height=320)
     assert one.layout.margin.t == TITLE_PX + LEGEND_ROW_PX
+    # In a narrow column the title takes two lines, and the legend moves down by one.
+    narrow = mw.distribution_figure(w, c, w, c, cell=3, height=320, narrow=True)
+    assert narrow.layout.title.text == "cell 3: its whole addressing<br>over the 10 slots"
+    assert narrow.layout.margin.t == 2 * TITLE_PX + 2 * LEGEND_ROW_PX
+    assert (1 - narrow.layout.legend.y) * 320 == pytest.approx(2 * TITLE_PX - 2)
+    assert (1 - narrow.layout.title.y) * 320 == pytest.approx(TITLE_PX)

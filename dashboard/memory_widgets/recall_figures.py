@@ -185,9 +185,11 @@ def distribution_figure(
     long_cosine: np.ndarray | None = None,
     cell: int = 0,
     height: int = 380,
+    narrow: bool = False,
 ) -> go.Figure:
     """One cell's whole addressing: weight - 1/S per slot (top) and cosine per slot (bottom), the
-    short-input recall in blue and, when known, the long-term recall in orange."""
+    short-input recall in blue and, when known, the long-term recall in orange. narrow: for a
+    column of about 300 px, where the title takes two lines."""
     size = short_weights.shape[-1]
     slots = np.arange(size)
     fig = make_subplots(
@@ -232,26 +234,29 @@ def distribution_figure(
     # The legend goes under the title, not beside it: side by side they overlap in a narrow
     # column (the Compare page's halves), where the two entries also wrap, so the head keeps a
     # line for each entry.
+    title_lines = 2 if narrow else 1
     fig.update_layout(
         height=height,
         barmode="overlay",
-        margin=dict(l=0, r=0, t=TITLE_PX + LEGEND_ROW_PX * len(series), b=0),
+        margin=dict(l=0, r=0, t=TITLE_PX * title_lines + LEGEND_ROW_PX * len(series), b=0),
         title=dict(
-            text=f"cell {cell}: its whole addressing over the {size} slots",
+            text=f"cell {cell}: its whole addressing{'<br>' if narrow else ' '}"
+            f"over the {size} slots",
             font=dict(size=14),
             x=0,
             xref="paper",
             xanchor="left",
-            y=1,
+            # Centred in its band: Plotly shifts a title of two lines by a line when it is
+            # anchored at its top or bottom (the first line above the figure, or on the legend).
+            y=1 - TITLE_PX * title_lines / 2 / height,
             yref="container",
-            yanchor="top",
-            pad=dict(t=6),
+            yanchor="middle",
         ),
         legend=dict(
             orientation="h",
             x=0,
             xanchor="left",
-            y=1 - (TITLE_PX - 2) / height,
+            y=1 - (TITLE_PX * title_lines - 2) / height,
             yref="container",
             yanchor="top",
         ),

@@ -220,7 +220,9 @@ def _recall_panel(samples, names, phase: str, shelf: Shelf) -> None:
             short_w, short_c = sample.short_weights[clip, cell], sample.short_cosine[clip, cell]
             long_w = sample.long_weights[clip, cell] if sample.has_long else None
             long_c = sample.long_cosine[clip, cell] if sample.has_long else None
-            figure = mw.distribution_figure(short_w, short_c, long_w, long_c, cell=cell, height=320)
+            figure = mw.distribution_figure(
+                short_w, short_c, long_w, long_c, cell=cell, height=360, narrow=True
+            )
             col.plotly_chart(shelf.figure(f"one cell's recall, {name}", figure), key=key)
             arrays = sample.phase(phase)
             best = top_slots(arrays["weights"][clip, cell], arrays["cosine"][clip, cell], TOP_K)
