@@ -45,12 +45,19 @@ BOTH_SIGNS_JS = """() => {
         document.querySelector('[data-testid="stSpinner"]')) window.__bothSigns = true;
   }).observe(document.body, {subtree: true, childList: true});
 }"""
-# Whether the title and the legend of the Plotly chart with this Streamlit key overlap.
-OVERLAP_JS = """(key) => {
-  const chart = document.querySelector('.st-key-' + key);
+# What is wrong with the head of the Plotly chart with this Streamlit key: its title and legend
+# overlap, or the title runs past the chart's edge ([] when nothing).
+HEAD_JS = """(key) => {
+  const chart = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
+  const box = chart.getBoundingClientRect();
   const a = chart.querySelector('.gtitle').getBoundingClientRect();
   const b = chart.querySelector('.legend').getBoundingClientRect();
-  return !(a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top);
+  const problems = [];
+  if (!(a.right <= b.left || b.right <= a.left || a.bottom <= b.top || b.bottom <= a.top))
+    problems.push('the legend overlaps the title');
+  if (a.left < box.left - 1 || a.right > box.right + 1 || a.top < box.top - 1)
+    problems.push('the title is cut');
+  return problems;
 }"""
 
 
@@ -116,6 +123,12 @@ def run_pass(page, prefix: str) -> None:
         settle(page)
 
 
+def shot(page, name: str) -> None:
+    """The screenshot, with the mouse off every element (no tooltip, no sidebar control)."""
+    page.mouse.move(1250, 8)
+    screenshot(page, name)
+
+
 def sidebar_clip(page, clip: int):
     """The sidebar's name of the input when it is test clip `clip` (after its icon)."""
     return page.get_by_test_id("stSidebar").get_by_text(re.compile(rf"\btest clip {clip}$"))
@@ -154,10 +167,16 @@ def test_search_pages_by_slot_and_opens_a_card_on_recall(page, served):
     slot = int(np.bincount(top.ravel()).argmax())  # the busiest: more than one page
     count = int((top == slot).sum())
     assert count > se.PAGE_SIZE
-    page.locator(".st-key-search-slot").get_by_role("combobox").click()
+    box = page.locator(".st-key-search-slot").get_by_role("combobox")
+    box.click()
+    box.press_sequentially(f"slot {slot}")  # a long list renders only the options in view
     page.get_by_role("option", name=f"slot {slot}", exact=True).click()
     page.get_by_text(f"{count:,} of the {CLIPS * 16:,} cells").wait_for()
     settle(page)
+    # The filters left at None say "any", not Streamlit's "Choose an option".
+    for key in ("cell", "row", "col"):
+        box = page.locator(f".st-key-search-{key}").get_by_role("combobox")
+        assert (box.input_value(), box.get_attribute("placeholder")) == ("", "any"), key
     first = se.search_pass(sample, se.Query(slot=slot), page=1)
     assert captions(page)[0] == expected_caption(sample, first, 0)
 
@@ -170,7 +189,7 @@ def test_search_pages_by_slot_and_opens_a_card_on_recall(page, served):
     shown = captions(page)
     assert shown[0] == expected_caption(sample, second, 0) != expected_caption(sample, first, 0)
     assert len(shown) == len(second.clip)
-    screenshot(page, "search")
+    shot(page, "search")
 
     clip, cell = int(sample.clip_index[second.clip[0]]), int(second.cell[0])
     page.locator(".st-key-search-open0-button").get_by_role("button", name="Open on Recall").click()
@@ -180,7 +199,7 @@ def test_search_pages_by_slot_and_opens_a_card_on_recall(page, served):
     sidebar_clip(page, clip).wait_for()
     assert chosen(page, "recall-cell").startswith(f"cell {cell} ·")
     # The Recall page shares the cell's figure with Compare: its legend keeps off its title.
-    assert not page.evaluate(OVERLAP_JS, "recall-distribution")
+    assert page.evaluate(HEAD_JS, "recall-distribution") == []
     no_error(page)
 
 
@@ -226,13 +245,13 @@ def test_compare_runs_both_memories_and_says_what_differs(page, served, tmp_path
     assert re.search(r"Slots alive \(ever a top choice\): \d+ (of \d+ )?vs \d+ of \d+", said[0])
     assert not page.evaluate("() => window.__bothSigns"), "a spinner drew over the progress bar"
     for side in ("left", "right"):
-        assert not page.evaluate(OVERLAP_JS, f"compare-cell_chart-{side}"), side
+        assert page.evaluate(HEAD_JS, f"compare-cell_chart-{side}") == [], side
     record = json.loads(download(page, "what differs (JSON)", tmp_path).read_text())
     assert (record["left"], record["right"]) == names and record["clips"] == CLIPS
     assert record["differences"] == said
     no_error(page)
     page.locator("[data-testid='stExpander']", has_text="Download").last.locator("summary").click()
-    screenshot(page, "compare")
+    shot(page, "compare")
 
 
 def test_input_clip_navigation_moves_the_clip(page):
@@ -274,4 +293,4 @@ def test_health_page_shows_the_kept_report(page, served):
     for finding in report["findings"]:
         assert finding["verdict"].partition(": ")[0] in shown
     no_error(page)
-    screenshot(page, "health")
+    shot(page, "health")
