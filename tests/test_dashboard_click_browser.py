@@ -123,12 +123,6 @@ def run_pass(page, prefix: str) -> None:
         settle(page)
 
 
-def shot(page, name: str) -> None:
-    """The screenshot, with the mouse off every element (no tooltip, no sidebar control)."""
-    page.mouse.move(1250, 8)
-    screenshot(page, name)
-
-
 def sidebar_clip(page, clip: int):
     """The sidebar's name of the input when it is test clip `clip` (after its icon)."""
     return page.get_by_test_id("stSidebar").get_by_text(re.compile(rf"\btest clip {clip}$"))
@@ -189,7 +183,7 @@ def test_search_pages_by_slot_and_opens_a_card_on_recall(page, served):
     shown = captions(page)
     assert shown[0] == expected_caption(sample, second, 0) != expected_caption(sample, first, 0)
     assert len(shown) == len(second.clip)
-    shot(page, "search")
+    screenshot(page, "search")
 
     clip, cell = int(sample.clip_index[second.clip[0]]), int(second.cell[0])
     page.locator(".st-key-search-open0-button").get_by_role("button", name="Open on Recall").click()
@@ -251,7 +245,7 @@ def test_compare_runs_both_memories_and_says_what_differs(page, served, tmp_path
     assert record["differences"] == said
     no_error(page)
     page.locator("[data-testid='stExpander']", has_text="Download").last.locator("summary").click()
-    shot(page, "compare")
+    screenshot(page, "compare")
 
 
 def test_input_clip_navigation_moves_the_clip(page):
@@ -293,4 +287,4 @@ def test_health_page_shows_the_kept_report(page, served):
     for finding in report["findings"]:
         assert finding["verdict"].partition(": ")[0] in shown
     no_error(page)
-    shot(page, "health")
+    screenshot(page, "health")

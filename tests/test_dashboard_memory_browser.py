@@ -137,6 +137,7 @@ def screenshot(page, name: str) -> None:
     if not folder:
         return
     settle(page)
+    page.mouse.move(1250, 8)  # off every element: no tooltip, no sidebar control on hover
     height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": 1400, "height": int(height) + 20})
     time.sleep(1.5)  # charts re-layout to the new size
