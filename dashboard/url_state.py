@@ -13,7 +13,8 @@ it too: they rerun alone). Every value is checked against what the session can s
 that cannot be shown is ignored, the view falls back to its default, and `show_notes` says at the
 top of the page which value was ignored and why, naming the limit.
 
-The values are checked in dashboard/link_values.py. A model or dataset path in a link is
+The values are checked in dashboard/link_values.py; the Search and Compare memories pages' own
+in dashboard/url_memory.py. A model or dataset path in a link is
 resolved (links and `..` first) and must lie inside the checkpoint roots with a checkpoint's or
 `.npy` suffix: nothing outside them is ever opened or read. Bundled demos go by name ("live",
 "paper").
