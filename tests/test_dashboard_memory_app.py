@@ -316,7 +316,10 @@ def test_health_page_measures_on_request_and_links_each_verdict_to_its_evidence(
     figures = at.dataframe[0].value
     assert "slots alive (top choice of some cell)" in figures["measure"].tolist()
     assert "direction probe, true velocity (ceiling)" in figures["measure"].tolist()
-    assert any("linear classifiers (shrinkage LDA)" in c.value for c in at.caption)
+    assert any(
+        "linear classifiers (shrinkage LDA)" in c.value and "the ceiling is" in c.value
+        for c in at.caption
+    )
     # The report is kept on disk: a fresh session shows it without measuring again.
     again = start(checkpoints / "tiny.safetensors", tmp_path, monkeypatch, "health")
     again.radio(key=Health.CLIPS).set_value(64).run()
@@ -338,6 +341,7 @@ def test_health_page_shows_the_report_kept_beside_a_checkpoint(checkpoints, tmp_
     # A report from before the probe changed names the classifier it was measured with.
     assert "probe_method" not in report
     assert any("linear classifiers (one-hot ridge)" in c.value for c in at.caption)
+    assert not any("the ceiling is" in c.value for c in at.caption)  # that report has none
     assert not at.button  # nothing to measure
 
 

@@ -90,9 +90,15 @@ def _show(loaded, report: dict, source: str) -> None:
     # Tall enough for every row: the figures are few and belong on one screen, not in a scroller.
     st.dataframe(rows, hide_index=True, width="stretch", height=35 * (len(rows) + 1) + 3)
     method = report.get("probe_method", PROBE_METHOD_BEFORE)
+    # Reports written before the ceiling was measured have no such row to explain.
+    ceiling = (
+        "; the ceiling is the same probe on the cells' true velocity"
+        if "probe_direction_truth" in report
+        else ""
+    )
     st.caption(
         f"Probes: 5-fold linear classifiers ({method}) on standardised features, chance "
-        "the majority class; the ceiling is the same probe on the cells' true velocity. Shuffled: "
+        f"the majority class{ceiling}. Shuffled: "
         "the same labels in random order. Another clip: the next clip's recall, cell for cell. "
         "`python -m lmc.health CHECKPOINT` prints the same report; "
         "docs/memory-health.md explains each measure."
