@@ -79,7 +79,8 @@ def test_a_link_opens_its_model_input_cell_and_phase(models, tmp_path, monkeypat
         "phase": "long",
     }
     at = open_link(monkeypatch, tmp_path, models, views.RECALL, link)
-    assert_clean(at) and not ignored(at)
+    assert_clean(at)
+    assert not ignored(at)
     assert model_label(at) == f"{models.name}/other/wide.safetensors"
     assert input_source(at) == "test clip 2"
     assert at.selectbox(key=Recall.CELL).value == 5
@@ -88,7 +89,8 @@ def test_a_link_opens_its_model_input_cell_and_phase(models, tmp_path, monkeypat
     assert at.query_params == link  # written back as it came
     # The same model and clip on the Intervene page, with a slot only this model has (12 slots).
     at = open_link(monkeypatch, tmp_path, models, views.INTERVENE, {**link, "slot": "11"})
-    assert_clean(at) and not ignored(at)
+    assert_clean(at)
+    assert not ignored(at)
     assert at.number_input(key=Intervene.SLOT).value == 11
     assert at.session_state[Intervene.CELL] == 5
     assert at.query_params["slot"] == "11" and at.query_params["clip"] == "2"
@@ -127,7 +129,8 @@ def test_widgets_write_the_link_and_it_restores_the_view(models, tmp_path, monke
 def test_a_dataset_file_link_opens_its_clip_and_layout(models, tmp_path, monkeypatch):
     link = {"input": "file", "file": str(models / "data" / "standard.npy"), "layout": "TN"}
     at = open_link(monkeypatch, tmp_path, models, views.INPUT, {**link, "clip": "5"})
-    assert_clean(at) and not ignored(at)
+    assert_clean(at)
+    assert not ignored(at)
     assert input_source(at) == "standard.npy clip 5"
     assert at.segmented_control(key=Input.SOURCE).value == "Dataset file"
     assert at.radio(key=Input.NPY_LAYOUT).value == "TN"
