@@ -8,16 +8,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard.checkpoint_picker import FolderChoice
 from dashboard.keys import Compare
 from dashboard.model_state import LoadedModel, ModelRef, open_checkpoint
-from dashboard.settings import (
-    CHECKPOINT_SUFFIXES,
-    display_path,
-    find_files,
-    inside_roots,
-    label_paths,
-    load_settings,
-)
+from dashboard.settings import load_settings
 from lmc.checkpoint import CheckpointError
 from lmc.demos import DEMO_SHORT_NAMES, DEMO_TITLES, available_demos, demo_label, demo_path
 
@@ -60,36 +54,14 @@ def _open(path: Path, label: str) -> LoadedModel | None:
 def _from_folders() -> LoadedModel | None:
     """A file picked under the roots or a typed path, opened on the button; the last one opened
     stays the second model (keys.Compare.OTHER) until another opens."""
-    roots = load_settings().roots
-    files = label_paths(find_files(roots, CHECKPOINT_SUFFIXES), roots)
-    st.caption("Folders: " + ", ".join(f"`{display_path(r)}`" for r in roots))
-    left, right = st.columns([3, 2])
-    picked = left.selectbox(
-        "Checkpoint file",
-        list(files),
-        key=Compare.PICK,
-        placeholder="no checkpoint in these folders" if not files else "choose a file",
-    )
-    typed = right.text_input(
-        "or a path inside those folders",
-        key=Compare.TYPED_PATH,
-        placeholder="runs/my-run/best.safetensors",
-    )
+    choice = FolderChoice(st, load_settings().roots, Compare.PICK, Compare.TYPED_PATH)
     if st.button("Open as the second model", key=Compare.OPEN_BUTTON, type="primary"):
-        chosen = typed.strip() or files.get(picked)
-        if not chosen:
-            st.error("Choose a checkpoint file or type its path.", icon=":material/error:")
-        else:
-            try:
-                path = inside_roots(chosen, roots)
-            except ValueError as err:
-                st.error(str(err), icon=":material/block:")
-            else:
-                label = typed.strip() or picked
-                if (loaded := _open(path, label)) is not None:
-                    st.session_state[Compare.OTHER] = ModelRef(
-                        str(loaded.path), loaded.digest, loaded.dataset, loaded.label
-                    )
+        if (chosen := choice.chosen()) is not None:
+            path, label = chosen
+            if (loaded := _open(path, label)) is not None:
+                st.session_state[Compare.OTHER] = ModelRef(
+                    str(loaded.path), loaded.digest, loaded.dataset, loaded.label
+                )
     ref: ModelRef | None = st.session_state.get(Compare.OTHER)
     if ref is None:
         st.info("Choose a checkpoint and open it as the second model.")

@@ -7,18 +7,11 @@ import streamlit as st
 
 from dashboard import model_state, widgets
 from dashboard.card_text import card_markdown
+from dashboard.checkpoint_picker import FolderChoice
 from dashboard.downloads import Shelf, model_downloads
 from dashboard.keys import Model
 from dashboard.page_stop import stop_page
-from dashboard.settings import (
-    CHECKPOINT_SUFFIXES,
-    beside,
-    display_path,
-    find_files,
-    inside_roots,
-    label_paths,
-    load_settings,
-)
+from dashboard.settings import beside, display_path, load_settings
 from dashboard.trace import trace
 from lmc.checkpoint import CheckpointError
 from lmc.demos import DEMO_TITLES, available_demos, demo_label, demo_path
@@ -121,37 +114,14 @@ with st.container(border=True):
         if error := st.session_state.get(Model.DEMO_ERROR):
             st.error(f"The bundled demo could not be opened: {error}", icon=":material/error:")
     elif source == "Checkpoint folders":
-        roots = settings.roots
-        # Options are label strings (plain values keep their state across pages).
-        files = label_paths(find_files(roots, CHECKPOINT_SUFFIXES), roots)
-        st.caption("Folders: " + ", ".join(f"`{display_path(r)}`" for r in roots))
         left, right = st.columns([3, 2])
-        with left:
-            picked = st.selectbox(
-                "Checkpoint file",
-                list(files),
-                key=Model.PICK,
-                placeholder="no checkpoint in these folders" if not files else "choose a file",
-            )
-            typed = st.text_input(
-                "or a path inside those folders",
-                key=Model.TYPED_PATH,
-                placeholder="runs/my-run/best.safetensors",
-            )
+        choice = FolderChoice(left, settings.roots, Model.PICK, Model.TYPED_PATH)
         with right:
             dataset = dataset_choice(Model.DATASET)
         if st.button("Open checkpoint", key=Model.OPEN_BUTTON, type="primary"):
-            chosen = typed.strip() or files.get(picked)
-            if not chosen:
-                st.error("Choose a checkpoint file or type its path.", icon=":material/error:")
-            else:
-                try:
-                    path = inside_roots(chosen, roots)
-                except ValueError as err:
-                    st.error(str(err), icon=":material/block:")
-                else:
-                    label = typed.strip() or picked
-                    try_open(path, dataset, label, label)
+            if (chosen := choice.chosen()) is not None:
+                path, label = chosen
+                try_open(path, dataset, label, label)
     else:
         dataset = dataset_choice(Model.UPLOAD_DATASET)
         limit = settings.max_upload_mb
