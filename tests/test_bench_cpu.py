@@ -18,20 +18,8 @@ def test_an_unknown_revision_is_refused_by_name(tmp_path):
 
 def test_both_trees_are_timed_each_from_its_own_source(tmp_path):
     out = tmp_path / "cpu.json"
-    record = cpu.main(
-        [
-            "--presets",
-            "tiny:2",
-            "--rounds",
-            "1",
-            "--steps",
-            "1",
-            "--threads",
-            "1",
-            "--out",
-            str(out),
-        ]
-    )
+    flags = "--presets tiny:2 --rounds 1 --steps 1 --threads 1 --against HEAD".split()
+    record = cpu.main(flags + ["--out", str(out)])
     (row,) = record["rows"]
     # HEAD rather than the default baseline: a shallow clone may not hold 2026-11-30.
     assert set(row["seconds"]) == {"this tree", "HEAD"}
