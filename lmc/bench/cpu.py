@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -30,7 +31,6 @@ BASELINE = "13d06e1"
 CHILD = r"""
 import json, statistics, sys, time
 tree, preset, batch, out_len, steps, threads, profile = sys.argv[1:8]
-sys.path.insert(0, tree)
 import torch
 if int(threads):
     torch.set_num_threads(int(threads))
@@ -98,8 +98,14 @@ def time_tree(
         str(threads),
         str(int(profile)),
     ]
+    # The child runs in `tree` with it first on PYTHONPATH, so `import lmc` finds that tree's
+    # package before the installed one; the child checks that it did.
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")])),
+    }
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, *args], capture_output=True, text=True, cwd=tree
+        [sys.executable, "-c", CHILD, *args], capture_output=True, text=True, cwd=tree, env=env
     )
     if done.returncode != 0:
         raise RuntimeError(f"timing {preset} in {tree} failed:\n{done.stderr[-2000:]}")
