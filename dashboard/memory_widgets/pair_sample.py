@@ -4,16 +4,19 @@ one button with one progress bar."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import streamlit as st
 
 from dashboard.memory_widgets.sample import (
-    SAMPLE_DEFAULT,
-    SAMPLE_RANGE,
-    SECONDS_PER_CLIP,
-    _stored_pass,
+    PassProgress,
+    clips_slider,
+    record_speed,
+    seconds_per_clip,
+    stored_pass,
 )
+from dashboard.progress_text import duration, progress_text
 
 
 def dataset_samples(models: Sequence, names: Sequence[str], clips_key: str, run_key: str):
@@ -23,15 +26,9 @@ def dataset_samples(models: Sequence, names: Sequence[str], clips_key: str, run_
     not computed (the button `run_key` computes them) or one cannot be read."""
     from lmc.analysis import dataset_pass as dp
 
-    st.session_state.setdefault(clips_key, SAMPLE_DEFAULT)
-    low, high, step = SAMPLE_RANGE
-    num = st.slider(
-        "clips from the generated test set",
-        low,
-        high,
-        step=step,
-        key=clips_key,
-        help="The first N clips of the fixed test set, the same for every model; each gives one "
+    num = clips_slider(
+        clips_key,
+        "The first N clips of the fixed test set, the same for every model; each gives one "
         "query per cell.",
     )
     paths = [
@@ -51,11 +48,11 @@ def dataset_samples(models: Sequence, names: Sequence[str], clips_key: str, run_
         # ended, two signs of progress at once.
         slot = st.empty()
         with slot.container():
+            wait = sum(num * seconds_per_clip(models[i].key)[0] for i in missing)
             st.info(
                 f"{memories} {who} {'have' if len(missing) > 1 else 'has'} not been run over "
-                f"these {num} clips yet: about "
-                f"{max(1, round(len(missing) * num * SECONDS_PER_CLIP))} s on one CPU core, then "
-                "stored on disk for the next start."
+                f"these {num} clips yet: {duration(wait)}, then stored on disk for the "
+                "next start."
             )
             run = st.button(
                 f"Run {'both memories' if len(missing) > 1 else 'the memory'} over {num} clips",
@@ -65,21 +62,16 @@ def dataset_samples(models: Sequence, names: Sequence[str], clips_key: str, run_
         if not run:
             return None
         total = num * len(missing)
-        bar = slot.progress(0.0, text=f"0 / {total} clips")
-        shown = [-1]
+        progress = PassProgress(
+            slot.progress(0.0, text=progress_text(0, total, "clips", 0.0)), total
+        )
         for done_before, i in enumerate(missing):
-
-            def progress(done: int, _: int, offset: int = done_before * num, name=names[i]) -> None:
-                percent = 100 * (offset + done) // total
-                if percent != shown[0]:  # one message per percent, not per batch
-                    shown[0] = percent
-                    bar.progress(
-                        (offset + done) / total, text=f"{name}: {offset + done} / {total} clips"
-                    )
-
+            progress.offset, progress.label = done_before * num, f"{names[i]}: "
+            start = time.perf_counter()
             dp.fixed_set_pass(models[i].model, num, model_key=models[i].key, progress=progress)
+            record_speed(models[i].key, time.perf_counter() - start, num)
         slot.empty()
-    samples = [_stored_pass(str(p), p.stat().st_mtime_ns) for p in paths]
+    samples = [stored_pass(str(p), p.stat().st_mtime_ns) for p in paths]
     for path, sample in zip(paths, samples, strict=True):
         if sample is None:
             st.error(f"The stored pass {path} cannot be read; delete it to compute it again.")

@@ -26,8 +26,43 @@ def seconds_per_clip(model_key: str) -> tuple[float, bool]:
     return (measured, True) if measured else (SECONDS_PER_CLIP, False)
 
 
+def record_speed(model_key: str, seconds: float, clips: int) -> None:
+    """Remember a pass's whole wait (reading the test set, the pass, writing the file) per clip:
+    what the next estimate for this model should promise."""
+    st.session_state.setdefault(Model.PASS_SPEED, {})[model_key] = seconds / clips
+
+
+class PassProgress:
+    """A progress bar's callback over `total` clips: one message per percent, not per batch,
+    with the time left at the speed so far. `offset` counts clips done by earlier passes of the
+    same bar; `label` names the pass running now."""
+
+    def __init__(self, bar, total: int):
+        self.bar, self.total = bar, total
+        self.shown = -1
+        self.start = time.perf_counter()
+        self.offset, self.label = 0, ""
+
+    def __call__(self, done: int, _total: int | None = None) -> None:
+        done += self.offset
+        percent = 100 * done // self.total
+        if percent != self.shown:
+            self.shown = percent
+            text = progress_text(done, self.total, "clips", time.perf_counter() - self.start)
+            self.bar.progress(done / self.total, text=f"{self.label}{text}")
+
+
+def clips_slider(clips_key: str, help: str) -> int:
+    """The number of test clips a pass runs over, on the slider every memory page shares."""
+    st.session_state.setdefault(clips_key, SAMPLE_DEFAULT)
+    low, high, step = SAMPLE_RANGE
+    return st.slider(
+        "clips from the generated test set", low, high, step=step, key=clips_key, help=help
+    )
+
+
 @st.cache_resource(max_entries=4, show_spinner="Reading the stored pass ...")
-def _stored_pass(path: str, mtime_ns: int):
+def stored_pass(path: str, mtime_ns: int):
     # The disk file is the truth; this keeps one read copy per file version in memory (shared,
     # never mutated by the pages).
     from lmc.analysis.dataset_pass import load_pass
@@ -41,15 +76,9 @@ def dataset_sample(loaded, clips_key: str, run_key: str):
     bar. Returns a DatasetPass, or None while it has not been computed."""
     from lmc.analysis import dataset_pass as dp
 
-    st.session_state.setdefault(clips_key, SAMPLE_DEFAULT)
-    low, high, step = SAMPLE_RANGE
-    num = st.slider(
-        "clips from the generated test set",
-        low,
-        high,
-        step=step,
-        key=clips_key,
-        help="The first N clips of the fixed test set (the clips of the Input page up to 1,000); "
+    num = clips_slider(
+        clips_key,
+        "The first N clips of the fixed test set (the clips of the Input page up to 1,000); "
         "each gives one query per cell.",
     )
     selection = dp.fixed_set_selection(num, image_size=loaded.model.config.image_size)
@@ -63,24 +92,11 @@ def dataset_sample(loaded, clips_key: str, run_key: str):
         )
         if not st.button(f"Run the memory over {num} clips", key=run_key, type="primary"):
             return None
-        bar = st.progress(0.0, text=progress_text(0, num, "clips", 0.0))
-        shown = [-1]
-        start = time.perf_counter()
-
-        def progress(done: int, total: int) -> None:
-            percent = 100 * done // total
-            if percent != shown[0]:  # one message per percent, not per batch
-                shown[0] = percent
-                text = progress_text(done, total, "clips", time.perf_counter() - start)
-                bar.progress(done / total, text=text)
-
+        progress = PassProgress(st.progress(0.0, text=progress_text(0, num, "clips", 0.0)), num)
         dp.fixed_set_pass(loaded.model, num, model_key=loaded.key, progress=progress)
-        # The whole wait (reading the test set, the pass, writing the file) per clip: what the
-        # next estimate for this model should promise.
-        speeds = st.session_state.setdefault(Model.PASS_SPEED, {})
-        speeds[loaded.key] = (time.perf_counter() - start) / num
+        record_speed(loaded.key, time.perf_counter() - progress.start, num)
         st.rerun()  # draw the page again without the button and the notice
-    result = _stored_pass(str(path), path.stat().st_mtime_ns)
+    result = stored_pass(str(path), path.stat().st_mtime_ns)
     if result is None:
         st.error(f"The stored pass {path} cannot be read; delete it to compute it again.")
     return result
