@@ -6,7 +6,9 @@ same seed, and times `lmc.training.train_step` (phase 1 and phase 2, each forwar
 Adam step) on one batch of random frames, 10 -> `--out_len`. The trees alternate round by round,
 so a load that comes and goes on a shared machine falls on both; the table gives each tree's
 best median over the rounds and the speed-up, old time / new time. `--profile` adds a
-torch.profiler table of one iteration of this tree, by operator.
+torch.profiler table of one iteration of this tree, by operator. `--authors` also times, in the
+same rounds, the authors' form of the iteration (`lmc.bench.authors_form`, this tree's code, same
+seed, frames and windows) and gives this tree's time / the authors' (issue 14's goal: <= 0.80).
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # The code of 2026-11-30, which issue 14's goal for the `small` preset is measured against.
 BASELINE = "13d06e1"
 
+# The name of the authors' form in the table and the record.
+AUTHORS = "authors' form"
+
 # Run in the child: argv = tree preset batch out_len steps threads profile
-CHILD = r"""
+_CHILD_START = r"""
 import json, statistics, sys, time
 tree, preset, batch, out_len, steps, threads, profile = sys.argv[1:8]
 import torch
@@ -41,12 +46,27 @@ from lmc.training import ClipWindows, train_step
 torch.manual_seed(0)
 model = build_model(preset)
 size, ch = model.config.image_size, model.config.image_channels
-opt = torch.optim.Adam(model.parameters(), lr=2e-4)
+"""
+# ... then `step`, one training iteration, built by one of these two:
+_OURS = r"""opt = torch.optim.Adam(model.parameters(), lr=2e-4)
 out_len = int(out_len)
 clip = torch.rand(int(batch), 10 + out_len, ch, size, size)
 windows = ClipWindows(10, out_len, min(10 + out_len, 30))
 step = lambda: train_step(model, opt, clip, windows, 0)
-step()
+"""
+# The same weights (converted to the authors' keys), seed, frames and windows as _OURS.
+_AUTHORS = r"""from lmc.bench.authors_form import authors_parameters, authors_train_step
+params = authors_parameters(model)
+sigmoid = model.config.output_activation == "sigmoid"
+del model
+opt = torch.optim.Adam(params.values(), lr=2e-4)
+out_len = int(out_len)
+clip = torch.rand(int(batch), 10 + out_len, ch, size, size)
+long_len = min(10 + out_len, 30)
+step = lambda: authors_train_step(params, opt, clip, 10, out_len, 0, long_len, sigmoid=sigmoid)
+"""
+# ... then the timing.
+_CHILD_END = r"""step()
 times = []
 for _ in range(int(steps)):
     start = time.perf_counter(); step(); times.append(time.perf_counter() - start)
@@ -59,6 +79,8 @@ if profile == "1":
 print(json.dumps({"median": statistics.median(times), "times": times,
                   "threads": torch.get_num_threads(), "table": table}))
 """
+CHILD = _CHILD_START + _OURS + _CHILD_END
+AUTHORS_CHILD = _CHILD_START + _AUTHORS + _CHILD_END
 
 
 def export_revision(rev: str, into: Path) -> Path:
@@ -88,7 +110,9 @@ def time_tree(
     steps: int,
     threads: int,
     profile: bool = False,
+    child: str = CHILD,
 ) -> dict:
+    """Run `child` (CHILD: train_step; AUTHORS_CHILD: the authors' form) on `tree`'s `lmc`."""
     args = [
         str(tree),
         preset,
@@ -105,7 +129,7 @@ def time_tree(
         "PYTHONPATH": os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")])),
     }
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, *args], capture_output=True, text=True, cwd=tree, env=env
+        [sys.executable, "-c", child, *args], capture_output=True, text=True, cwd=tree, env=env
     )
     if done.returncode != 0:
         raise RuntimeError(f"timing {preset} in {tree} failed:\n{done.stderr[-2000:]}")
@@ -134,6 +158,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, default=3, help="timed iterations per round")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's)")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--authors",
+        action="store_true",
+        help="also time the authors' form of the iteration; give this tree's time / theirs",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     for name in ("out_len", "rounds", "steps"):
@@ -148,12 +177,17 @@ def main(argv: list[str] | None = None) -> dict:
     rows = []
     with tempfile.TemporaryDirectory(prefix="lmc-bench-") as tmp:
         old = export_revision(args.against, Path(tmp))
-        trees = {"this tree": ROOT, args.against: old}
+        # name -> (source tree, child script); the authors' form runs on this tree's code.
+        trees = {"this tree": (ROOT, CHILD), args.against: (old, CHILD)}
+        if args.authors:
+            trees[AUTHORS] = (ROOT, AUTHORS_CHILD)
         for preset, batch in presets:
             runs = {name: [] for name in trees}
             for _ in range(args.rounds):
-                for name, tree in trees.items():
-                    result = time_tree(tree, preset, batch, args.out_len, args.steps, args.threads)
+                for name, (tree, child) in trees.items():
+                    result = time_tree(
+                        tree, preset, batch, args.out_len, args.steps, args.threads, child=child
+                    )
                     runs[name].append(result["median"])
             best = {name: min(values) for name, values in runs.items()}
             row = {
@@ -171,6 +205,13 @@ def main(argv: list[str] | None = None) -> dict:
                 f"per iteration (best median of {args.rounds} rounds): x{row['speedup']:.2f}",
                 flush=True,
             )
+            if args.authors:
+                row["authors_ratio"] = best["this tree"] / best[AUTHORS]
+                print(
+                    f"  {AUTHORS} {best[AUTHORS]:.3f} s: this tree / {AUTHORS} "
+                    f"{row['authors_ratio']:.2f} (issue 14's goal: <= 0.80)",
+                    flush=True,
+                )
             if args.profile:
                 table = time_tree(ROOT, preset, batch, args.out_len, 1, args.threads, profile=True)[
                     "table"
