@@ -193,7 +193,7 @@ class LMCMemoryModel(nn.Module):
             "(b t) c h w -> b t c h w",
             b=b,
         )
-        state = self.convlstm.initial_state(encoded[:, 0])
+        state = None  # zeros: the stack skips what would read them
         frames, gates = [], []
         for step in range(t + out_len - 1):
             x = encoded[:, step] if step < t else self.frame_encoder(frames[-1])

@@ -7,6 +7,9 @@ side by side and whose bias is the sum of the two biases. We compute that single
 kernel launch instead of two) but keep both biases as parameters: the parameter count matches the
 published model, and since both biases always receive the same gradient, training follows the
 same trajectory as the two-convolution form.
+
+The zero state of the first step is not read: with h = 0 and c = 0 the step needs only the
+input's half of the convolution, and no gradient flows into the hidden state's half.
 """
 
 import math
@@ -46,15 +49,20 @@ class ConvLSTMCell(nn.Module):
                 bias.uniform_(-bound, bound)
 
     def forward(
-        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
+        self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (N, in, H, W), state (h, c) each (N, hidden, H, W) -> new (h, c)."""
-        h, c = state
-        gates = F.conv2d(
-            torch.cat([x, h], dim=1), self.weight, self.bias_x + self.bias_h, padding=self.padding
-        )
-        i, g, f, o = gates.chunk(4, dim=1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        """x (N, in, H, W), state (h, c) each (N, hidden, H, W), or None for zeros -> new (h, c)."""
+        bias = self.bias_x + self.bias_h
+        if state is None:
+            # h = 0 adds nothing to the gates and c = 0 nothing to the new cell state.
+            gates = F.conv2d(x, self.weight[:, : self.in_channels], bias, padding=self.padding)
+            i, g, _, o = gates.chunk(4, dim=1)
+            c = torch.sigmoid(i) * torch.tanh(g)
+        else:
+            h, c = state
+            gates = F.conv2d(torch.cat([x, h], dim=1), self.weight, bias, padding=self.padding)
+            i, g, f, o = gates.chunk(4, dim=1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         h = torch.sigmoid(o) * torch.tanh(c)
         return h, c
 
@@ -77,9 +85,12 @@ class ConvLSTMStack(nn.Module):
         return [(zeros, zeros) for _ in self.cells]
 
     def forward(
-        self, x: torch.Tensor, state: list[tuple[torch.Tensor, torch.Tensor]]
+        self, x: torch.Tensor, state: list[tuple[torch.Tensor, torch.Tensor]] | None
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """One time step through every layer; returns the new state (top layer last)."""
+        """One time step through every layer; returns the new state (top layer last). state None:
+        the zero state of the first step (`initial_state`), computed without reading zeros."""
+        if state is None:
+            state = [None] * len(self.cells)
         new_state = []
         for cell, layer_state in zip(self.cells, state, strict=True):
             h, c = cell(x, layer_state)
