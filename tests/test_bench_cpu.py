@@ -25,6 +25,7 @@ def test_both_trees_are_timed_each_from_its_own_source(tmp_path):
     assert set(row["seconds"]) == {"this tree", "HEAD"}
     assert all(s > 0 for s in row["seconds"].values()) and row["threads"] == 1
     assert "authors_ratio" not in row  # only with --authors
+    assert row["task"] == "train" and record["tasks"] == ["train"] and "clips" not in record
     assert row["speedup"] == pytest.approx(row["seconds"]["HEAD"] / row["seconds"]["this tree"])
     assert out.read_text().startswith("{")
 
@@ -39,3 +40,37 @@ def test_the_authors_form_is_timed_beside_the_trees_and_compared(capsys):
     assert ratio == pytest.approx(row["seconds"]["this tree"] / row["seconds"][cpu.AUTHORS])
     table = capsys.readouterr().out
     assert f"this tree / {cpu.AUTHORS} {ratio:.2f}" in table
+
+
+def test_evaluation_and_the_dataset_pass_are_timed_in_clips_per_second(
+    tmp_path, monkeypatch, capsys
+):
+    # The fixed sets both trees read are made once, here rather than in the repository's cache.
+    monkeypatch.setenv("LMC_CACHE_DIR", str(tmp_path / "cache"))
+    flags = "--tasks eval,pass --presets tiny:4 --clips 8 --rounds 1 --steps 1 --threads 1"
+    record = cpu.main(flags.split() + ["--against", "HEAD"])
+    assert record["tasks"] == ["eval", "pass"] and record["clips"] == 8
+    assert [row["task"] for row in record["rows"]] == ["eval", "pass"]
+    table = capsys.readouterr().out
+    for row, words in zip(record["rows"], ("evaluation", "dataset pass"), strict=True):
+        assert row["preset"] == "tiny" and row["batch"] == 4 and row["clips"] == 8
+        rate = row["clips_per_s"]
+        assert set(rate) == {"this tree", "HEAD"} and all(r > 0 for r in rate.values())
+        assert rate["this tree"] == pytest.approx(8 / row["seconds"]["this tree"])
+        assert row["speedup"] == pytest.approx(rate["this tree"] / rate["HEAD"])
+        assert row["threads"] == 1
+        line = f"tiny batch 4, {words} of 8 clips, 10 -> 10, 1 threads: this tree "
+        assert line in table and f"x{row['speedup']:.2f}" in table
+
+
+def test_tasks_parse_in_order_and_a_bad_one_is_named_with_the_valid_ones():
+    assert cpu.parse_tasks("pass, train,pass") == ["pass", "train"]
+    for bad, named in (("train,evaluate", "'evaluate'"), ("", "at least one")):
+        with pytest.raises(ConfigError, match="--tasks") as err:
+            cpu.main(["--tasks", bad])
+        assert named in str(err.value) and "valid tasks: train, eval, pass" in str(err.value)
+
+
+def test_the_authors_form_needs_the_training_task():
+    with pytest.raises(ConfigError, match="--authors"):
+        cpu.main(["--tasks", "eval", "--authors"])
