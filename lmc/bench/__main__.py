@@ -16,7 +16,8 @@ SUITES = {
     "data": "Moving-MNIST generator and cached frame-folder throughput, memory over a stream",
     "metrics": "batched torch SSIM/PSNR/MSE against scikit-image frame by frame",
     "train": "training clips/s of the CLI loop and evaluation throughput",
-    "cpu": "this tree's training iteration against an older revision's (default: 2026-11-30)",
+    "cpu": "training, evaluation and the memory pass of this tree against an older revision (2026-11-30)",
+    "floor": "each task's FLOPs, the least time this CPU could take for them, the share reached",
     "health": "seconds of a full memory health check (256 clips of the small model)",
     "gpu": "the published recipes on CUDA: fp32, bf16, fp16, compiled or not, peak memory",
 }
