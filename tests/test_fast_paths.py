@@ -122,3 +122,23 @@ def test_lmc_malloc_system_leaves_malloc_alone():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(("stride", "output_padding"), [(1, 0), (2, 1)])
+def test_decoder_transposed_convolution_is_torchs(stride, output_padding):
+    from torch import nn
+
+    from lmc.nn.frames import ConvTranspose2d
+
+    torch.manual_seed(5)
+    ours = ConvTranspose2d(6, 4, 3, stride=stride, padding=1, output_padding=output_padding)
+    theirs = nn.ConvTranspose2d(6, 4, 3, stride=stride, padding=1, output_padding=output_padding)
+    theirs.load_state_dict(ours.state_dict())  # same parameter names and shapes
+    x = torch.randn(2, 6, 8, 8, requires_grad=True)
+    a, b = ours(x), theirs(x)
+    assert a.shape == b.shape and torch.allclose(a, b, atol=1e-5)
+    grad = torch.randn_like(a)
+    ga = torch.autograd.grad(a, (x, ours.weight, ours.bias), grad)
+    gb = torch.autograd.grad(b, (x, theirs.weight, theirs.bias), grad)
+    for g1, g2 in zip(ga, gb, strict=True):
+        assert torch.allclose(g1, g2, rtol=1e-5, atol=1e-5)
