@@ -31,9 +31,10 @@ from lmc.data.motion import cell_motion
 from lmc.viz import to_uint8
 
 FORMAT_VERSION = 2  # 2: cell_digit is signed (-1 for an empty cell)
-# Clips per batch when none is given: small on a CPU, where large batches lose more to the
-# allocator than they gain (each activation over a few MB gets fresh pages from the kernel: the
-# demo model takes 1.7 s for 256 clips at batch 4 and 4.1 s at batch 64, most of it page faults).
+# Clips per batch when none is given: small on a CPU. Large batches used to lose most of their
+# time to page faults (1.7 s for 256 clips at batch 4, 4.1 s at batch 64); `lmc.allocator` has
+# removed those, and batch 4 is still at least as fast as 16 (127 and 120 clips/s over 500 clips,
+# `python -m lmc.bench cpu --tasks pass --presets small:4,small:16`, 2026-12-03).
 CPU_BATCH, CUDA_BATCH = 4, 64
 PHASE_FIELDS = ("query", "cosine", "weights", "readout")
 Progress = Callable[[int, int], None]
