@@ -18,6 +18,7 @@ after the subcommand adds the traceback.
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,11 +45,30 @@ def usage() -> str:
 
 
 def serve_dashboard(argv: list[str]) -> int:
+    """Serve the dashboard as `make dashboard` does: numba's compiled UMAP code kept in
+    `.lmc-cache/numba` (under $LMC_CACHE_DIR when set; NUMBA_CACHE_DIR wins), filled once by
+    `python -m lmc.warmup` before the first start. The stamp is the Makefile's, so either command
+    reuses what the other compiled; unlike make, this one does not redo the warm-up when the UMAP
+    code changes (delete the folder for that). A failed warm-up does not stop the dashboard."""
     import dashboard
 
+    env = dict(os.environ)
+    if not env.get("NUMBA_CACHE_DIR"):
+        base = Path(env["LMC_CACHE_DIR"]) if env.get("LMC_CACHE_DIR") else Path.cwd() / ".lmc-cache"
+        env["NUMBA_CACHE_DIR"] = str(base / "numba")
+    stamp = Path(env["NUMBA_CACHE_DIR"]) / ".umap-warm"
+    if not stamp.exists():
+        if subprocess.call([sys.executable, "-m", "lmc.warmup"], env=env) == 0:
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.touch()
+        else:
+            print(
+                "UMAP warm-up failed: the dashboard's first UMAP will compile numba code (15-30 s)",
+                file=sys.stderr,
+            )
     app = Path(dashboard.__file__).with_name("app.py")
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true"]
-    return subprocess.call(command + argv)
+    return subprocess.call(command + argv, env=env)
 
 
 def main(argv: list[str] | None = None) -> object:

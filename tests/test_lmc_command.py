@@ -64,3 +64,42 @@ def test_expected_errors_end_in_one_line_and_status_2(tmp_path, capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err == f"lmc train: resume={tmp_path / 'none.pt'}: no such training state file"
+
+
+def test_dashboard_warms_umap_once_into_the_shared_cache(tmp_path, monkeypatch, capsys):
+    """`lmc dashboard` runs `python -m lmc.warmup` into .lmc-cache/numba before the first start
+    (the Makefile's stamp), then only streamlit; both see the same NUMBA_CACHE_DIR."""
+    calls = []
+
+    def call(command, env):
+        calls.append((command, env["NUMBA_CACHE_DIR"]))
+        return 0
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.delenv("LMC_CACHE_DIR", raising=False)
+    monkeypatch.setattr(lmc_cli.subprocess, "call", call)
+    cache = str(tmp_path / ".lmc-cache" / "numba")
+    assert lmc_cli.serve_dashboard(["--server.port", "9"]) == 0
+    assert [c[0][2] for c in calls] == ["lmc.warmup", "streamlit"]
+    assert calls[1][0][-2:] == ["--server.port", "9"]
+    assert {c[1] for c in calls} == {cache}
+    assert (tmp_path / ".lmc-cache" / "numba" / ".umap-warm").is_file()
+    calls.clear()
+    lmc_cli.serve_dashboard([])
+    assert [c[0][2] for c in calls] == ["streamlit"]  # warm already
+
+
+def test_dashboard_starts_even_when_the_warmup_fails(tmp_path, monkeypatch, capsys):
+    calls = []
+
+    def call(command, env):
+        calls.append(command[2])
+        return 1 if command[2] == "lmc.warmup" else 0
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "numba"))
+    monkeypatch.setattr(lmc_cli.subprocess, "call", call)
+    assert lmc_cli.serve_dashboard([]) == 0
+    assert calls == ["lmc.warmup", "streamlit"]
+    assert not (tmp_path / "numba" / ".umap-warm").exists()  # the next start tries again
+    assert "UMAP warm-up failed" in capsys.readouterr().err
