@@ -129,3 +129,17 @@ def test_the_warm_up_leaves_umaps_compiled_functions_on_disk(capsys):
         assert name in names
         assert list(umap_runtime.cache_dir().glob(f"{name}-*.nbi"))
     assert f"{len(names)} umap-learn functions compiled" in capsys.readouterr().out
+
+
+def test_a_slot_umap_could_not_place_goes_to_its_neighbours():
+    import scipy.sparse as sp
+
+    coords = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 4.0], [9.0, 9.0]])
+    # Slot 0's neighbours are points 0, 1, 2; slot 1 was placed by UMAP and stays where it is.
+    matrix = sp.csr_matrix(
+        (np.zeros(6), np.array([0, 1, 2, 3, 2, 1]), np.array([0, 3, 6])), shape=(2, 4)
+    )
+    placed = np.array([[np.nan, np.nan], [5.0, 5.0]], dtype=np.float32)
+    out = pj.place_undefined(placed, coords, matrix)
+    assert np.allclose(out, [[2.0 / 3.0, 4.0 / 3.0], [5.0, 5.0]])
+    assert np.isnan(placed[0]).all()  # the input is left as it was

@@ -120,12 +120,25 @@ def umap(
         placed = None
         if extra is not None:
             reducer.tqdm_kwds = {"disable": True}  # the progress told is the fit's
-            placed = reducer.transform(umap_runtime.transform_matrix(extra, x, k))
+            matrix = umap_runtime.transform_matrix(extra, x, k)
+            placed = place_undefined(reducer.transform(matrix), coords, matrix)
     return Projection(
         contexts=coords.astype(np.float64),
         slots=None if placed is None else placed.astype(np.float64),
         method="umap",
     )
+
+
+def place_undefined(placed: np.ndarray, coords: np.ndarray, matrix) -> np.ndarray:
+    """UMAP's transform of a point at distance 0 from all its neighbours can come out as NaN (seen
+    once in a CI run, for a point equal to 40 others; not reproduced in 30 tries): such a point
+    goes to the mean of its neighbours' places, where UMAP's transform starts every new point.
+    matrix: the (S, N) sparse neighbour matrix given to transform."""
+    placed = np.array(placed, dtype=np.float64)
+    for row in np.flatnonzero(~np.isfinite(placed).all(axis=1)):
+        neighbours = matrix.indices[matrix.indptr[row] : matrix.indptr[row + 1]]
+        placed[row] = np.asarray(coords, dtype=np.float64)[neighbours].mean(axis=0)
+    return placed
 
 
 def max_weight(memory_size: int, temperature: float = 1.0, addressing: str = "cosine") -> float:
