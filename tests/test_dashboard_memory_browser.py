@@ -63,11 +63,20 @@ def open_page(page, title: str) -> None:
 
 
 def settle(page) -> None:
-    """Wait until Streamlit has finished the current run."""
+    """Wait until Streamlit has finished the current run and removed what the last run drew
+    (on a loaded machine the rerun can start after the first check: two charts under one key)."""
     time.sleep(0.5)
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=WAIT_MS
     )
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            "() => !document.querySelector('[data-stale=\"true\"]')", timeout=5_000
+        )
+    except PlaywrightTimeout:
+        pass  # an element Streamlit keeps from the last run on purpose
     time.sleep(0.5)
 
 
