@@ -142,3 +142,16 @@ def test_decoder_transposed_convolution_is_torchs(stride, output_padding):
     gb = torch.autograd.grad(b, (x, theirs.weight, theirs.bias), grad)
     for g1, g2 in zip(ga, gb, strict=True):
         assert torch.allclose(g1, g2, rtol=1e-5, atol=1e-5)
+
+
+def test_rollout_without_autograd_is_bit_for_bit():
+    """The ConvLSTM's in-place gates (no autograd) give exactly the autograd path's frames."""
+    torch.manual_seed(6)
+    model = build_model("tiny").eval()
+    size = model.config.image_size
+    short = torch.rand(2, 9, 1, size, size)
+    with_grad = model(short, out_len=4).frames
+    assert with_grad.requires_grad
+    with torch.inference_mode():
+        without = model(short, out_len=4).frames
+    assert torch.equal(without, with_grad.detach())
