@@ -44,24 +44,25 @@ BASELINE = "13d06e1"
 # The name of the authors' form in the table and the record.
 AUTHORS = "authors' form"
 
-# Run in the child: argv = tree preset batch out_len steps threads profile
+# Every child starts the same way: argv = tree preset batch amount steps threads profile, where
+# amount is out_len for training and the number of clips for eval and pass; then it builds
+# `step` (one training iteration, or one run over all the clips) and _CHILD_END times it.
 _CHILD_START = r"""
-import json, statistics, sys, time
-tree, preset, batch, out_len, steps, threads, profile = sys.argv[1:8]
+import json, statistics, sys, tempfile, time
+tree, preset, batch, amount, steps, threads, profile = sys.argv[1:8]
 import torch
 if int(threads):
     torch.set_num_threads(int(threads))
 import lmc
 assert lmc.__file__.startswith(tree), (lmc.__file__, tree)
 from lmc import build_model
-from lmc.training import ClipWindows, train_step
 torch.manual_seed(0)
 model = build_model(preset)
 size, ch = model.config.image_size, model.config.image_channels
 """
-# ... then `step`, one training iteration, built by one of these two:
-_OURS = r"""opt = torch.optim.Adam(model.parameters(), lr=2e-4)
-out_len = int(out_len)
+_OURS = r"""from lmc.training import ClipWindows, train_step
+opt = torch.optim.Adam(model.parameters(), lr=2e-4)
+out_len = int(amount)
 clip = torch.rand(int(batch), 10 + out_len, ch, size, size)
 windows = ClipWindows(10, out_len, min(10 + out_len, 30))
 step = lambda: train_step(model, opt, clip, windows, 0)
@@ -72,7 +73,7 @@ params = authors_parameters(model)
 sigmoid = model.config.output_activation == "sigmoid"
 del model
 opt = torch.optim.Adam(params.values(), lr=2e-4)
-out_len = int(out_len)
+out_len = int(amount)
 clip = torch.rand(int(batch), 10 + out_len, ch, size, size)
 long_len = min(10 + out_len, 30)
 step = lambda: authors_train_step(params, opt, clip, 10, out_len, 0, long_len, sigmoid=sigmoid)
@@ -94,21 +95,10 @@ print(json.dumps({"median": statistics.median(times), "times": times,
 CHILD = _CHILD_START + _OURS + _CHILD_END
 AUTHORS_CHILD = _CHILD_START + _AUTHORS + _CHILD_END
 
-# The eval and pass children: argv = tree preset batch clips steps threads profile; then
-# _CHILD_END times their `step`, one run over all the clips.
-_TASK_START = r"""
-import json, statistics, sys, tempfile, time
-tree, preset, batch, clips, steps, threads, profile = sys.argv[1:8]
-import torch
-if int(threads):
-    torch.set_num_threads(int(threads))
-import lmc
-assert lmc.__file__.startswith(tree), (lmc.__file__, tree)
-from lmc import build_model
-from lmc.data.fixed_sets import fixed_set
-torch.manual_seed(0)
-model = build_model(preset).eval()
-size, n, batch = model.config.image_size, int(clips), int(batch)
+# The eval and pass children: the model in evaluation mode, `n` clips in batches of `batch`.
+_TASK_START = r"""from lmc.data.fixed_sets import fixed_set
+model.eval()
+n, batch = int(amount), int(batch)
 """
 _EVAL = r"""from lmc.evaluation import batched, evaluate
 frames = fixed_set("test", n, 20, image_size=size).to_tensor()[:n]
@@ -127,8 +117,8 @@ def step():
     assert not cached, root
 """
 TASK_CHILDREN = {
-    "eval": _TASK_START + _EVAL + _CHILD_END,
-    "pass": _TASK_START + _PASS + _CHILD_END,
+    "eval": _CHILD_START + _TASK_START + _EVAL + _CHILD_END,
+    "pass": _CHILD_START + _TASK_START + _PASS + _CHILD_END,
 }
 TASKS = ("train", *TASK_CHILDREN)
 # What each task's row reads in the table.
