@@ -27,9 +27,13 @@ GENERATOR_VERSION = 1
 Seed = int | tuple[int, ...]
 
 
-def generated_source(seed: Seed, split: str) -> str:
+MOTIONS = ("standard", "contexts")
+
+
+def generated_source(seed: Seed, split: str, motion: str = "standard") -> str:
     """The label that numbers computed on generated clips carry, e.g. in reports and plots."""
-    return f"generated Moving-MNIST (seed {seed}, split {split})"
+    kind = "Moving-MNIST" if motion == "standard" else "Moving-MNIST with motion contexts"
+    return f"generated {kind} (seed {seed}, split {split})"
 
 
 @dataclass
@@ -50,6 +54,12 @@ class MovingMNISTClips:
     digit_indices: (N, D) int64, index of each digit image in the MNIST test file.
     seed, split: what generated them; `generate_clips(N, T, seed=seed, split=split, ...)` with the
         same other arguments gives the same clips back.
+    families: (N, D) int64, each digit's motion family (an index into
+        `motion_contexts.FAMILIES`), for clips made with `motion="contexts"`; None for standard
+        Moving-MNIST, whose digits all bounce. `velocities` are then the steps taken, with the
+        same identity as above.
+    family_params: (N, D, len(motion_contexts.PARAM_NAMES)) float32, each digit's family
+        parameters, NaN where its family has none; None with `families`.
     """
 
     frames: np.ndarray
@@ -60,6 +70,8 @@ class MovingMNISTClips:
     digit_indices: np.ndarray
     seed: Seed
     split: str
+    families: np.ndarray | None = None
+    family_params: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         # Clips also come back from disk (fixed sets): a mismatched file must not pass silently.
@@ -72,6 +84,11 @@ class MovingMNISTClips:
             "labels": (n, d),
             "digit_indices": (n, d),
         }
+        if (self.families is None) != (self.family_params is None):
+            raise ValueError("MovingMNISTClips: families and family_params come together")
+        if self.families is not None:
+            expected["families"] = (n, d)
+            expected["family_params"] = (n, d, self.family_params.shape[-1])
         for name, shape in expected.items():
             if getattr(self, name).shape != shape:
                 raise ValueError(
@@ -83,8 +100,13 @@ class MovingMNISTClips:
         return self.frames.shape[0]
 
     @property
+    def motion(self) -> str:
+        """'contexts' for clips with motion families, else 'standard'."""
+        return "standard" if self.families is None else "contexts"
+
+    @property
     def source(self) -> str:
-        return generated_source(self.seed, self.split)
+        return generated_source(self.seed, self.split, self.motion)
 
     def subset(self, index: slice | Sequence[int] | np.ndarray) -> MovingMNISTClips:
         """The clips selected by a slice or an array of clip indices (seed and split kept)."""
@@ -99,6 +121,8 @@ class MovingMNISTClips:
             digit_indices=self.digit_indices[index],
             seed=self.seed,
             split=self.split,
+            families=None if self.families is None else self.families[index],
+            family_params=None if self.family_params is None else self.family_params[index],
         )
 
     def to_tensor(self) -> torch.Tensor:
@@ -182,9 +206,23 @@ def _check_seed(seed: Any) -> None:
 
 
 def check_generator_args(
-    seq_len: int, *, seed: Seed, split: str, num_digits: int, image_size: int, step: float
+    seq_len: int,
+    *,
+    seed: Seed,
+    split: str,
+    num_digits: int,
+    image_size: int,
+    step: float,
+    motion: str = "standard",
 ) -> None:
     """Raise ValueError naming the value and the limit for any bad generator argument."""
+    if motion not in MOTIONS:
+        raise ValueError(f"motion={motion!r}: must be one of {', '.join(MOTIONS)}")
+    if motion == "contexts" and isinstance(image_size, int) and image_size < 56:
+        raise ValueError(
+            f"image_size={image_size}: motion contexts need image_size >= 56, so that an orbit "
+            "of radius 14 fits beside the 28-pixel digit"
+        )
     _check_int("seq_len", seq_len, 1)
     _check_int("num_digits", num_digits, 1)
     _check_int("image_size", image_size, DIGIT_SIZE)  # the canvas must hold a whole digit
@@ -205,6 +243,7 @@ def generate_clips(
     num_digits: int = 2,
     image_size: int = 64,
     step: float = 0.1,
+    motion: str = "standard",
 ) -> MovingMNISTClips:
     """Generate `num_clips` Moving-MNIST clips of `seq_len` frames, deterministic in `seed`.
 
@@ -212,18 +251,36 @@ def generate_clips(
     [0, 2pi) at `step * (image_size - 28)` pixels/frame (3.6 at the defaults) and bounces off the
     borders. Digits are drawn with replacement from the `split` pool of `mnist_digits.digit_pool`.
     `seed` is an integer or a tuple of integers (entropy of a `np.random.SeedSequence`).
+    With `motion="contexts"` each digit follows one of six motion families instead
+    (`lmc.data.motion_contexts`; `step` is then unused) and the clips carry `families`.
     """
     _check_int("num_clips", num_clips, 1)
     check_generator_args(
-        seq_len, seed=seed, split=split, num_digits=num_digits, image_size=image_size, step=step
+        seq_len,
+        seed=seed,
+        split=split,
+        num_digits=num_digits,
+        image_size=image_size,
+        step=step,
+        motion=motion,
     )
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     images, labels = load_mnist_digits()
     pool = digit_pool(split)
     digit_indices = pool[rng.integers(0, len(pool), size=(num_clips, num_digits))]
     free = image_size - DIGIT_SIZE
-    step = float(step)
-    continuous, velocities = _trajectories(rng, num_clips, seq_len, num_digits, free, step)
+    families = family_params = None
+    if motion == "contexts":
+        from lmc.data.motion_contexts import context_trajectories
+
+        continuous, velocities, families, family_params = context_trajectories(
+            rng, num_clips, seq_len, num_digits, free
+        )
+        family_params = family_params.astype(np.float32)
+    else:
+        continuous, velocities = _trajectories(
+            rng, num_clips, seq_len, num_digits, free, float(step)
+        )
     corners = np.rint(continuous).astype(np.int64)  # stays in [0, free] since continuous does
     return MovingMNISTClips(
         frames=_paste(images[digit_indices], corners, image_size),
@@ -234,6 +291,8 @@ def generate_clips(
         digit_indices=digit_indices,
         seed=seed,
         split=split,
+        families=families,
+        family_params=family_params,
     )
 
 
@@ -258,6 +317,7 @@ class MovingMNISTStream:
         num_digits: int = 2,
         image_size: int = 64,
         step: float = 0.1,
+        motion: str = "standard",
     ):
         _check_int("batch_size", batch_size, 1)
         _check_int("world_size", world_size, 1)
@@ -267,8 +327,15 @@ class MovingMNISTStream:
         if not isinstance(seed, int | np.integer):
             raise ValueError(f"seed={seed!r}: the stream seed must be one integer >= 0")
         check_generator_args(
-            seq_len, seed=seed, split=split, num_digits=num_digits, image_size=image_size, step=step
+            seq_len,
+            seed=seed,
+            split=split,
+            num_digits=num_digits,
+            image_size=image_size,
+            step=step,
+            motion=motion,
         )
+        self.motion = motion
         self.batch_size, self.seq_len, self.seed = batch_size, seq_len, int(seed)
         self.rank, self.world_size = rank, world_size
         self.split, self.num_digits = split, num_digits
@@ -285,6 +352,7 @@ class MovingMNISTStream:
             num_digits=self.num_digits,
             image_size=self.image_size,
             step=self.step,
+            motion=self.motion,
         )
         self.batch_index += 1
         return clips
@@ -301,8 +369,11 @@ class MovingMNISTStream:
             yield self.next_batch()
 
     def _params(self) -> dict[str, Any]:
-        # Rank and world size are left out: every rank resumes from rank 0's checkpoint.
+        # Rank and world size are left out: every rank resumes from rank 0's checkpoint. The
+        # motion is named only when it is not the standard one, so older states still resume.
+        motion = {} if self.motion == "standard" else {"motion": self.motion}
         return {
+            **motion,
             "seed": self.seed,
             "batch_size": self.batch_size,
             "seq_len": self.seq_len,
@@ -329,6 +400,9 @@ class MovingMNISTStream:
             for k, v in mine.items()
             if k in state and state[k] != v
         ]
+        saved_motion = state.get("motion", "standard")
+        if len(state) > 1 and saved_motion != self.motion:  # a full state names its motion
+            diffs.append(f"motion={saved_motion!r} (stream has {self.motion!r})")
         if diffs:
             raise ValueError(
                 "stream state was saved with other parameters: "

@@ -19,6 +19,7 @@ from typing import Any, get_type_hints
 
 from lmc.cli import ArgumentParser
 from lmc.config import QUERY_MODES, ModelConfig
+from lmc.data.moving_mnist import MOTIONS
 from lmc.device import check_device_name
 from lmc.errors import ConfigError
 from lmc.model import PARTS
@@ -54,6 +55,9 @@ class TrainConfig:
     workers: int = 2
     # --- this project's additions
     preset: str | None = None  # None: paper-mnist or paper-kth by dataset
+    # The generator's motion: standard (bounce only) | contexts (six families, one per digit,
+    # lmc.data.motion_contexts); its validation set is the contexts' own.
+    motion: str = "standard"
     seed: int = 1234
     device: str = "auto"  # auto: cuda if available, else cpu
     amp: str = "off"  # off | bf16 | fp16 (autocast, CUDA only)
@@ -98,6 +102,7 @@ class TrainConfig:
             "query": (None, *QUERY_MODES),
             "query_padding": (None, "zeros", "replicate"),
             "addressing": (None, "cosine", "standardized"),
+            "motion": MOTIONS,
         }
         for name, valid in choices.items():
             if getattr(self, name) not in valid:
@@ -135,6 +140,11 @@ class TrainConfig:
             )
         if not (math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr={self.lr}: must be a finite number > 0")
+        if self.motion != "standard" and (self.train_data_dir or self.dataset == "kth"):
+            raise ValueError(
+                f"motion={self.motion!r} is a setting of the built-in Moving-MNIST generator; "
+                "it cannot apply to frame folders (--train_data_dir) or KTH"
+            )
         if self.dataset == "kth" and not self.train_data_dir:
             raise ValueError(
                 "dataset=kth needs --train_data_dir (make one with `python -m lmc.data kth RAW_DIR OUT_DIR`)"

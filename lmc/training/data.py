@@ -32,6 +32,7 @@ class GeneratorSource:
             rank=rank,
             world_size=world,
             image_size=image_size,
+            motion=cfg.motion,
         )
 
     def next_batch(self) -> torch.Tensor:
@@ -123,5 +124,5 @@ def validation_clips(cfg: TrainConfig, image_size: int, channels: int) -> tuple[
         return torch.stack([dataset[i] for i in range(n)]), f"frame folders {cfg.valid_data_dir}"
     from lmc.data.fixed_sets import fixed_set
 
-    clips = fixed_set("val", cfg.val_clips, clip_len, image_size=image_size)
+    clips = fixed_set("val", cfg.val_clips, clip_len, image_size=image_size, motion=cfg.motion)
     return _to_channels(clips.to_tensor(), channels), clips.source
