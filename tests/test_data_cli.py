@@ -11,7 +11,9 @@ import torch
 
 from lmc.data.__main__ import main
 from lmc.data.folders import FrameFolderDataset
+from lmc.data.motion_contexts import FAMILIES, PARAM_NAMES
 from lmc.data.moving_mnist import generate_clips
+from lmc.data.standard_file import load_standard_file
 from lmc.errors import ConfigError, DataError
 
 EXPORT = ["--num-clips", "3", "--seq-len", "5", "--seed", "7", "--split", "val"]
@@ -71,6 +73,40 @@ def test_export_writes_a_manifest_of_its_folders(tmp_path):
         for i in range(3)
     ]
     assert FrameFolderDataset(out, 5).video_names == [row["folder"] for row in rows]
+
+
+def test_context_export_carries_each_digits_family(tmp_path, capsys):
+    out = tmp_path / "ctx"
+    main(["export", str(out), *EXPORT, "--motion", "contexts"])
+    assert "wrote 3 clips with motion contexts of 5 frames (val)" in capsys.readouterr().out
+    clips = generate_clips(3, 5, seed=7, split="val", motion="contexts")
+    with np.load(out / "meta.npz") as meta:
+        np.testing.assert_array_equal(meta["families"], clips.families)
+        np.testing.assert_array_equal(meta["family_params"], clips.family_params)
+        names = [str(n) for n in meta["family_names"]]
+        assert names == list(FAMILIES) and len(meta["param_names"]) == len(PARAM_NAMES)
+    with open(out / "manifest.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [row["families"] for row in rows] == [
+        " ".join(FAMILIES[f] for f in clips.families[i]) for i in range(3)
+    ]
+    assert json.loads((out / "export.json").read_text())["motion"] == "contexts"
+    np.testing.assert_array_equal(as_uint8(FrameFolderDataset(out, 5)[1])[:, 0], clips.frames[1])
+
+
+def test_standard_file_export_has_the_fields_layout_and_labels_beside(tmp_path):
+    out = tmp_path / "std"
+    main(["export", str(out), *EXPORT, "--motion", "contexts", "--format", "standard"])
+    clips = generate_clips(3, 5, seed=7, split="val", motion="contexts")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "export.json",
+        "meta.npz",
+        "mnist_test_seq.npy",
+    ]
+    frames = load_standard_file(out / "mnist_test_seq.npy")  # (T, N, H, W) on disk
+    np.testing.assert_array_equal(frames, clips.frames)
+    with np.load(out / "meta.npz") as meta:
+        np.testing.assert_array_equal(meta["families"], clips.families)
 
 
 def test_export_errors_are_messages(tmp_path):

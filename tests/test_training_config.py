@@ -82,6 +82,11 @@ def test_unknown_flags_and_bad_types_are_config_errors():
         ),
         (["--long_window", "past"], "long_window='past': must be one of"),
         (["--addressing", "dot"], "addressing='dot': must be one of"),
+        (["--motion", "spiral"], "motion='spiral': must be one of"),
+        (
+            ["--motion", "contexts", "--train_data_dir", "somewhere"],
+            "motion='contexts' is a setting of the built-in Moving-MNIST generator",
+        ),
         (["--matching_learns", "alignment"], "matching_learns='alignment' needs an alignment term"),
         (["--temperature", "nan"], "invalid ModelConfig: temperature=nan: must be a finite number"),
     ],

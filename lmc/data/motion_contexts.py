@@ -226,3 +226,20 @@ def cell_family(
     best_coverage = np.take_along_axis(coverage, best[:, None], axis=1)[:, 0]
     family = np.take_along_axis(families, best, axis=1)
     return np.where(best_coverage > 0, family, -1), best_coverage
+
+
+def displacement_features(positions: np.ndarray) -> np.ndarray:
+    """Features of a path that do not depend on where it lies or which way it points.
+
+    positions: (M, T, 2) (y, x) of M paths -> (M, 3T - 5): the T - 1 step lengths, then for each
+    pair of consecutive steps their cross and dot products (the turn and the carry-on). A
+    classifier on these is the control for "the family is in the input": what a perfect reader of
+    the digits' positions can tell.
+    """
+    steps = np.diff(np.asarray(positions, dtype=np.float64), axis=1)
+    if steps.shape[1] < 1:
+        raise ValueError(f"positions of shape {positions.shape}: need at least two frames")
+    a, b = steps[:, :-1], steps[:, 1:]
+    cross = a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]
+    dot = (a * b).sum(axis=-1)
+    return np.concatenate([np.linalg.norm(steps, axis=-1), cross, dot], axis=1)
