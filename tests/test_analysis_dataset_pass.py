@@ -123,3 +123,31 @@ def test_cell_digit_is_the_digit_covering_the_cell_most(tiny):
     empty = np.isnan(result.direction)
     assert empty.any() and (result.cell_digit[empty] == -1).all()
     assert (result.cell_digit[~empty] >= 0).all()
+
+
+def test_a_pass_over_context_clips_knows_each_cells_family(tmp_path):
+    from lmc.data.motion_contexts import cell_family
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig.preset("tiny", image_size=64))
+    clips = generate_clips(3, 14, seed=4, split="test", motion="contexts")
+    result = dp.run_dataset_pass(
+        model,
+        clips.frames,
+        10,
+        positions=clips.positions,
+        velocities=clips.velocities,
+        labels=clips.labels,
+        families=clips.families,
+    )
+    family, coverage = cell_family(clips.positions, clips.families, 64, (4, 4), slice(0, 10))
+    assert result.has_families and result.cell_family.dtype == np.int16
+    np.testing.assert_array_equal(result.cell_family, family)
+    np.testing.assert_allclose(result.family_coverage, coverage, rtol=1e-6)
+    np.testing.assert_array_equal(result.families, clips.families)
+    again = dp.load_pass(dp.save_pass(result, tmp_path / "p.npz"))
+    np.testing.assert_array_equal(again.cell_family, result.cell_family)
+    # a standard pass has none, and its cache key is unchanged by the new option
+    assert not dp.run_dataset_pass(model, clips.frames, 10).has_families
+    assert "motion" not in dp.fixed_set_selection(8)
+    assert dp.fixed_set_selection(8, motion="contexts")["motion"] == "contexts"

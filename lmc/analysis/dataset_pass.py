@@ -52,6 +52,10 @@ class DatasetPass:
     (`lmc.data.motion.cell_motion`; NaN where no digit passed); cell_digit (N, cells) the class
     of the digit that covered the cell most over the input, -1 where none; labels (N, digits) the
     digit classes; actions (N,) KTH action indices into action_names; all None when unknown.
+    With motion contexts (`lmc.data.motion_contexts`): families (N, digits) each digit's family,
+    cell_family (N, cells) the family of the digit that covered the cell most over the input (-1
+    where none) and family_coverage (N, cells) how much of the cell it covered per input frame;
+    None for clips without families.
     clip_index (N,) the position of each clip in the source; selection: what was passed over.
     """
 
@@ -75,7 +79,14 @@ class DatasetPass:
     labels: np.ndarray | None = None
     actions: np.ndarray | None = None
     action_names: tuple[str, ...] = ()
+    families: np.ndarray | None = None
+    cell_family: np.ndarray | None = None
+    family_coverage: np.ndarray | None = None
     selection: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def has_families(self) -> bool:
+        return self.cell_family is not None
 
     @property
     def num_clips(self) -> int:
@@ -135,6 +146,7 @@ def run_dataset_pass(
     labels: np.ndarray | None = None,
     actions: np.ndarray | None = None,
     action_names: Sequence[str] = (),
+    families: np.ndarray | None = None,
     progress: Progress | None = None,
     selection: dict[str, Any] | None = None,
 ) -> DatasetPass:
@@ -143,7 +155,8 @@ def run_dataset_pass(
     The input is frames[:, :short_len]; the long window frames[:, :long_len] (default: the whole
     clip when it is longer than the input and long enough for the motion encoder, else no phase 1).
     positions and velocities (N, T, D, 2), the generator's metadata, give each cell's true motion;
-    labels (N, D) the digits; actions (N,) KTH action indices. progress(done, total) after every
+    labels (N, D) the digits; actions (N,) KTH action indices; families (N, D) the digits' motion
+    families (with positions: each cell's family). progress(done, total) after every
     batch. batch_size defaults to CPU_BATCH or CUDA_BATCH by the model's device.
     """
     memory = getattr(model, "memory", None)
@@ -214,6 +227,14 @@ def run_dataset_pass(
         result.occupancy = motion.occupancy.astype(np.float32)
         if labels is not None:
             result.cell_digit = _cell_digit(positions, velocities, labels, size, grid, short_len)
+    if positions is not None and families is not None:
+        from lmc.data.motion_contexts import cell_family
+
+        size = frames.shape[-1]
+        family, coverage = cell_family(positions, families, size, grid, slice(0, short_len))
+        result.families = np.asarray(families).astype(np.int16)
+        result.cell_family = family.astype(np.int16)
+        result.family_coverage = coverage.astype(np.float32)
     return result
 
 
@@ -332,10 +353,15 @@ def cached_pass(path: str | Path, compute: Callable[[], DatasetPass]) -> tuple[D
 
 
 def fixed_set_selection(
-    num_clips: int, short_len: int = 10, out_len: int = 10, image_size: int = 64
+    num_clips: int,
+    short_len: int = 10,
+    out_len: int = 10,
+    image_size: int = 64,
+    motion: str = "standard",
 ) -> dict[str, Any]:
     """What `fixed_set_pass` passes over: the first `num_clips` clips of the fixed generated test
-    set of max(num_clips, 1000) clips (so up to 1,000 they are the clips evaluation uses)."""
+    set of max(num_clips, 1000) clips (so up to 1,000 they are the clips evaluation uses), of
+    standard Moving-MNIST or with motion contexts."""
     from lmc.data.fixed_sets import DEFAULT_NUM_CLIPS
 
     if num_clips < 1:
@@ -350,6 +376,8 @@ def fixed_set_selection(
         "long_len": seq_len,
         "image_size": image_size,
         "version": FORMAT_VERSION,
+        # named only for contexts, so the standard passes already cached keep their key
+        **({} if motion == "standard" else {"motion": motion}),
     }
 
 
@@ -363,6 +391,7 @@ def fixed_set_pass(
     progress: Progress | None = None,
     model_key: str | None = None,
     root: str | Path | None = None,
+    motion: str = "standard",
 ) -> tuple[DatasetPass, bool]:
     """The pass over `fixed_set_selection(...)`, cached on disk under `model_key` (default: the
     hash of the weights): (pass, True if it came from the cache).
@@ -371,13 +400,13 @@ def fixed_set_pass(
     """
     from lmc.data.fixed_sets import fixed_set
 
-    selection = fixed_set_selection(num_clips, short_len, out_len, model.config.image_size)
+    selection = fixed_set_selection(num_clips, short_len, out_len, model.config.image_size, motion)
     path = cache_path(model_key or model_hash(model), selection, root)
 
     def compute() -> DatasetPass:
         seq_len = selection["long_len"]
         clips = fixed_set(
-            "test", selection["pool"], seq_len, image_size=selection["image_size"]
+            "test", selection["pool"], seq_len, image_size=selection["image_size"], motion=motion
         ).subset(slice(0, num_clips))
         return run_dataset_pass(
             model,
@@ -388,6 +417,7 @@ def fixed_set_pass(
             positions=clips.positions,
             velocities=clips.velocities,
             labels=clips.labels,
+            families=clips.families,
             progress=progress,
             selection=selection,
         )
