@@ -194,38 +194,58 @@ def context_trajectories(
     return positions, steps, families, params
 
 
-def cell_family(
+def covering_digit(
     positions: np.ndarray,
-    families: np.ndarray,
     image_size: int = 64,
     grid: tuple[int, int] = (4, 4),
     frames: slice | None = None,
     digit_size: int = 28,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per query cell, the family of the digit whose box covers the cell most over the frames.
+    """Per query cell, the digit whose box covers the cell most over the selected frames.
 
-    positions: (N, T, D, 2) top-left (y, x); families: (N, D). Returns the family (N, cells)
-    int64, -1 where no box ever overlaps the cell, and that digit's coverage (N, cells): its mean
-    box area inside the cell per frame, in units of the cell's area (0 where -1).
+    positions: (N, T, D, 2) top-left (y, x). Returns the digit index (N, cells) and its coverage
+    (N, cells): its mean box area inside the cell per frame, in units of the cell's area (0 where
+    no box ever overlaps the cell; the index is then 0 and means nothing).
     """
     from lmc.data.motion import _overlap
 
     rows, cols = grid
     positions = np.asarray(positions, dtype=np.float64)
+    if positions.ndim != 4 or positions.shape[-1] != 2:
+        raise ValueError(f"positions has shape {positions.shape}, expected (N, T, D, 2)")
     if frames is not None:
         positions = positions[:, frames]
     n, t, d = positions.shape[:3]
-    if families.shape != (n, d):
-        raise ValueError(f"families has shape {families.shape}, expected {(n, d)}")
     cell_h, cell_w = image_size // rows, image_size // cols
     overlap_y = _overlap(positions[..., 0], digit_size, cell_h, rows)
     overlap_x = _overlap(positions[..., 1], digit_size, cell_w, cols)
     area = (overlap_y[..., :, None] * overlap_x[..., None, :]).reshape(n, t, d, rows * cols)
     coverage = area.sum(axis=1) / (t * cell_h * cell_w)  # (N, D, cells)
     best = coverage.argmax(axis=1)  # (N, cells)
-    best_coverage = np.take_along_axis(coverage, best[:, None], axis=1)[:, 0]
-    family = np.take_along_axis(families, best, axis=1)
-    return np.where(best_coverage > 0, family, -1), best_coverage
+    return best, np.take_along_axis(coverage, best[:, None], axis=1)[:, 0]
+
+
+def cell_family(
+    positions: np.ndarray,
+    families: np.ndarray,
+    image_size: int = 64,
+    grid: tuple[int, int] = (4, 4),
+    frames: slice | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per query cell, the family of the digit whose box covers the cell most over the frames.
+
+    positions: (N, T, D, 2) top-left (y, x); families: (N, D). Returns the family (N, cells)
+    int64, -1 where no box ever overlaps the cell, and that digit's coverage (`covering_digit`).
+    """
+    positions = np.asarray(positions)
+    families = np.asarray(families)
+    if families.shape != (positions.shape[0], positions.shape[2]):
+        raise ValueError(
+            f"families has shape {families.shape}, expected {(positions.shape[0], positions.shape[2])}"
+        )
+    digit, coverage = covering_digit(positions, image_size, grid, frames)
+    family = np.take_along_axis(families.astype(np.int64), digit, axis=1)
+    return np.where(coverage > 0, family, -1), coverage
 
 
 def displacement_features(positions: np.ndarray) -> np.ndarray:
