@@ -27,6 +27,7 @@ from lmc.experiments.variants import (
     Budget,
     Variant,
     ablation_grid,
+    contexts_study_variants,
     memory_study_variants,
     standard_variants,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "ExperimentResult",
     "Variant",
     "ablation_grid",
+    "contexts_study_variants",
     "evaluation_frame",
     "load_demo_model",
     "load_grid",
