@@ -1,7 +1,9 @@
 """The layers' one direction of dependencies (docs/architecture.md), checked on the source.
 
-The library `lmc/` imports nothing above it (`train/`, `dashboard/`), no module edits sys.path,
-and the modules of `lmc` import each other without cycles, imports inside functions included.
+The document is the truth: its table names every module of `lmc` once, in one layer, and each
+module imports only from its own layer or a lower one; the applications import as its drawing
+shows; no module edits sys.path; the modules of `lmc` import each other without cycles. Imports
+inside functions count.
 """
 
 import ast
@@ -10,6 +12,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY = ROOT / "lmc"
+DOC = ROOT / "docs" / "architecture.md"
+# The drawing at the top of the document: which top-level folders each may import.
+APPLICATIONS = {
+    "lmc_cli": {"train", "dashboard", "lmc"},
+    "train": {"lmc"},
+    "dashboard": {"lmc"},
+    "lmc": set(),
+}
 
 
 def module_name(path: Path) -> str:
@@ -34,14 +44,76 @@ def library_graph() -> dict[str, set[str]]:
     return {name: {m for m in imported_modules(p) if m in files} for name, p in files.items()}
 
 
-def test_the_library_imports_nothing_above_it():
-    offenders = {
-        module_name(p): sorted(
-            m for m in imported_modules(p) if m.split(".")[0] in ("train", "dashboard")
-        )
-        for p in LIBRARY.rglob("*.py")
+LAYER_ROW = re.compile(r"^\| (\d+)\. [^|]+\| ([^|]+) \|", re.MULTILINE)
+PACKAGE = re.compile(r"`(\w+)/`(?: \(([^)]*)\))?")
+NAME = re.compile(r"`([\w.]+)`")
+
+
+def documented_layers(text: str) -> dict[str, list[int]]:
+    """{module: the layers the table names it in} from the layer table of the document: a
+    package `p/` stands for lmc.p (its __init__) and the modules in its brackets, `__init__` for
+    lmc itself, a dotted name for that module."""
+    found: dict[str, list[int]] = {}
+    for number, cell in LAYER_ROW.findall(text):
+        names = []
+        for package, members in PACKAGE.findall(cell):
+            names.append(package)
+            names += [f"{package}.{m}" for m in NAME.findall(members)]
+        names += NAME.findall(PACKAGE.sub("", cell))
+        for name in names:
+            module = "lmc" if name == "__init__" else f"lmc.{name}"
+            found.setdefault(module, []).append(int(number))
+    return found
+
+
+def test_the_document_names_every_module_once():
+    layers = documented_layers(DOC.read_text())
+    modules = set(library_graph())
+    assert {n for found in layers.values() for n in found} == set(range(1, 8))
+    assert sorted(modules - set(layers)) == [], "add them to docs/architecture.md's layer table"
+    assert sorted(set(layers) - modules) == [], "named in docs/architecture.md but not in lmc/"
+    assert {m: n for m, n in layers.items() if len(n) > 1} == {}
+
+
+def test_the_document_parse_reads_packages_modules_and_the_root():
+    text = (
+        "| 1. a | `errors`, `nn/` (`memory`, `fusion`), `__init__` | x |\n"
+        "| 2. b | `training.state`, `data/` | y |\n"
+    )
+    assert documented_layers(text) == {
+        "lmc.errors": [1],
+        "lmc.nn": [1],
+        "lmc.nn.memory": [1],
+        "lmc.nn.fusion": [1],
+        "lmc": [1],
+        "lmc.training.state": [2],
+        "lmc.data": [2],
     }
-    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_each_library_module_imports_only_its_own_layer_or_below():
+    layers = {m: n[0] for m, n in documented_layers(DOC.read_text()).items()}
+    upward = {
+        f"{name} ({layers[name]})": sorted(
+            f"{m} ({layers[m]})" for m in imports if layers.get(m, 0) > layers[name]
+        )
+        for name, imports in library_graph().items()
+        if name in layers  # the test above names the modules the table lacks
+    }
+    assert {k: v for k, v in upward.items() if v} == {}
+
+
+def test_the_applications_import_as_the_drawing_shows():
+    drawing = DOC.read_text().split("```")[1]
+    heads = [a or b for a, b in re.findall(r"^ (\w+)|\+--> (\w+)", drawing, re.MULTILINE)]
+    assert heads == list(APPLICATIONS)
+    offenders = {}
+    for folder, allowed in APPLICATIONS.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            tops = {m.split(".")[0] for m in imported_modules(path)} & set(APPLICATIONS)
+            if tops - allowed - {folder}:
+                offenders[str(path.relative_to(ROOT))] = sorted(tops - allowed - {folder})
+    assert offenders == {}
 
 
 SYS_PATH_EDIT = re.compile(

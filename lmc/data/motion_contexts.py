@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from lmc.data.moving_mnist import reflect
+from lmc.data.walls import reflect
 
 FAMILIES = ("bounce", "orbit-cw", "orbit-ccw", "zigzag", "oscillate", "stop-go")
 # Each digit's parameters, one column each, NaN where its family has no such parameter. Angles

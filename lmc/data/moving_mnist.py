@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from lmc.data.mnist_digits import DIGIT_SIZE, SPLITS, digit_pool, load_mnist_digits
+from lmc.data.walls import reflect
 
 # Bump when the same arguments would produce different clips, so that cached sets regenerate.
 GENERATOR_VERSION = 1
@@ -49,7 +50,7 @@ class MovingMNISTClips:
         frame t, i.e. after any bounce on its way into frame t. It is the displacement from frame
         t to t+1 unless the digit hits a border on the way, and always
         `continuous_positions[t+1] == reflect(continuous_positions[t] + velocities[t])`, see
-        `reflect`. Its norm is the clip's speed at every frame; y grows downwards.
+        `lmc.data.walls.reflect`. Its norm is the clip's speed at every frame; y grows downwards.
     labels: (N, D) uint8, the class 0..9 of each digit.
     digit_indices: (N, D) int64, index of each digit image in the MNIST test file.
     seed, split: what generated them; `generate_clips(N, T, seed=seed, split=split, ...)` with the
@@ -137,21 +138,6 @@ def frames_to_tensor(frames: np.ndarray) -> torch.Tensor:
     the standard file, a transposed view) are fine and are read once.
     """
     return torch.from_numpy(np.divide(frames, 255.0, dtype=np.float32, order="C")).unsqueeze(2)
-
-
-def reflect(
-    position: np.ndarray, velocity: np.ndarray, free: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Fold positions that left [0, free] back inside and flip those velocity components.
-
-    Elementwise on any shape. One fold is enough when |velocity| <= free, which `step <= 1`
-    guarantees, since a position then leaves the range by at most `free`.
-    """
-    below = position < 0
-    above = position > free
-    position = np.where(below, -position, np.where(above, 2 * free - position, position))
-    velocity = np.where(below | above, -velocity, velocity)
-    return position, velocity
 
 
 def _trajectories(
