@@ -6,17 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from lmc.data.fixed_sets import fixed_set
-from lmc.data.motion_contexts import (
-    FAMILIES,
-    PARAM_NAMES,
-    cell_family,
-    displacement_features,
-    family_index,
-)
+from lmc.data.motion_contexts import FAMILIES, PARAM_NAMES, cell_family, family_index
 from lmc.data.moving_mnist import MovingMNISTStream, generate_clips, reflect
+from lmc.experiments.contexts import constant_velocity_miss, family_from_input
 
 FREE = 36
 
@@ -139,25 +133,19 @@ def test_parameters_not_of_a_family_are_nan(clips):
             assert np.isfinite(p[name]).all() == (name in names), (family, name)
 
 
+@pytest.mark.slow  # two classifiers on 3,000 digits: about 5 s on an idle machine
 def test_the_context_shows_over_the_whole_input_not_its_end(clips):
     """A small classifier on a digit's nine input displacements recovers its family at 0.9 or
     more; on the last two alone far less: the input hints at its context only as a whole."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
     train = generate_clips(1500, 10, seed=12, split="train", motion="contexts")
-
-    def data(c, last):
-        paths = c.positions[:, :10].transpose(0, 2, 1, 3).reshape(-1, 10, 2)
-        return displacement_features(paths[:, -last - 1 :]), c.families.ravel()
-
-    scores = {}
-    with threadpool_limits(1):  # fast and the same on a loaded machine
-        for last in (9, 2):
-            x, y = data(train, last)
-            model = HistGradientBoostingClassifier(max_iter=100, random_state=0).fit(x, y)
-            scores[last] = model.score(*data(clips, last))
-    assert scores[9] >= 0.9, scores
-    assert scores[2] <= 0.6, scores
+    whole = family_from_input(train, clips)
+    end = family_from_input(train, clips, last=2)
+    assert whole >= 0.9, whole
+    assert end <= 0.6, end
+    with pytest.raises(ValueError, match="last=10: must be between 1 and input_len - 1 = 9"):
+        family_from_input(train, clips, last=10)
+    with pytest.raises(ValueError, match="the test clips have no motion families"):
+        family_from_input(train, generate_clips(2, 10, seed=0))
 
 
 def test_a_constant_velocity_guess_misses_every_familys_future(clips):
@@ -165,21 +153,30 @@ def test_a_constant_velocity_guess_misses_every_familys_future(clips):
     reflection, misses by several pixels on average for every family but bounce (for which it
     is the true rule, but for the rounding of the input positions); carried on without a
     reflection it misses every family."""
-    positions = clips.positions.astype(np.float64)  # what the frames show
-    last = positions[:, 9] - positions[:, 8]
-    linear = positions[:, 9][:, None] + np.arange(1, 31)[None, :, None, None] * last[:, None]
-    reflected, p, v = [], positions[:, 9], last
-    for _ in range(30):
-        p, v = reflect(p + v, v, FREE)
-        reflected.append(p)
-    reflected = np.stack(reflected, axis=1)
-    truth = positions[:, 10:40]
-    for index, name in enumerate(FAMILIES):
-        mine = clips.families == index  # (N, D)
-        miss_linear = np.linalg.norm(linear - truth, axis=-1).transpose(0, 2, 1)[mine].mean()
-        miss_reflected = np.linalg.norm(reflected - truth, axis=-1).transpose(0, 2, 1)[mine].mean()
-        assert miss_linear > 20, (name, miss_linear)
-        assert miss_reflected > (3 if name == "bounce" else 8), (name, miss_reflected)
+    table = constant_velocity_miss(clips, input_len=10, horizon=30)
+    assert table["family"].tolist() == list(FAMILIES) and table["digits"].sum() == 1200
+    for row in table.itertuples():
+        assert row.miss_linear > 20, row
+        assert row.miss_reflected > (3 if row.family == "bounce" else 8), row
+    # an oracle, written out for the two digits of the first clip
+    misses = {}
+    for d in range(2):
+        p = clips.positions[0, :, d].astype(np.float64)
+        v, q, guess = p[9] - p[8], p[9], []
+        for _ in range(30):
+            q, v = reflect(q + v, v, FREE)
+            guess.append(q)
+        family = FAMILIES[clips.families[0, d]]
+        misses.setdefault(family, []).append(
+            np.linalg.norm(np.array(guess) - p[10:40], axis=-1).mean()
+        )
+    first = constant_velocity_miss(clips.subset([0]), 10, 30).set_index("family")
+    for family, values in misses.items():
+        assert first.loc[family, "digits"] == len(values)
+        assert first.loc[family, "miss_reflected"] == pytest.approx(np.mean(values))
+    assert first["miss_reflected"].isna().sum() == 6 - len(misses)  # families without a digit
+    with pytest.raises(ValueError, match="input_len=10, horizon=31"):
+        constant_velocity_miss(clips, 10, 31)
 
 
 def test_cell_family_names_the_digit_that_covers_a_cell_most():
