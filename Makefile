@@ -43,9 +43,9 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: run 'sudo apt-get install -y chromium' for the browser tests"; fi; }
 
+# `lmc dashboard` carries the server's options (dashboard/launch.py): XSRF, upload cap, no tracebacks.
 dashboard: $(RUNTIME_STAMP) $(UMAP_WARM)
-	NUMBA_CACHE_DIR=$(NUMBA_CACHE) $(PY) -m streamlit run dashboard/app.py \
-	  --server.headless true --server.address $(HOST) --server.port $(PORT)
+	NUMBA_CACHE_DIR=$(NUMBA_CACHE) $(VENV)/bin/lmc dashboard --host $(HOST) --port $(PORT)
 
 test: $(DEV_STAMP) browser
 	NUMBA_CACHE_DIR=$(NUMBA_CACHE) $(PY) -m pytest

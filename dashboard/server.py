@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from dashboard import APP
+from dashboard.launch import streamlit_command
 from dashboard.settings import REPO
 
 # Playwright's own browser download cannot work offline; Debian's Chromium runs headless with
@@ -41,11 +40,8 @@ def serving(env: dict[str, str], log_path: Path, *, timeout: float = 60) -> Iter
     its health check, and stop it on leaving. If it dies or stays silent for `timeout` seconds,
     raise RuntimeError with the end of its log."""
     port = free_port()
-    command = [
-        *(sys.executable, "-m", "streamlit", "run", str(APP)),
-        *("--server.headless", "true", "--server.address", "127.0.0.1"),
-        *("--server.port", str(port), "--browser.gatherUsageStats", "false"),
-    ]
+    # The options `lmc dashboard` serves with (dashboard/launch.py), so tests see what users get.
+    command = streamlit_command(["--host", "127.0.0.1", "--port", str(port)])
     url = f"http://127.0.0.1:{port}"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)

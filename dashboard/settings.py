@@ -28,7 +28,7 @@ from lmc.paths import inside
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DEMO = str(DEMO_CHECKPOINT)  # repository-relative, named once in lmc.demos
 DEFAULT_ROOTS = "models:runs"
-# Must agree with server.maxUploadSize in .streamlit/config.toml; uploads are checked in code too.
+# The server refuses bigger uploads (server.maxUploadSize, dashboard/launch.py); pages check too.
 MAX_UPLOAD_MB = 64
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth")
 # Folders a walk never enters: environments, caches and version control hold no user data.

@@ -7,7 +7,7 @@
     lmc convert ...    python -m lmc.convert ...
     lmc data ...       python -m lmc.data ...
     lmc bench ...      python -m lmc.bench ...           (and `lmc bench dashboard|memory`)
-    lmc dashboard ...  streamlit run dashboard/app.py ... (flags go to streamlit)
+    lmc dashboard ...  streamlit run dashboard/app.py with its options (dashboard/launch.py)
 
 It sits above the library and the applications (train/, dashboard/) and imports each only when
 its subcommand runs, so `lmc --help` costs nothing. Every subcommand fails the same way: one line
@@ -32,7 +32,7 @@ COMMANDS = {
     "convert": ("lmc.convert", "convert the authors' checkpoints"),
     "data": ("lmc.data.__main__", "Moving-MNIST frame folders, KTH conversion"),
     "bench": ("lmc.bench.__main__", "benchmarks (model, data, metrics, train, health, gpu)"),
-    "dashboard": (None, "serve the dashboard (flags go to streamlit run)"),
+    "dashboard": (None, "serve the dashboard on 127.0.0.1:8501 (--host, --port)"),
 }
 # Benchmarks that measure an application live beside it, not in the library.
 APP_BENCHMARKS = {"dashboard": "dashboard.bench", "memory": "dashboard.bench_memory"}
@@ -49,8 +49,14 @@ def serve_dashboard(argv: list[str]) -> int:
     `.lmc-cache/numba` (under $LMC_CACHE_DIR when set; NUMBA_CACHE_DIR wins), filled once by
     `python -m lmc.warmup` before the first start. The stamp is the Makefile's, so either command
     reuses what the other compiled; unlike make, this one does not redo the warm-up when the UMAP
-    code changes (delete the folder for that). A failed warm-up does not stop the dashboard."""
-    import dashboard
+    code changes (delete the folder for that). A failed warm-up does not stop the dashboard.
+
+    Streamlit then replaces this process (so a signal to `lmc dashboard` reaches the server),
+    with the dashboard's options on its command line wherever it starts (dashboard/launch.py):
+    127.0.0.1 unless --host says otherwise, XSRF protection, the upload cap, no error details."""
+    from dashboard import launch
+
+    command = launch.streamlit_command(argv)  # a bad --host or --port fails before the warm-up
 
     env = dict(os.environ)
     if not env.get("NUMBA_CACHE_DIR"):
@@ -66,9 +72,10 @@ def serve_dashboard(argv: list[str]) -> int:
                 "UMAP warm-up failed: the dashboard's first UMAP will compile numba code (15-30 s)",
                 file=sys.stderr,
             )
-    app = Path(dashboard.__file__).with_name("app.py")
-    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true"]
-    return subprocess.call(command + argv, env=env)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(command[0], command, env)
+    return 1  # not reached: execve returns only by raising OSError
 
 
 def main(argv: list[str] | None = None) -> object:
@@ -77,16 +84,20 @@ def main(argv: list[str] | None = None) -> object:
         print(usage())
         return None
     name, rest = argv[0], argv[1:]
-    if name not in COMMANDS:
-        raise SystemExit(f"lmc: unknown command {name!r}\n\n{usage()}")
-    if name == "dashboard":
-        raise SystemExit(serve_dashboard(rest))
-    module = COMMANDS[name][0]
-    if name == "bench" and rest and rest[0] in APP_BENCHMARKS:
-        module, rest = APP_BENCHMARKS[rest[0]], rest[1:]
+    if name not in COMMANDS:  # bad input: one line and status 2, as every subcommand
+        print(
+            f"lmc: unknown command {name!r}; the commands are {', '.join(COMMANDS)} (lmc --help)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     from lmc import cli
 
     # Expected failures: one line, exit status 2 for bad input (lmc.cli); --debug: the traceback.
+    if name == "dashboard":
+        return cli.run(serve_dashboard, rest, prog="lmc dashboard")
+    module = COMMANDS[name][0]
+    if name == "bench" and rest and rest[0] in APP_BENCHMARKS:
+        module, rest = APP_BENCHMARKS[rest[0]], rest[1:]
     return cli.run(importlib.import_module(module).main, rest, prog=f"lmc {name}")
 
 
