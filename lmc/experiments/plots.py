@@ -100,3 +100,60 @@ def plot_motion_map(projection, direction: np.ndarray, speed: np.ndarray | None 
             name="memory slots",
         )
     return fig
+
+
+def plot_family_paths(clips, input_len: int = 10, per_family: int = 3, image_size: int = 64):
+    """One panel per motion family: the paths of a few digits that follow it (their top-left
+    corners, y downwards as on screen), the input frames solid with a dot where the input ends,
+    the future dotted. `clips` are generated with motion="contexts"."""
+    from plotly.subplots import make_subplots
+
+    from lmc.data.motion_contexts import FAMILIES
+
+    if clips.families is None:
+        raise ValueError("the clips have no motion families: generate them with motion='contexts'")
+    fig = make_subplots(rows=2, cols=3, subplot_titles=FAMILIES, horizontal_spacing=0.04)
+    free = image_size - 28
+    for index in range(len(FAMILIES)):
+        row, col = divmod(index, 3)
+        clip, digit = np.nonzero(clips.families == index)
+        for k, (n, d) in enumerate(list(zip(clip, digit, strict=True))[:per_family]):
+            path = clips.continuous_positions[n, :, d]
+            colour = ("#1f77b4", "#d62728", "#2ca02c")[k % 3]
+            for part, dash in ((slice(0, input_len), "solid"), (slice(input_len - 1, None), "dot")):
+                fig.add_scatter(
+                    x=path[part, 1],
+                    y=path[part, 0],
+                    mode="lines",
+                    showlegend=False,
+                    line={"color": colour, "dash": dash},
+                    row=row + 1,
+                    col=col + 1,
+                )
+            end = path[input_len - 1]
+            fig.add_scatter(
+                x=[end[1]],
+                y=[end[0]],
+                mode="markers",
+                showlegend=False,
+                marker={"color": colour, "size": 7},
+                row=row + 1,
+                col=col + 1,
+            )
+    fig.update_xaxes(range=[0, free], showticklabels=False)
+    for index in range(len(FAMILIES)):  # each panel square, as the canvas is
+        suffix = "" if index == 0 else str(index + 1)
+        fig.update_yaxes(
+            range=[free, 0],
+            showticklabels=False,
+            scaleanchor=f"x{suffix}",
+            row=index // 3 + 1,
+            col=index % 3 + 1,
+        )
+    fig.update_layout(
+        height=520,
+        width=760,
+        margin={"t": 60, "b": 10, "l": 10, "r": 10},
+        title=f"digit paths per family: the {input_len} input frames solid, the future dotted",
+    )
+    return fig
