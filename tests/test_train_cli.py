@@ -127,6 +127,24 @@ def test_nan_loss_stops_with_the_iteration_and_keeps_the_last_good_checkpoint(
     assert all(torch.equal(good["model"][k], kept["model"][k]) for k in good["model"])
 
 
+def test_each_checkpoint_names_the_motion_it_was_trained_on(tmp_path):
+    """The dashboard opens a model on the test set of its training data: every checkpoint of a
+    run carries the generator's motion, and one without it reads as standard."""
+    from lmc.checkpoint import read_header
+    from lmc.data.moving_mnist import training_motion
+
+    size = ["--img_size", "64"]  # motion contexts need 56 px or more
+    run(["--iterations", "2", "--print_freq", "2", "--motion", "contexts", *size], tmp_path)
+    out = tmp_path / "run"
+    for name in ("last.safetensors", "best.safetensors"):
+        assert read_header(out / name)["metadata"]["motion"] == "contexts", name
+    _, meta = load_checkpoint(out / "last.pt")
+    assert meta["motion"] == "contexts" and training_motion(meta) == "contexts"
+    assert training_motion({"step": 3}) == "standard"
+    with pytest.raises(ValueError, match="motion='spiral'; the motions are standard, contexts"):
+        training_motion({"motion": "spiral"})
+
+
 @pytest.mark.slow
 def test_sigkill_and_resume_gives_exactly_the_weights_of_an_uninterrupted_run(tmp_path):
     args = ["--iterations", "8", "--print_freq", "2", "--val_every", "4"]

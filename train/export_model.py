@@ -291,6 +291,7 @@ def main(argv: list[str] | None = None) -> Path:
         },
         metrics_source=clips.source,
         training_command=args.command,
+        motion=train_cfg.get("motion", "standard"),  # the dashboard's default test set
         **({"health": health} if health else {}),
     )
     if health:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,18 @@ def generated_source(seed: Seed, split: str, motion: str = "standard") -> str:
     """The label that numbers computed on generated clips carry, e.g. in reports and plots."""
     kind = "Moving-MNIST" if motion == "standard" else "Moving-MNIST with motion contexts"
     return f"generated {kind} (seed {seed}, split {split})"
+
+
+def training_motion(metadata: Mapping[str, Any]) -> str:
+    """The generator's motion a checkpoint was trained on, from its metadata's "motion" (the
+    training loop writes it); "standard" when absent: checkpoints from before it, the authors'
+    files. ValueError for a value that is not one of MOTIONS."""
+    motion = metadata.get("motion", "standard")
+    if motion not in MOTIONS:
+        raise ValueError(
+            f"the checkpoint's metadata names motion={motion!r}; the motions are {', '.join(MOTIONS)}"
+        )
+    return motion
 
 
 @dataclass

@@ -207,7 +207,12 @@ def run(cfg: TrainConfig) -> dict:
     def checkpoint(iteration: int) -> None:
         if not master:
             return
-        meta = {"step": iteration, "run_dir": str(run_dir), "model_card": cfg.model_card or ""}
+        meta = {
+            "step": iteration,
+            "run_dir": str(run_dir),
+            "model_card": cfg.model_card or "",
+            "motion": cfg.motion,  # the data it learnt from: the dashboard's default test set
+        }
         save_train_state(
             run_dir / "last.pt",
             model,
@@ -294,6 +299,7 @@ def run(cfg: TrainConfig) -> dict:
                                 metrics=record["val"],
                                 metrics_source=val_label,
                                 model_card=cfg.model_card or "",
+                                motion=cfg.motion,
                             )
                     if master:
                         save_samples(iteration)
