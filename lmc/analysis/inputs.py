@@ -24,11 +24,14 @@ from lmc.errors import InputError
 @dataclass(frozen=True)
 class TrueMotion:
     """The known motion of a clip's digits: positions and velocities (T, D, 2) as (y, x) and
-    (dy, dx) in pixels, as in `lmc.data.MovingMNISTClips`, and labels (D,) the digit classes."""
+    (dy, dx) in pixels, as in `lmc.data.MovingMNISTClips`, and labels (D,) the digit classes;
+    families (D,) each digit's motion family (an index into `lmc.data.motion_contexts.FAMILIES`)
+    for clips with motion contexts, else None."""
 
     positions: np.ndarray
     velocities: np.ndarray
     labels: np.ndarray
+    families: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)

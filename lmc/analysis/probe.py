@@ -209,3 +209,113 @@ def motion_summary(motion: TrueMotion, frames: slice | None = None) -> list[dict
             }
         )
     return rows
+
+
+# ------------------------------------------------------------------ a digit of a motion family
+class MidRange:
+    """Stands in for numpy's Generator where a probe wants a typical member of a motion family
+    rather than a random one: every draw is the middle of its range. uniform(low, high) gives
+    (low + high) / 2; integers(low, high) the middle of low .. high - 1, rounded down."""
+
+    def uniform(self, low=0.0, high=1.0, size=None) -> np.ndarray:
+        middle = (np.asarray(low, dtype=np.float64) + np.asarray(high, dtype=np.float64)) / 2
+        return np.array(np.broadcast_to(middle, middle.shape if size is None else size))
+
+    def integers(self, low, high=None, size=None) -> np.ndarray:
+        if high is None:  # numpy's integers(high): 0 .. high - 1
+            low, high = 0, low
+        middle = (np.asarray(low, dtype=np.int64) + np.asarray(high, dtype=np.int64) - 1) // 2
+        return np.array(np.broadcast_to(middle, middle.shape if size is None else size))
+
+
+def family_path(
+    family: str, num_frames: int, image_size: int = 64, seed: int | None = None
+) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """One digit's path in motion family `family` (`lmc.data.motion_contexts.FAMILIES`):
+    positions and steps (T, 2) float64 as (y, x), and its parameters by name (the family's own,
+    `PARAM_NAMES`). The parameters are drawn from `seed` within the generator's ranges, or with
+    seed None are the middle of each range (`MidRange`): a typical member of the family."""
+    from lmc.data.motion_contexts import PARAM_NAMES, family_paths
+
+    if num_frames < 1:
+        raise InputError(f"num_frames={num_frames}: must be at least 1")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise InputError(f"seed={seed!r}: must be a whole number >= 0, or None for mid-range")
+    rng = MidRange() if seed is None else np.random.default_rng(seed)
+    try:
+        positions, steps, params = family_paths(rng, family, 1, num_frames, image_size - DIGIT_SIZE)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+    named = {n: float(v) for n, v in zip(PARAM_NAMES, params[0], strict=True) if np.isfinite(v)}
+    return positions[0], steps[0], named
+
+
+def family_probe(
+    label: int,
+    family: str,
+    num_frames: int = 20,
+    *,
+    short_len: int = 10,
+    image_size: int = 64,
+    seed: int | None = None,
+    variant: int = 0,
+) -> Clip:
+    """A clip of one MNIST digit of class `label` moving in motion family `family`, as the
+    generator of motion contexts moves its digits (`family_path`: parameters from `seed`, or
+    mid-range with seed None). Its true motion carries the family."""
+    from lmc.data.motion_contexts import family_index
+
+    if image_size % SIDE_MULTIPLE:
+        raise InputError(f"image_size={image_size}: must be a multiple of {SIDE_MULTIPLE}")
+    positions, steps, _ = family_path(family, num_frames, image_size, seed)
+    corners = np.rint(positions).astype(np.int64)[:, None]  # (T, 1, 2)
+    frames = _paste(probe_digit_images([label], variant)[None], corners[None], image_size)[0]
+    drawn = "mid-range parameters" if seed is None else f"parameters of seed {seed}"
+    return Clip(
+        frames=np.divide(frames, 255.0, dtype=np.float32)[:, None],
+        short_len=min(short_len, num_frames),
+        source=f"motion probe: digit {int(label)}, {family} ({drawn})",
+        motion=TrueMotion(
+            positions=corners.astype(np.float32),
+            velocities=steps[:, None].astype(np.float32),
+            labels=np.asarray([label], dtype=np.uint8),
+            families=np.asarray([family_index(family)], dtype=np.int64),
+        ),
+    )
+
+
+# How the Input page names each parameter and its unit; "deg" values are stored in radians.
+PARAM_TEXT = {
+    "speed": ("speed", "px/frame"),
+    "direction": ("direction", "deg"),
+    "side_speed": ("side speed", "px/frame"),
+    "half_period": ("frames per stretch", ""),
+    "pause": ("frames still", ""),
+    "phase": ("phase", "deg"),  # orbit, oscillate: an angle
+    "radius": ("radius", "px"),
+    "period": ("period", "frames"),
+    "centre_y": ("centre y", "px"),
+    "centre_x": ("centre x", "px"),
+}
+# The parameters whose meaning depends on the family (lmc.data.motion_contexts.PARAM_NAMES).
+FAMILY_TEXT = {
+    ("half_period", "zigzag"): ("frames between flips", ""),
+    ("half_period", "stop-go"): ("frames moving", ""),
+    ("phase", "zigzag"): ("phase", "frames"),
+    ("phase", "stop-go"): ("phase", "frames"),
+    ("radius", "oscillate"): ("amplitude", "px"),
+    ("direction", "oscillate"): ("axis", "deg"),
+}
+
+
+def family_params_text(family: str, params: dict[str, float]) -> str:
+    """ "radius 11 px, period 30 frames, ...": a family's parameters (`family_path`) in words,
+    angles in degrees (0 rightwards, 90 upwards)."""
+    parts = []
+    for name, value in params.items():
+        word, unit = FAMILY_TEXT.get((name, family), PARAM_TEXT[name])
+        if unit == "deg":
+            value = math.degrees(value) % 360
+        number = f"{value:g}" if float(value).is_integer() else f"{value:.1f}"
+        parts.append(f"{word} {number}{' ' + unit if unit else ''}")
+    return ", ".join(parts)

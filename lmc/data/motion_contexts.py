@@ -194,6 +194,27 @@ def context_trajectories(
     return positions, steps, families, params
 
 
+def family_paths(
+    rng, family: str, count: int, seq_len: int, free: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`count` paths of one family, drawn as `context_trajectories` draws that family's digits:
+    positions and steps (count, T, 2) float64 as (y, x), parameters (count, len(PARAM_NAMES)),
+    NaN where the family has none. rng: a numpy Generator, or any object with its `uniform`
+    and `integers` (the motion probe's mid-range values, `lmc.analysis.probe`)."""
+    family_index(family)  # an unknown name raises with the valid ones
+    if free < 28:
+        raise ValueError(
+            f"image_size={free + 28}: motion contexts need image_size >= 56, so that an orbit "
+            "of radius 14 fits beside the 28-pixel digit"
+        )
+    drawn: dict[str, np.ndarray] = {}
+    positions, steps = _MAKERS[family](rng, count, seq_len, free, drawn)
+    params = np.full((count, len(PARAM_NAMES)), np.nan)
+    for key, value in drawn.items():
+        params[:, PARAM_NAMES.index(key)] = value
+    return np.clip(positions, 0, free), steps, params
+
+
 def covering_digit(
     positions: np.ndarray,
     image_size: int = 64,
