@@ -281,3 +281,34 @@ def test_direction_names_follow_the_bins_of_the_health_probe():
     assert se.direction_text(np.radians(-90)) == "down 270°"
     assert se.direction_text(float("nan")) == "no digit"
     assert [se.direction_index(name) for name in se.DIRECTION_NAMES] == list(range(8))
+
+
+# Each cell's family (indices into FAMILIES, -1 none) and how much its digit covers it: the
+# family counts only at MIN_COVERAGE (0.25) or more.
+CELL_FAMILY = np.array([[1, 1, -1, 4], [0, 1, 5, 5], [1, 2, 1, 1]], np.int16)
+COVERAGE = np.array([[0.9, 0.3, 0.0, 0.5], [0.6, 0.1, 0.8, 0.25], [0.2, 0.7, 1.0, 0.4]], np.float32)
+
+
+def test_the_family_filter_counts_the_cells_whose_family_is_known():
+    from lmc.data.motion_contexts import FAMILIES
+
+    result = constructed_pass()
+    result.cell_family, result.family_coverage = CELL_FAMILY, COVERAGE
+    result.families = np.zeros((3, 2), np.int16)  # what the pass keeps beside them
+    # orbit-cw (1): (1, 1) covers 0.1 and (2, 0) 0.2 of their cells: unknown, left out
+    orbit = se.search_pass(result, se.Query(family="orbit-cw"), sort="clip", page_size=100)
+    assert pairs(orbit) == [(0, 0), (0, 1), (2, 2), (2, 3)]
+    assert pairs(se.search_pass(result, se.Query(family=5), sort="clip")) == [(1, 2), (1, 3)]
+    both = se.search_pass(result, se.Query(family="orbit-cw", slot=1), sort="clip")
+    assert pairs(both) == [(0, 1), (2, 2)]
+    assert se.search_pass(result, se.Query(family="zigzag")).total == 0
+    table = se.match_table(result, se.Query(cell=1), sort="clip")
+    assert table["family"].tolist() == ["orbit-cw", "none", FAMILIES[2]]
+    with pytest.raises(ValueError, match="unknown motion family 'spin'; valid families: bounce"):
+        se.search_pass(result, se.Query(family="spin"))
+    with pytest.raises(ValueError, match=r"family=6: the families are 0 \.\. 5"):
+        se.search_pass(result, se.Query(family=6))
+    standard = constructed_pass()
+    with pytest.raises(ValueError, match="no motion families .* cannot be searched by family"):
+        se.search_pass(standard, se.Query(family="bounce"))
+    assert "family" not in se.page_table(standard, se.search_pass(standard)).columns

@@ -39,6 +39,26 @@ def labelled_cells(family: np.ndarray, coverage: np.ndarray, min_coverage: float
     return (np.asarray(family) >= 0) & (np.asarray(coverage) >= min_coverage)
 
 
+def known_families(
+    family: np.ndarray, coverage: np.ndarray, min_coverage: float = MIN_COVERAGE
+) -> np.ndarray:
+    """(N, cells) each cell's family where it is labelled (`labelled_cells`), else -1: the family
+    the dashboard shows, searches and colours a cell by, so its pages count the cells the
+    figures count."""
+    return np.where(labelled_cells(family, coverage, min_coverage), np.asarray(family), -1)
+
+
+def family_name(index: int) -> str:
+    """A family index as its name; "none" for -1 (no digit covers the cell enough)."""
+    return FAMILIES[index] if index >= 0 else "none"
+
+
+def names_context(nmi_family: float, nmi_family_shuffled: float, nmi_cell: float) -> bool:
+    """A memory names the motion context when its top slot follows the family above the
+    family's shuffle (by health.MARGIN) and more than the cell, over the same labelled cells."""
+    return nmi_family > nmi_family_shuffled + MARGIN and nmi_family > nmi_cell
+
+
 @dataclass
 class FamilyHealth:
     """What the memory knows of the motion family, each figure beside its control.
@@ -66,9 +86,7 @@ class FamilyHealth:
     @property
     def names_context(self) -> bool:
         """Its top slot follows the family, above its shuffle and above the cell."""
-        return (
-            self.nmi_family > self.nmi_family_shuffled + MARGIN and self.nmi_family > self.nmi_cell
-        )
+        return names_context(self.nmi_family, self.nmi_family_shuffled, self.nmi_cell)
 
     def verdict(self) -> str:
         """One sentence, with the numbers it was drawn from."""

@@ -1,4 +1,5 @@
-"""Search the (clip, cell) pairs of a dataset pass by top slot, true motion, digit and place.
+"""Search the (clip, cell) pairs of a dataset pass by top slot, true motion, digit, place and
+motion family.
 
 The Slot atlas shows the 16 cells that weigh a slot most. A search answers the questions around
 it: every cell whose top slot is 7, the cells moving left at 2 to 3 px/frame, the top row of the
@@ -9,7 +10,9 @@ page and notebooks call the same function.
 Directions are screen angles (lmc.data.motion: 0 rightwards, 90 upwards, counterclockwise). The
 eight bins are lmc.analysis.health.direction_bin's, bin 0 centred on rightwards, and carry the
 names of the dashboard's arrows (→ right, ↗ up-right, ...). A pair whose cell no digit crossed
-has no direction or speed: any motion filter leaves it out.
+has no direction or speed: any motion filter leaves it out. On clips with motion contexts a cell's
+family is the one `lmc.analysis.families.known_families` gives (the family of the digit covering
+it enough over the input); a cell without one matches no family.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lmc.analysis.families import family_name, known_families
 from lmc.analysis.health import direction_bin
+from lmc.data.motion_contexts import FAMILIES, family_index
 
 if TYPE_CHECKING:  # pandas is imported where a table is made
     import pandas as pd
@@ -41,7 +46,8 @@ class Query:
     number 0 .. 7. degrees: (start, end) in 0 .. 360, its direction lies counterclockwise from
     start to end (start > end wraps through 0, e.g. (315, 45) around rightwards). speed: (low,
     high) px/frame, inclusive. digit: a digit class present in its clip. cell: its index
-    (row-major); row, col: its place on the grid.
+    (row-major); row, col: its place on the grid. family: its motion family, by name (FAMILIES)
+    or index.
     """
 
     slot: int | None = None
@@ -52,6 +58,7 @@ class Query:
     cell: int | None = None
     row: int | None = None
     col: int | None = None
+    family: str | int | None = None
 
     @property
     def uses_motion(self) -> bool:
@@ -105,6 +112,12 @@ def direction_index(direction: str | int) -> int:
             )
         return DIRECTION_NAMES.index(direction)
     return _index("direction", direction, len(DIRECTION_NAMES), "the direction bins are")
+
+
+def _family_index(family: str | int) -> int:
+    if isinstance(family, str):
+        return family_index(family)
+    return _index("family", family, len(FAMILIES), "the families are")
 
 
 def _pair(name: str, value, low: float, high: float | None, unit: str) -> tuple[float, float]:
@@ -173,13 +186,15 @@ def search(
     speed: np.ndarray | None = None,
     labels: np.ndarray | None = None,
     grid: tuple[int, int] | None = None,
+    families: np.ndarray | None = None,
     sort: str = "weight",
     page: int = 1,
     page_size: int = PAGE_SIZE,
 ) -> SearchPage:
     """Page `page` (from 1) of the (clip, cell) pairs of weights (N, cells, S) that satisfy
     `query`. direction, speed (N, cells) the true motion (NaN where no digit), labels (N, D) the
-    digits of each clip, grid (rows, cols): needed only by the filters that read them.
+    digits of each clip, grid (rows, cols), families (N, cells) each cell's family (-1: none):
+    needed only by the filters that read them.
     sort: "weight" (on the top slot, highest first, ties by clip and cell) or "clip"."""
     weights = np.asarray(weights)
     if weights.ndim != 3:
@@ -202,6 +217,14 @@ def search(
         if labels is None:
             raise ValueError("this pass carries no digit labels, so it cannot be searched by digit")
         keep &= (np.asarray(labels) == digit).any(axis=1)[:, None]
+    if query.family is not None:
+        family = _family_index(query.family)
+        if families is None:
+            raise ValueError(
+                "this pass carries no motion families (its clips are not the motion-context "
+                "test set), so it cannot be searched by family"
+            )
+        keep &= np.asarray(families) == family
     found = np.flatnonzero(keep)  # row-major: by clip, then cell
     clip, cell = np.divmod(found, cells)
     weight = weights[clip, cell, top[clip, cell]]
@@ -224,7 +247,7 @@ def search_pass(
     result: DatasetPass, query: Query = Query(), phase: str = "short", **options
 ) -> SearchPage:
     """`search` over a dataset pass's recall `phase` ("short" or "long"), with its true motion,
-    digit labels and grid; options: sort, page, page_size."""
+    digit labels, grid and cell families; options: sort, page, page_size."""
     return search(
         result.phase(phase)["weights"],
         query,
@@ -232,8 +255,16 @@ def search_pass(
         speed=result.speed,
         labels=result.labels,
         grid=result.grid,
+        families=pass_families(result),
         **options,
     )
+
+
+def pass_families(result: DatasetPass) -> np.ndarray | None:
+    """(N, cells) each cell's known family (-1: none), or None for a pass without families."""
+    if not result.has_families:
+        return None
+    return known_families(result.cell_family, result.family_coverage)
 
 
 def direction_text(direction: float) -> str:
@@ -265,6 +296,8 @@ def page_table(result: DatasetPass, found: SearchPage) -> pd.DataFrame:
         table["speed (px/frame)"] = result.speed[clip, cell]
     if result.labels is not None:
         table["digits in the clip"] = [", ".join(map(str, result.labels[c])) for c in clip]
+    if (families := pass_families(result)) is not None:
+        table["family"] = [family_name(f) for f in families[clip, cell]]
     return table
 
 
