@@ -3,7 +3,8 @@ between them, said in words with the numbers it was drawn from.
 
 A summary holds the health check's usage and tuning figures (`lmc.analysis.health`) measured on a
 dataset pass (`lmc.analysis.dataset_pass`): slots alive, effective slots, and the NMI of the top
-slot with the cell and with the true direction, each beside its shuffled control. Stored health
+slot with the cell and with the true direction, each beside its shuffled control, and on clips
+with motion contexts with the motion family (`lmc.analysis.families`). Stored health
 reports (`HealthReport.to_dict`) add what a pass cannot measure, since it predicts no frame: how
 much another clip's recall changes the prediction, the direction probe and the MSE. Each sentence
 comes from its own function of the two sides; a sentence that cannot be drawn is None.
@@ -17,6 +18,7 @@ import numpy as np
 
 from lmc.analysis import health as hl
 from lmc.analysis.dataset_pass import DatasetPass
+from lmc.analysis.families import labelled_cells, names_context
 
 Names = tuple[str, str]  # how the sentences name the left and the right model
 # Effective slots closer than this share of the larger value read as the same sharpness.
@@ -31,7 +33,10 @@ class MemorySummary:
     `memory_size` slots; `slots_alive` were the top choice of at least one; `effective_slots` is
     the mean exp(entropy) of the addressing; `busiest_share` the top-1 share of the most chosen
     slot. NMI of the top slot with the cell (None for a single cell) and with the true direction
-    of the moving cells (None without true motion), each beside the same with labels shuffled."""
+    of the moving cells (None without true motion), each beside the same with labels shuffled.
+    On clips with motion contexts, over the cells whose family is known (`labelled_cells`): the
+    NMI of the top slot with the family, shuffled, and with the cell over those same cells (the
+    positional reading a named context must beat); None for clips without families."""
 
     queries: int
     memory_size: int
@@ -42,6 +47,17 @@ class MemorySummary:
     nmi_cell_shuffled: float | None
     nmi_direction: float | None
     nmi_direction_shuffled: float | None
+    nmi_family: float | None = None
+    nmi_family_shuffled: float | None = None
+    nmi_family_cell: float | None = None
+
+    @property
+    def names_context(self) -> bool | None:
+        """Whether its top slot follows the family more than its shuffle and the cell (None
+        without families): `lmc.analysis.families.names_context`."""
+        if self.nmi_family is None:
+            return None
+        return names_context(self.nmi_family, self.nmi_family_shuffled, self.nmi_family_cell)
 
 
 def summarise(sample: DatasetPass, phase: str = "short", seed: int = 0) -> MemorySummary:
@@ -62,6 +78,16 @@ def summarise(sample: DatasetPass, phase: str = "short", seed: int = 0) -> Memor
             direction = hl.direction_bin(sample.direction)[moving]
             nmi_dir = hl.nmi(top[moving], direction)
             nmi_dir_shuffled = hl.shuffled_nmi(top[moving], direction, seed=seed)
+    family_figures = {}
+    if sample.has_families:
+        known = labelled_cells(sample.cell_family, sample.family_coverage)
+        if known.sum() >= 2:
+            family, slots = sample.cell_family[known], top[known]
+            family_figures = dict(
+                nmi_family=hl.nmi(slots, family),
+                nmi_family_shuffled=hl.shuffled_nmi(slots, family, seed=seed),
+                nmi_family_cell=hl.nmi(slots, np.broadcast_to(np.arange(cells), (n, cells))[known]),
+            )
     return MemorySummary(
         queries=n * cells,
         memory_size=size,
@@ -72,6 +98,7 @@ def summarise(sample: DatasetPass, phase: str = "short", seed: int = 0) -> Memor
         nmi_cell_shuffled=nmi_cell_shuffled,
         nmi_direction=nmi_dir,
         nmi_direction_shuffled=nmi_dir_shuffled,
+        **family_figures,
     )
 
 
@@ -156,6 +183,32 @@ def direction_sentence(a: MemorySummary, b: MemorySummary, names: Names) -> str 
         (a.nmi_direction_shuffled, b.nmi_direction_shuffled),
         names,
     )
+
+
+def family_sentence(a: MemorySummary, b: MemorySummary, names: Names) -> str | None:
+    """Do the slots stand for the motion context? The family's NMI beside its shuffle and the
+    cell's over the same cells, and which memory names the context (None unless both passes
+    ran over clips with motion contexts)."""
+    if a.nmi_family is None or b.nmi_family is None:
+        return None
+    text = (
+        f"Top slot and the motion family (NMI): {a.nmi_family:.2f} vs {b.nmi_family:.2f} "
+        f"(shuffled {a.nmi_family_shuffled:.2f} vs {b.nmi_family_shuffled:.2f}; the cell, over "
+        f"the same cells: {a.nmi_family_cell:.2f} vs {b.nmi_family_cell:.2f})"
+    )
+    named = [a.names_context, b.names_context]
+    if all(named):
+        return (
+            text
+            + " — both name the motion context: their top slot follows the family more than the cell."
+        )
+    if any(named):
+        yes, no = (names[0], names[1]) if named[0] else (names[1], names[0])
+        return (
+            text + f" — {yes} names the motion context (its top slot follows the family more "
+            f"than the cell); {no} does not."
+        )
+    return text + " — neither names the motion context."
 
 
 # ----------------------------------------------------------------------------- from two reports
@@ -247,6 +300,7 @@ def differences(
         effective_sentence(a, b, names),
         cell_sentence(a, b, names),
         direction_sentence(a, b, names),
+        family_sentence(a, b, names),
         use_sentence(report_a, report_b, names),
         probe_sentence(report_a, report_b, names),
         mse_sentence(report_a, report_b, names),
