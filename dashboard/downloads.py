@@ -2,8 +2,8 @@
 
 A page lists `Download`s (a label, a file name, a MIME type and a function that makes the bytes)
 and calls `download_area` once, at its end. The bytes are made when the button is pressed, not
-on every rerun (Streamlit's deferred download): a figure as HTML with plotly.js inside weighs
-4.5 MB. Panels that rerun alone (fragments) put what they draw on a `Shelf`, which the download
+on every rerun (Streamlit's deferred download): a page's figures are a ZIP of HTML pages with
+plotly.js (4.8 MB) once. Panels that rerun alone (fragments) put what they draw on a `Shelf`, which the download
 functions read when pressed, so a download holds what the panel shows now.
 
 File names say what they hold: `<model>_<clip>_<what>[_<phase>].<ext>`.
@@ -21,7 +21,11 @@ import streamlit as st
 from lmc.analysis import exports as ex
 
 COLUMNS = 3
-HTML_HELP = "Interactive HTML with plotly.js inside: opens offline in any browser."
+FIGURES_LABEL = "figures (HTML in a ZIP)"
+HTML_HELP = (
+    "Interactive HTML, one page per figure and all on index.html, with one copy of plotly.js "
+    "beside them: unpack the ZIP and they open offline in any browser."
+)
 
 
 @dataclass(frozen=True)
@@ -102,40 +106,20 @@ def model_name(loaded) -> str:
 
 
 def figure_downloads(shelf: Shelf, stem: tuple[str, ...], page_title: str) -> list[Download]:
-    """One HTML per figure on the shelf, read when pressed, and all of them on one page."""
-    items = []
-    for title in shelf.figures:
-        items.append(
-            Download(
-                name=f"figure.{ex.export_name(title, ext='x')[:-2]}",
-                label=title,
-                file_name=ex.export_name(*stem, title, ext="html"),
-                mime="text/html",
-                make=lambda title=title: _figure_now(shelf, title),
-                figure=True,
-            )
+    """The figures on the shelf as they are when the button is pressed: one ZIP of HTML pages
+    (all of them on index.html, and one page each) sharing one copy of plotly.js."""
+    if not shelf.figures:
+        return []
+    return [
+        Download(
+            name="figures",
+            label=FIGURES_LABEL,
+            file_name=ex.export_name(*stem, page_title, "figures", ext="zip"),
+            mime="application/zip",
+            make=lambda: ex.figures_zip(dict(shelf.figures), page_title),
+            figure=True,
         )
-    if len(items) > 1:
-        items.append(
-            Download(
-                name="figure.all",
-                label="all figures, one page",
-                file_name=ex.export_name(*stem, page_title, "figures", ext="html"),
-                mime="text/html",
-                make=lambda: ex.figures_html(dict(shelf.figures), page_title),
-                figure=True,
-            )
-        )
-    return items
-
-
-def _figure_now(shelf: Shelf, title: str) -> bytes:
-    """The figure as the page shows it now; a page that says so when a panel has dropped it
-    since the button was drawn (a view changed inside a panel that reruns alone)."""
-    figure = shelf.figures.get(title)
-    if figure is None:
-        return ex.html_page(title, "<p>This figure is no longer on the page.</p>")
-    return ex.figure_html(figure, title)
+    ]
 
 
 def table_downloads(

@@ -141,3 +141,24 @@ def input_source(at: AppTest) -> str | None:
 
 def texts(at: AppTest) -> str:
     return " ".join(m.value for m in [*at.markdown, *at.caption, *at.subheader])
+
+
+def figures_in(archive: bytes) -> dict[str, str]:
+    """{title: HTML page} of a page's figures download (a ZIP: one page per figure, all of them
+    on index.html, plotly.js once beside them); checks each page loads that copy and no other."""
+    import html as markup
+    import re
+    import zipfile
+
+    from lmc.analysis.exports import PLOTLY_JS
+
+    pages = {}
+    with zipfile.ZipFile(io.BytesIO(archive)) as z:
+        assert z.read(PLOTLY_JS).startswith(b"/**")  # plotly.js's licence banner
+        for name in z.namelist():
+            if name.endswith(".html"):
+                page = z.read(name).decode()
+                assert re.findall(r'<script[^>]+src="([^"]+)"', page) == [PLOTLY_JS], name
+                title = markup.unescape(re.search(r"<title>(.*?)</title>", page).group(1))
+                pages["index.html" if name == "index.html" else title] = page
+    return pages

@@ -187,18 +187,39 @@ def test_usage_table_counts_each_slots_top_choices():
     assert read["dead"].tolist() == [False, False, True]
 
 
-def test_figure_html_embeds_plotly_and_its_data():
+def test_figures_zip_holds_each_figure_and_plotly_once():
+    import zipfile
+
     import plotly.graph_objects as go
 
     fig = go.Figure(go.Scatter(x=[1, 2, 3], y=[0.125, 0.375, 0.625], name="slot 7 share"))
-    html = ex.figure_html(fig, "Slot usage").decode()
-    assert "<title>Slot usage</title>" in html
-    assert "[0.125,0.375,0.625]" in html and "slot 7 share" in html
-    assert not re.search(r"<script[^>]+src=", html)  # plotly.js is inline, not from a CDN
-    assert "Plotly.newPlot" in html and len(html) > 1_000_000
-    both = ex.figures_html({"first": fig, "second <b>": go.Figure(go.Bar(y=[4, 5]))}, "Recall")
-    both = both.decode()
-    assert both.count("<h2>") == 2 and "second &lt;b&gt;" in both
-    assert not re.search(r"<script[^>]+src=", both)
-    assert both.count("Plotly.newPlot") == 2
-    assert len(both) < len(html) + 200_000  # plotly.js once, not once per figure
+    figures = {"Slot usage": fig, "second <b>": go.Figure(go.Bar(y=[4, 5])), "slot usage": fig}
+    archive = zipfile.ZipFile(io.BytesIO(ex.figures_zip(figures, "Recall")))
+    names = archive.namelist()
+    assert sorted(names) == sorted(
+        ["index.html", "slot-usage.html", "second-b.html", "slot-usage-2.html", ex.PLOTLY_JS]
+    )
+    plotly_js = archive.read(ex.PLOTLY_JS)
+    assert len(plotly_js) > 1_000_000 and b"plotly.js" in plotly_js[:1000]
+    loads = re.compile(r'<script[^>]+src="([^"]+)"')
+    for name in names[:-1]:
+        html = archive.read(name).decode()
+        # plotly.js comes from the archive's one copy, by its relative path, never from a CDN.
+        assert loads.findall(html) == [ex.PLOTLY_JS] and len(html) < 100_000, name
+    one = archive.read("slot-usage.html").decode()
+    assert "<title>Slot usage</title>" in one and "[0.125,0.375,0.625]" in one
+    assert "slot 7 share" in one and one.count("Plotly.newPlot") == 1
+    index = archive.read("index.html").decode()
+    assert index.count("<h2>") == 3 and "second &lt;b&gt;" in index
+    assert index.count("Plotly.newPlot") == 3 and 'href="second-b.html"' in index
+    empty = zipfile.ZipFile(io.BytesIO(ex.figures_zip({}, "Recall")))
+    assert empty.namelist() == ["index.html"]
+    assert "No figure" in empty.read("index.html").decode()
+
+
+@pytest.mark.skipif(not ex.parquet_available(), reason="pyarrow is not installed")
+def test_parquet_takes_rows_as_csv_does():
+    # Pages hand both writers a list of rows (Rollout's scores, Health's figures).
+    rows = [{"method": "LMC", "frame": 1, "mse": 0.5}, {"method": "copy", "frame": 1, "mse": 2.0}]
+    back = pd.read_parquet(io.BytesIO(ex.parquet_bytes(rows)))
+    pd.testing.assert_frame_equal(back, pd.read_csv(io.BytesIO(ex.csv_bytes(rows))))

@@ -3,17 +3,16 @@ names, and the files they hand out, decoded back (Pillow, ffmpeg, numpy, pandas,
 
 import io
 import json
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from dashboard_helpers import assert_clean, start_app, write_fixture
+from dashboard_helpers import assert_clean, figures_in, start_app, write_fixture
 
 from dashboard import views
-from dashboard.downloads import input_items, rollout_items
+from dashboard.downloads import FIGURES_LABEL, input_items, rollout_items
 from dashboard.keys import Health, Intervene, Model, Recall
 from dashboard.series import MODEL
 from lmc import ModelConfig, build_model, save_checkpoint
@@ -22,7 +21,6 @@ from lmc.analysis.rollout import frame_scores, load_method_dir, run_rollout
 from lmc.data import generate_clips
 
 TIMEOUT = 90
-SCRIPT_SRC = re.compile(r"<script[^>]+src=")
 DEMO_REPORT = (
     Path(__file__).resolve().parents[1] / "models" / "demo" / "lmc-small-mnist.health.json"
 )
@@ -90,8 +88,10 @@ def test_rollout_files_decode_to_what_the_page_shows(tmp_path):
     scores = pd.read_csv(io.BytesIO(items["scores.csv"].make()))
     assert len(scores) == 2 * 6 and {"method", "frame", "mse", "ssim"} <= set(scores.columns)
     np.testing.assert_allclose(scores["mse"][:6], named[MODEL]["mse"], rtol=1e-6)
-    html = items["figure.per-frame-scores"].make().decode()
-    assert "per-frame scores" in html and not SCRIPT_SRC.search(html)
+    assert items["figures"].file_name == "tiny_test-clip-4_rollout_figures.zip"
+    figures = figures_in(items["figures"].make())
+    assert set(figures) == {"index.html", "per-frame scores"}
+    assert '"name":"copy"' in figures["per-frame scores"]
 
 
 def test_input_files_hold_the_clip_and_its_true_motion():
@@ -118,13 +118,15 @@ def test_model_page_offers_config_card_log_and_curves(tmp_path, monkeypatch, fil
     found = buttons(at, Model)
     assert found["configuration (JSON)"] == "no-memory-best_config.json"
     assert found["training log (CSV)"] == "no-memory-best_training-log.csv"
-    assert found["training curves"] == "no-memory-best_training-curves.html"
+    assert found[FIGURES_LABEL] == "no-memory-best_model_figures.zip"
     config = json.loads(files["no-memory-best_config.json"]())
     assert config["memory"] is False and config["image_size"] == 64
     log = pd.read_csv(io.BytesIO(files["no-memory-best_training-log.csv"]()))
     assert log["iteration"].tolist() == [10, 20, 30] and "val.mse" in log.columns
-    html = files["no-memory-best_training-curves.html"]().decode()
-    assert "validation MSE" in html and not SCRIPT_SRC.search(html)
+    assert (
+        "validation MSE"
+        in figures_in(files["no-memory-best_model_figures.zip"]())["training curves"]
+    )
 
 
 def test_recall_page_offers_each_trace_and_every_figure(
@@ -146,8 +148,9 @@ def test_recall_page_offers_each_trace_and_every_figure(
         "entropy per cell",
         "attention gate",
     }
-    assert figures | {"same top-1 slot", "KL long-short", "readout cosine"} <= set(found)
-    assert found["all figures, one page"] == f"{stem}_recall_figures.html"
+    assert found[FIGURES_LABEL] == f"{stem}_recall_figures.zip"
+    titles = set(figures_in(files[f"{stem}_recall_figures.zip"]()))
+    assert figures | {"same top-1 slot", "KL long-short", "readout cosine"} <= titles
     for name, phase in (("phase2", 2), ("phase1", 1)):
         with np.load(io.BytesIO(files[f"{stem}_recall_{name}.npz"]())) as trace:
             assert int(trace["phase"]) == phase and trace["grid"].tolist() == [4, 4]
@@ -158,10 +161,9 @@ def test_recall_page_offers_each_trace_and_every_figure(
     # A click on cell 5 reruns the cells panel alone; the figure downloaded is the one shown now.
     at.session_state[Recall.CELL] = 5
     at.run()
-    html = files[f"{stem}_cell-distribution.html"]().decode()
-    assert "cell 5: its whole addressing" in html
-    page = files[f"{stem}_recall_figures.html"]().decode()
-    assert page.count("<h2>") == 8 and not SCRIPT_SRC.search(page)
+    shown = figures_in(files[f"{stem}_recall_figures.zip"]())
+    assert "cell 5: its whole addressing" in shown["cell distribution"]
+    assert shown["index.html"].count("<h2>") == 8
 
 
 def test_health_page_offers_the_report_and_its_figures(
@@ -194,7 +196,8 @@ def test_intervene_page_offers_both_predictions(tiny_checkpoint, tmp_path, monke
     found = buttons(at, Intervene)
     stem = "tiny_test-clip-0_intervention"
     assert found["predictions and recalls (.npz)"] == f"{stem}.npz"
-    assert {"frames (PNG)", "where", "change per frame", "all figures, one page"} <= set(found)
+    assert {"frames (PNG)", FIGURES_LABEL} <= set(found)
+    assert {"where", "change per frame"} <= set(figures_in(files[found[FIGURES_LABEL]]()))
     with np.load(io.BytesIO(files[f"{stem}.npz"]())) as saved:
         assert saved["original"].shape == saved["intervened"].shape == (10, 1, 64, 64)
         assert "recalls slot 0" in str(saved["what"])
@@ -229,7 +232,7 @@ def test_atlas_and_embeddings_offer_the_pass_and_the_map(
         "slot usage",
         "true direction of the slot's cells",
         "where the slot is the top choice",
-    } <= set(found)
+    } <= set(figures_in(files[found[FIGURES_LABEL]]()))
     table = pd.read_csv(io.BytesIO(files[f"{stem}_pass.csv"]()))
     assert len(table) == 100 * 16 and {"short_top_slot", "long_top_slot", "digit"} <= set(
         table.columns
@@ -243,7 +246,8 @@ def test_atlas_and_embeddings_offer_the_pass_and_the_map(
     assert_clean(at)
     found = buttons(at, Embeddings)
     name = f"{stem}_pca_readout_short_embedding.csv"
-    assert found["map: points and slots (CSV)"] == name and "map" in found
+    assert found["map: points and slots (CSV)"] == name
+    assert "map" in figures_in(files[found[FIGURES_LABEL]]())
     points = pd.read_csv(io.BytesIO(files[name]()))
     assert (points["kind"] == "context").sum() == 1600 and (points["kind"] == "slot").sum() == 10
     assert set(points["map"]) == {"pca"}
