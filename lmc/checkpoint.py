@@ -23,7 +23,18 @@ from lmc.io import atomic_write, safe_torch_load
 from lmc.model import LMCMemoryModel, build_model, check_parameter_budget
 from lmc.official import model_from_official_state
 from lmc.training.state import is_train_state, load_train_state
-from lmc.weights import load_state_strict, unwrap
+from lmc.weights import (
+    check_declared,
+    check_finite,
+    check_state_dict,
+    load_state_strict,
+    parameter_limit,
+    tensor_declarations,
+    unwrap,
+)
+
+# The dtypes of a safetensors header that are floating point (the others: integers, BOOL, complex).
+SAFETENSORS_FLOATS = ("F16", "BF16", "F32", "F64")
 
 __all__ = [
     "CheckpointError",
@@ -137,15 +148,37 @@ def read_header(path: str | os.PathLike) -> dict[str, Any]:
     return header
 
 
+def declared_tensors(path: Path) -> dict[str, tuple[tuple[int, ...], str, bool]]:
+    """{name: (shape, dtype, is a float)} of the tensors a safetensors header declares, no
+    weight read."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            slices = {key: f.get_slice(key) for key in f.keys()}
+            return {
+                key: (tuple(s.get_shape()), s.get_dtype(), s.get_dtype() in SAFETENSORS_FLOATS)
+                for key, s in slices.items()
+            }
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(
+            f"{path}: the weights cannot be read (truncated or corrupted?): {err}"
+        ) from None
+
+
 def _load_safetensors(path: Path) -> tuple[LMCMemoryModel, dict[str, Any]]:
+    """The header's config is held to the file's own size and its declared tensors to the
+    model it builds (on the meta device) before a weight is read or a parameter allocated."""
     header = read_header(path)
-    config = config_from_header(header, path)
+    config = config_from_header(header, path, file_bytes=path.stat().st_size)
+    check_declared(declared_tensors(path), config, path)
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError) as err:
         raise CheckpointError(
             f"{path}: the weights cannot be read (truncated or corrupted?): {err}"
         ) from None
+    check_finite(state, path)
     model = build_model(config)
     load_state_strict(model, state, path)
     metadata = dict(header.get("metadata", {}))
@@ -153,10 +186,18 @@ def _load_safetensors(path: Path) -> tuple[LMCMemoryModel, dict[str, Any]]:
     return model, metadata
 
 
-def config_from_header(header: dict[str, Any], path: Path) -> ModelConfig:
+def config_from_header(
+    header: dict[str, Any], path: Path, file_bytes: int | None = None
+) -> ModelConfig:
+    """The model config a checkpoint's header (or training state) holds, its parameter count
+    held to MAX_PARAMETERS, or, given the file's size, to what that file can hold
+    (`lmc.weights.parameter_limit`), before any weight is allocated."""
     try:
         config = ModelConfig.from_dict(header["config"])
-        check_parameter_budget(config)  # before any weight is allocated
+        if file_bytes is None:
+            check_parameter_budget(config)
+        else:
+            check_parameter_budget(config, *parameter_limit(file_bytes))
         return config
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path} holds an invalid model config: {err}") from None
@@ -166,7 +207,10 @@ def _load_torch_file(path: Path, dataset: str | None) -> tuple[LMCMemoryModel, d
     obj = safe_torch_load(path)
     if is_train_state(obj):
         obj = load_train_state(path, obj)
-        config = config_from_header(obj, path)
+        config = config_from_header(obj, path, file_bytes=path.stat().st_size)
+        check_state_dict(obj["model"], path)
+        check_declared(tensor_declarations(obj["model"]), config, path)
+        check_finite(obj["model"], path)
         model = build_model(config)
         load_state_strict(model, obj["model"], path)
         if not isinstance(obj.get("metadata", {}), dict):
@@ -177,7 +221,9 @@ def _load_torch_file(path: Path, dataset: str | None) -> tuple[LMCMemoryModel, d
         metadata.update(format="lmc-train-state", step=obj.get("iteration"))
         return model, metadata
     if isinstance(obj, dict) and all(isinstance(v, torch.Tensor) for v in obj.values()):
-        model = model_from_official_state(obj, dataset or "movingmnist", source=str(path))
+        model = model_from_official_state(
+            obj, dataset or "movingmnist", source=str(path), file_bytes=path.stat().st_size
+        )
         return model, {
             "format": "official",
             "dataset": dataset or "movingmnist",

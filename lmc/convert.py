@@ -7,18 +7,17 @@ Writes OUT_DIR/<IN stem>.safetensors. The input is read with torch.load(weights_
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from lmc import cli
-from lmc.checkpoint import CheckpointError, save_checkpoint
+from lmc.checkpoint import save_checkpoint
 from lmc.official import DATASETS, import_official
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(
-        prog="python -m lmc.convert", description=__doc__.splitlines()[0]
-    )
+    """Raises ConfigError for a bad flag and CheckpointError for a file that is no authors'
+    checkpoint; `cli.run` turns each into one line and status 2."""
+    parser = cli.ArgumentParser(prog="python -m lmc.convert", description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path, help="the authors' .pt file")
     parser.add_argument("out_dir", type=Path)
     parser.add_argument(
@@ -28,10 +27,7 @@ def main(argv: list[str] | None = None) -> Path:
         help="sets image size and output activation, which the weights do not record",
     )
     args = parser.parse_args(argv)
-    try:
-        model = import_official(args.checkpoint, dataset=args.dataset)
-    except CheckpointError as err:
-        parser.exit(2, f"error: {err}\n")
+    model = import_official(args.checkpoint, dataset=args.dataset)
     out = save_checkpoint(
         model,
         args.out_dir / f"{args.checkpoint.stem}.safetensors",

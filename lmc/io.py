@@ -128,11 +128,78 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     return path
 
 
-def safe_torch_load(path: Path | str) -> Any:
-    """`torch.load` that never executes pickled code, with clear errors."""
-    import torch
+# torch.save stores every record of its zip form uncompressed, so the records of a genuine file
+# unpack to less than the file's own size; the margin is slack for nothing in particular.
+ZIP_RECORD_MARGIN = 1 << 20
+
+
+def check_zip_records(path: Path | str, max_bytes: int | None = None) -> None:
+    """CheckpointError unless the records of the zip-form PyTorch file at `path` unpack, by
+    what its directory declares, to at most `max_bytes` together (default: the file's own size
+    plus ZIP_RECORD_MARGIN), and each has a name. torch's reader allocates a record's declared
+    size and inflates into it, so a small DEFLATE-compressed record can ask for gigabytes; this
+    reads the directory alone, before torch reads anything."""
+    size = os.path.getsize(path)
+    limit = size + ZIP_RECORD_MARGIN if max_bytes is None else max_bytes
+    try:
+        with zipfile.ZipFile(path) as archive:
+            records = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, IndexError) as err:
+        raise CheckpointError(
+            f"{path} cannot be read (truncated or corrupted?): its zip directory: {err}"
+        ) from None
+    if any(not info.filename for info in records):
+        raise CheckpointError(f"{path} holds a zip record with an empty name; not a PyTorch file")
+    total = sum(info.file_size for info in records)
+    if total > limit:
+        largest = max(records, key=lambda info: info.file_size)
+        why = " (its own size plus 1 MiB)" if max_bytes is None else ""
+        raise CheckpointError(
+            f"{path}: its records declare {total:,} bytes ({_gb(total)}) unpacked, "
+            f"{largest.filename} alone {largest.file_size:,} bytes; the limit for this file "
+            f"({size:,} bytes on disk) is {limit:,} bytes{why}"
+        )
+
+
+def _gb(count: int) -> str:
+    return f"{count / 1e9:.2f} GB" if count >= 1e8 else f"{count / 1e6:.1f} MB"
+
+
+def _torch_load_errors() -> tuple[type[BaseException], ...]:
+    """What torch.load raises for a damaged file: its zip reader's RuntimeError, and whatever its
+    unpickler's parser runs into at a cut or forged byte (a one-byte file ends in IndexError)."""
+    import struct
+
     from safetensors import SafetensorError
 
+    return (
+        RuntimeError,
+        EOFError,
+        zipfile.BadZipFile,
+        OSError,
+        ValueError,
+        IndexError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        struct.error,
+        RecursionError,
+        SafetensorError,  # torch.load hands a file it takes for safetensors to that reader
+    )
+
+
+def safe_torch_load(path: Path | str, max_bytes: int | None = None) -> Any:
+    """`torch.load` that never executes pickled code, with clear errors. A zip-form file's
+    records are bounded first (`check_zip_records`, `max_bytes`)."""
+    import torch
+
+    try:
+        with open(path, "rb") as f:
+            zip_form = f.read(4) == b"PK\x03\x04"  # what torch.load takes for its zip form
+    except OSError as err:
+        raise CheckpointError(f"{path} cannot be read: {err}") from None
+    if zip_form:
+        check_zip_records(path, max_bytes)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
@@ -140,9 +207,8 @@ def safe_torch_load(path: Path | str) -> Any:
             f"{path} was refused: loading it would need unpickling arbitrary Python objects, which "
             f"could run code. Only tensors and plain containers are accepted. ({err})"
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
-        raise CheckpointError(f"{path} cannot be read (truncated or corrupted?): {err}") from None
-    except (
-        SafetensorError
-    ) as err:  # torch.load hands a file it takes for safetensors to that reader
-        raise CheckpointError(f"{path} cannot be read (truncated or corrupted?): {err}") from None
+    except _torch_load_errors() as err:
+        reason = str(err) or type(err).__name__
+        raise CheckpointError(
+            f"{path} cannot be read (truncated or corrupted?): {reason}"
+        ) from None

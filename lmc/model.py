@@ -285,14 +285,19 @@ def build_model(config: ModelConfig | str) -> LMCMemoryModel:
     return LMCMemoryModel(config)
 
 
-def check_parameter_budget(config: ModelConfig) -> int:
+def check_parameter_budget(
+    config: ModelConfig, limit: int = MAX_PARAMETERS, reason: str = ""
+) -> int:
     """The model's parameter count, from a build on the meta device (no memory is allocated);
-    ValueError beyond MAX_PARAMETERS, so a small file cannot ask for a huge model."""
+    ValueError beyond `limit` (MAX_PARAMETERS, or less for a checkpoint file: see
+    `lmc.weights.parameter_limit`, whose `reason` the message gives), so a small file cannot
+    ask for a huge model."""
     with torch.device("meta"):
         count = sum(p.numel() for p in LMCMemoryModel(config).parameters())
-    if count > MAX_PARAMETERS:
+    if count > limit:
         raise ValueError(
-            f"invalid ModelConfig: {count:,} parameters: must be at most {MAX_PARAMETERS:,}"
+            f"invalid ModelConfig: {count:,} parameters: must be at most {limit:,}{reason} "
+            f"(as float32 they would take {count * 4 / 1e9:.2f} GB)"
         )
     return count
 

@@ -19,7 +19,14 @@ from lmc.config import ModelConfig
 from lmc.errors import CheckpointError
 from lmc.io import safe_torch_load
 from lmc.model import LMCMemoryModel, build_model, check_parameter_budget
-from lmc.weights import load_state_strict
+from lmc.weights import (
+    check_declared,
+    check_finite,
+    check_float,
+    load_state_strict,
+    parameter_limit,
+    tensor_declarations,
+)
 
 DATASETS = {
     "movingmnist": dict(image_size=64, output_activation="none"),
@@ -76,6 +83,13 @@ def official_to_ours(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             raise ValueError(
                 f"ConvLSTM layer {layer} lacks {sorted(missing)} in the official checkpoint"
             )
+        x, h = parts["weight_x"].shape, parts["weight_h"].shape
+        # The two convolutions are joined along their input channels: all else must agree.
+        if len(x) != 4 or len(h) != 4 or x[0] != h[0] or x[2:] != h[2:]:
+            raise ValueError(
+                f"ConvLSTM layer {layer}: conv2d_x.weight {tuple(x)} and conv2d_h.weight "
+                f"{tuple(h)} must be 4-d convolutions with the same outputs and kernel"
+            )
         ours[f"convlstm.cells.{layer}.weight"] = torch.cat(
             [parts["weight_x"], parts["weight_h"]], dim=1
         )
@@ -106,14 +120,38 @@ def ours_to_official(model: LMCMemoryModel) -> dict[str, torch.Tensor]:
     return out
 
 
+# The tensors whose shapes give the architecture, and their number of dimensions.
+_RANKS = {
+    "encoder.0.weight": 4,
+    "encoder.4.weight": 4,
+    "convlstm_list.0.conv2d_h.weight": 4,
+    "memory.motion_matching_encoder.0.weight": 5,
+    "memory.motion_matching_encoder.3.weight": 5,
+    "memory.motion_matching_encoder.6.weight": 5,
+    "memory.memory_w": 2,
+    "memory.embedder.0.weight": 4,
+    "memory.embedder.2.weight": 4,
+    "attention_func.2.weight": 2,
+}
+
+
 def config_from_official(state: dict[str, torch.Tensor], dataset: str) -> ModelConfig:
     """Infer the architecture from the official tensors' shapes; `dataset` gives the image size and
     output activation, which the weights do not record."""
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; valid: {', '.join(DATASETS)}")
     s = strip_parallel_prefix(state)
+    for key, rank in _RANKS.items():
+        if key in s and s[key].dim() != rank:
+            raise ValueError(
+                f"not an LMC-Memory checkpoint: {key} has shape {tuple(s[key].shape)}; "
+                f"expected {rank} dimensions"
+            )
+    cells = [int(m.group(1)) for k in s if (m := _CELL.match(k))]
+    if not cells:
+        raise ValueError("not an LMC-Memory checkpoint: it holds no ConvLSTM cell (convlstm_list)")
     try:
-        layers = 1 + max(int(m.group(1)) for k in s if (m := _CELL.match(k)))
+        layers = 1 + max(cells)
         enc = "memory.motion_matching_encoder"
         return ModelConfig(
             image_channels=s["encoder.0.weight"].shape[1],
@@ -132,10 +170,12 @@ def config_from_official(state: dict[str, torch.Tensor], dataset: str) -> ModelC
             attention_hidden=s["attention_func.2.weight"].shape[0],
             **DATASETS[dataset],
         )
-    except (KeyError, ValueError) as err:
+    except KeyError as err:
         raise ValueError(
             f"not an LMC-Memory checkpoint: cannot find {err} among its keys"
         ) from None
+    except ValueError as err:  # ConfigError: shapes no model of ours has
+        raise ValueError(f"its tensors' shapes give no valid model: {err}") from None
 
 
 def check_storage(state: dict[str, torch.Tensor]) -> None:
@@ -151,15 +191,28 @@ def check_storage(state: dict[str, torch.Tensor]) -> None:
 
 
 def model_from_official_state(
-    state: dict[str, torch.Tensor], dataset: str = "movingmnist", source: str = "state dict"
+    state: dict[str, torch.Tensor],
+    dataset: str = "movingmnist",
+    source: str = "state dict",
+    file_bytes: int | None = None,
 ) -> LMCMemoryModel:
+    """Our model holding an authors' state dict. The architecture read from the tensors'
+    shapes is held to the file's own size (`file_bytes`, when the state comes from a file) and
+    every tensor to the model it builds, on the meta device, before anything is allocated;
+    weights must be floating point and finite (`lmc.weights`)."""
+    check_float(tensor_declarations(state), source)  # under the authors' names
     try:
         check_storage(state)
         config = config_from_official(state, dataset)
-        check_parameter_budget(config)
+        if file_bytes is None:
+            check_parameter_budget(config)
+        else:
+            check_parameter_budget(config, *parameter_limit(file_bytes))
         ours = official_to_ours(state)
-    except ValueError as err:
+    except ValueError as err:  # CheckpointError and ConfigError among them
         raise CheckpointError(f"{source}: {err}") from None
+    check_declared(tensor_declarations(ours), config, source)
+    check_finite(ours, source)
     model = build_model(config)
     load_state_strict(model, ours, source)
     return model.eval()
@@ -167,9 +220,14 @@ def model_from_official_state(
 
 def import_official(path: str | os.PathLike, dataset: str = "movingmnist") -> LMCMemoryModel:
     """Load a checkpoint saved by the authors' code into our model (eval mode, CPU)."""
-    state = safe_torch_load(Path(path))
+    path = Path(path)
+    state = safe_torch_load(path)
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
         raise CheckpointError(f"{path} does not hold a state dict of tensors")
-    return model_from_official_state(state, dataset, source=str(path))
+    return model_from_official_state(
+        state, dataset, source=str(path), file_bytes=path.stat().st_size
+    )

@@ -115,6 +115,11 @@ def checkpoint(tmp_path, monkeypatch):
         ("lmc.data", ["export", "{tmp}/out", "--num-clips", "x"],
          "lmc.data: argument --num-clips: invalid int value: 'x' (see python -m lmc.data export --help)"),
         ("lmc.health", ["{ckpt}", "--clips", "1"], "lmc.health: --clips 1: at least 2 clips are needed"),
+        ("train.export_model", ["--run_dir", "{tmp}", "--out", "{tmp}/o", "--command", "c", "--bogus"],
+         "train.export_model: unrecognized arguments: --bogus (see python -m train.export_model --help)"),
+        ("lmc.convert", ["{tmp}/a.pt", "{tmp}/out", "--dataset", "mars"],
+         "lmc.convert: argument --dataset: invalid choice: 'mars' (choose from 'kth', 'movingmnist') "
+         "(see python -m lmc.convert --help)"),
     ],
 )  # fmt: skip
 def test_every_command_line_ends_an_expected_error_in_one_line_and_status_2(

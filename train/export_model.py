@@ -11,7 +11,6 @@ command, iterations, wall time (from metrics.jsonl), machine and the numbers.
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 from pathlib import Path
@@ -212,7 +211,7 @@ def report_source(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    p = argparse.ArgumentParser(
+    p = cli.ArgumentParser(  # a bad flag: one line (lmc.cli), not argparse's whole usage
         prog="python -m train.export_model", description=__doc__.splitlines()[0]
     )
     p.add_argument("--run_dir", type=Path, required=True)
