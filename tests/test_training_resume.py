@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 import torch
-from test_train_cli import TINY
+from train_helpers import TINY_CLI as TINY
 
 from lmc.errors import CheckpointError, ConfigError
 from lmc.io import remove_stale_temps, temp_path
@@ -56,8 +56,10 @@ def test_stale_temps_of_dead_writers_go_and_nothing_else(tmp_path):
 
 @pytest.fixture(scope="module")
 def killed_early(tmp_path_factory):
-    """A one-iteration run in a folder where an earlier run was killed before its first last.pt:
-    it left metrics records, a torn line and the temporary files of two killed writes."""
+    """A one-iteration run with --resume auto in a folder where an earlier run was killed before
+    its first last.pt: it left metrics records, a torn line and the temporary files of two killed
+    writes. With no last.pt to continue from, --resume auto starts over (a plain fresh run is
+    refused there: test_a_fresh_run_over_a_run_without_a_state_is_refused)."""
     base = tmp_path_factory.mktemp("resume")
     run_dir = base / "run"
     (run_dir / "samples").mkdir(parents=True)
@@ -72,7 +74,10 @@ def killed_early(tmp_path_factory):
         path.write_bytes(b"half written")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LMC_CACHE_DIR", str(base / "cache"))
-        train.main([*TINY, "--run_dir", str(run_dir), "--iterations", "1", "--print_freq", "1"])
+        train.main(
+            [*TINY, "--run_dir", str(run_dir), "--resume", "auto"]
+            + ["--iterations", "1", "--print_freq", "1"]
+        )
     return run_dir, stale
 
 
@@ -99,7 +104,9 @@ def test_a_fresh_start_logs_each_iteration_once_and_sweeps_killed_writes(killed_
 
 def test_a_run_folder_with_a_state_is_not_trained_over_from_scratch(copied):
     before = files(copied)
-    with pytest.raises(ConfigError, match=r"already holds a run \(last\.pt\): pass --resume auto"):
+    with pytest.raises(
+        ConfigError, match=r"already holds a run \(last\.pt, .*\): pass --resume auto.*--overwrite"
+    ):
         train.main([*TINY, "--run_dir", str(copied), "--iterations", "2"])
     assert files(copied) == before
 
@@ -161,3 +168,112 @@ def test_a_changed_learning_rate_is_applied_and_recorded(killed_early, copied):
     }
     records = metrics_log.read_records(copied / metrics_log.FILE_NAME)
     assert [(r["iteration"], r["lr"]) for r in records] == [(1, 0.0002), (2, 0.001)]
+
+
+# ----------------------------------------------------------------- a forged state, checked whole
+def _list_model(state):
+    state["model"] = list(state["model"].values())
+
+
+def _string_optimizer(state):
+    state["optimizer"] = "adam"
+
+
+def _wrong_exp_avg(state):
+    state["optimizer"]["state"][0]["exp_avg"] = torch.zeros(3)
+
+
+def _string_best_val(state):
+    state["best_val"] = "0.5"
+
+
+@pytest.mark.parametrize(
+    "forge, message",
+    [
+        (_list_model, r"last\.pt: its model is a list; expected a dict of tensors"),
+        (_string_optimizer, r"last\.pt: the optimizer state is a str without the state and param_groups"),
+        (_wrong_exp_avg, r"last\.pt: the optimizer state: parameter 0's exp_avg is \(3,\); the parameter is \(4, 1, 3, 3\)"),
+        (_string_best_val, r"last\.pt holds best_val '0\.5'; expected a finite number or None"),
+    ],
+)  # fmt: skip
+def test_a_forged_training_state_is_refused_whole_before_anything_is_written(
+    copied, forge, message
+):
+    path = copied / "last.pt"
+    state = load_train_state(path)
+    forge(state)
+    torch.save(state, path)
+    before = files(copied)
+    with pytest.raises(CheckpointError, match=message):
+        train.main([*TINY, "--run_dir", str(copied), "--resume", "auto", "--iterations", "2"])
+    assert files(copied) == before  # config.json and metrics.jsonl as they were
+
+
+def test_a_resume_restores_the_random_state(tmp_path):
+    """torch's and Python's generators continue where the saved run left them."""
+    import random
+
+    from lmc import build_model
+    from lmc.training.config import parse_args
+    from lmc.training.resume import open_resume
+    from lmc.training.state import save_train_state
+
+    cfg = parse_args([*TINY, "--run_dir", str(tmp_path)])
+    model = build_model(cfg.model_config())
+    optimizer = torch.optim.Adam(model.parameters())
+    torch.manual_seed(7)
+    random.seed(7)
+    path = save_train_state(
+        tmp_path / "last.pt", model, optimizer, iteration=3, data={"batch_index": 3},
+        best_val=None, train_config=cfg.to_dict(), metadata={},
+    )  # fmt: skip
+    expected = (torch.rand(4), random.random())
+    torch.manual_seed(99)  # what a fresh process starts from: another state
+    random.seed(99)
+
+    class Source:
+        def load_state_dict(self, state):
+            self.state = state
+
+    source = Source()
+    open_resume(path, cfg, cfg.model_config()).restore(model, optimizer, source)
+    assert torch.equal(torch.rand(4), expected[0]) and random.random() == expected[1]
+    assert source.state == {"batch_index": 3}
+
+
+# ------------------------------------------------------------------ nothing overwritten unasked
+@pytest.fixture
+def finished_without_state(copied):
+    """A run folder with its best model, metrics and samples but no last.pt."""
+    (copied / "last.pt").unlink()
+    (copied / "samples" / "iter_0000099.png").write_bytes(b"an old sample")
+    return copied
+
+
+def test_a_fresh_run_over_a_run_without_a_state_is_refused(finished_without_state):
+    run_dir = finished_without_state
+    before = files(run_dir)
+    with pytest.raises(ConfigError) as info:
+        train.main([*TINY, "--run_dir", str(run_dir), "--iterations", "1"])
+    message = str(info.value)
+    assert message.startswith(f"{run_dir} already holds a run (best.safetensors, ")
+    assert "metrics.jsonl" in message and "--resume auto" in message
+    assert "pass --overwrite to replace it" in message
+    assert files(run_dir) == before
+
+
+def test_overwrite_replaces_the_old_run_whole(finished_without_state):
+    run_dir = finished_without_state
+    train.main(
+        [*TINY, "--run_dir", str(run_dir), "--overwrite", "--iterations", "1", "--print_freq", "1"]
+    )
+    assert [r["iteration"] for r in metrics_log.read_records(run_dir / "metrics.jsonl")] == [1]
+    assert not (run_dir / "samples" / "iter_0000099.png").exists()  # no old sample mixed in
+    assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["iter_0000001.png"]
+    assert json.loads((run_dir / "config.json").read_text())["train"]["overwrite"] is True
+    assert load_train_state(run_dir / "last.pt")["iteration"] == 1
+
+
+def test_overwrite_and_resume_together_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="overwrite=True starts the run over and resume='auto'"):
+        train.main([*TINY, "--run_dir", str(tmp_path), "--overwrite", "--resume", "auto"])

@@ -63,6 +63,9 @@ class TrainConfig:
     amp: str = "off"  # off | bf16 | fp16 (autocast, CUDA only)
     compile: bool = False
     resume: str | None = None  # auto | PATH of a training state
+    # Start over in a run_dir that holds a run, deleting that run's files first (a fresh run is
+    # otherwise refused there: it would overwrite the config and best model, cut the metrics).
+    overwrite: bool = False
     val_every: int | None = None  # None: print_freq
     val_clips: int = 256
     run_dir: str | None = None  # None: checkpoint_save_dir, else runs/<dataset>-<time>
@@ -162,6 +165,11 @@ class TrainConfig:
                 f"predictor_frames={self.predictor_frames}: must be at most short_len="
                 f"{self.short_len}"
             )
+        if self.overwrite and self.resume:
+            raise ValueError(
+                f"overwrite=True starts the run over and resume={self.resume!r} continues it: "
+                "pass one of them"
+            )
         if self.checkpoint_load and not self.checkpoint_load_file:
             raise ValueError("--checkpoint_load True needs --checkpoint_load_file PATH")
 
@@ -243,6 +251,7 @@ RESUME_MAY_CHANGE = (
     "tensorboard",
     "model_card",
     "lr",
+    "overwrite",  # how the run was started, not how it trains
 )
 
 
@@ -263,7 +272,7 @@ def resume_changes(
         raise ConfigError(
             f"{source} was trained with other settings ({details}): resume with the run's own "
             "settings (its config.json) or train into a new run_dir. A resume may change only "
-            + ", ".join(RESUME_MAY_CHANGE[1:])
+            + ", ".join(RESUME_MAY_CHANGE[1:-1])
         )
     return changed
 
@@ -337,7 +346,9 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     text = path.read_text()
     try:
         values = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
+    # RecursionError: nested deeper than Python's stack (both parsers recurse); ValueError: a JSON
+    # integer of more digits than Python converts
+    except (ValueError, tomllib.TOMLDecodeError, RecursionError) as err:
         raise ValueError(f"config file {path} cannot be parsed: {err}") from None
     if not isinstance(values, dict):
         raise ValueError(f"config file {path} must hold a mapping of TrainConfig keys")

@@ -38,7 +38,7 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
             continue
         try:
             record = json.loads(line)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # JSONDecodeError, huge integers, deep nesting
             record = None
         if isinstance(record, dict) and _is_iteration(record.get("iteration")):
             records.append(record)

@@ -23,15 +23,35 @@ import torch
 from lmc.config import ModelConfig
 from lmc.errors import CheckpointError, ConfigError
 from lmc.training.config import TrainConfig, resume_changes
-from lmc.training.state import load_train_state, restore_rng
+from lmc.training.state import check_train_state, load_train_state, restore_rng
 from lmc.weights import load_state_strict
 
 STATE_NAME = "last.pt"
+# What a run writes into its folder (and samples/iter_*.png): a fresh run into a folder holding
+# any of them would overwrite its config and best model, cut its metrics and mix its samples.
+RUN_FILES = (STATE_NAME, "best.safetensors", "last.safetensors", "metrics.jsonl", "config.json")
+SAMPLES = ("samples", "iter_*.png")
+
+
+def previous_run(run_dir: Path) -> list[Path]:
+    """The files of an earlier run in `run_dir` (none for a new or empty folder)."""
+    found = [run_dir / name for name in RUN_FILES if (run_dir / name).exists()]
+    return found + sorted((run_dir / SAMPLES[0]).glob(SAMPLES[1]))
+
+
+def clear_previous_run(run_dir: Path) -> list[Path]:
+    """Delete the files of an earlier run in `run_dir` (`--overwrite`), nothing else there."""
+    found = previous_run(run_dir)
+    for path in found:
+        path.unlink()
+    return found
 
 
 def resume_path(cfg: TrainConfig, run_dir: Path) -> Path | None:
     """The training state this run continues, or None for a fresh run. ConfigError for a named
-    state file that does not exist, and for a fresh run into a folder that holds one."""
+    state file that does not exist, and for a fresh run into a folder that holds a run unless
+    `overwrite` asks for it. `resume="auto"` without a last.pt starts over (a run killed before
+    its first checkpoint), over what that run left."""
     last = run_dir / STATE_NAME
     if cfg.resume == "auto":
         return last if last.exists() else None
@@ -40,10 +60,19 @@ def resume_path(cfg: TrainConfig, run_dir: Path) -> Path | None:
         if not path.is_file():
             raise ConfigError(f"resume={cfg.resume}: no such training state file")
         return path
-    if last.exists():
+    found = previous_run(run_dir)
+    if found and not cfg.overwrite:
+        names = ", ".join(str(p.relative_to(run_dir)) for p in found[:6])
+        more = f" and {len(found) - 6} more" if len(found) > 6 else ""
+        how = (
+            "pass --resume auto to continue it from its last.pt"
+            if last.exists()
+            else "it has no last.pt to continue from (--resume auto would start it over too)"
+        )
         raise ConfigError(
-            f"{run_dir} already holds a run ({STATE_NAME}): pass --resume auto to continue it, "
-            "or choose another run_dir (training here from scratch would overwrite it)"
+            f"{run_dir} already holds a run ({names}{more}): {how}; pass --overwrite to "
+            "replace it, or choose another run_dir. Training here from scratch would overwrite "
+            "its config and best model, cut its metrics and mix in its old samples"
         )
     return None
 
@@ -106,4 +135,5 @@ def open_resume(path: Path, cfg: TrainConfig, model_cfg: ModelConfig) -> Resume:
             f"{path} holds another model ({details}): resume with the run's own settings (its "
             "config.json) or train into a new run_dir"
         )
+    check_train_state(state, model_cfg, path)
     return Resume(path, state, changed)

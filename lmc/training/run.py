@@ -14,7 +14,9 @@ Resuming (`lmc.training.resume`): the training state and the settings are checke
 anything is written, so a refused resume leaves the folder as it was; a changed learning rate is
 applied and recorded in config.json's `resumed`. At each start, the temporary files of writes
 that were killed are removed from the folder, and metrics.jsonl keeps only the records up to the
-starting iteration, so that each iteration is logged once.
+starting iteration, so that each iteration is logged once. A fresh run into a folder that holds
+another run's files is refused unless `overwrite` asks for it (`lmc.training.resume`); then those
+files are deleted first, so nothing of the old run is mixed in.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from lmc.model import build_model, parameter_counts, reinitialize
 from lmc.training import metrics_log
 from lmc.training.config import TrainConfig
 from lmc.training.data import make_train_source, validation_clips
-from lmc.training.resume import open_resume, resume_path
+from lmc.training.resume import clear_previous_run, open_resume, resume_path
 from lmc.training.state import save_train_state
 from lmc.training.step import ClipWindows, check_windows, train_step
 from lmc.training.tensorboard import TensorBoardLog
@@ -115,6 +117,9 @@ def run(cfg: TrainConfig) -> dict:
 
     # ---------------------------------------------------------------- the run directory
     if master:
+        if cfg.overwrite and resume is None:
+            for old in clear_previous_run(run_dir):
+                log(f"removed {old} (--overwrite)")
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "samples").mkdir(exist_ok=True)
         for folder in (run_dir, run_dir / "samples"):
