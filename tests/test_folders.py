@@ -308,3 +308,59 @@ def test_a_planted_cache_index_deletes_nothing_outside(planted, how):
     assert victim.is_file() and np.load(victim).max() == 7
     # What the planted index named is left alone, and so is the array it no longer names.
     assert len(list(index_path.parent.iterdir())) == 3
+
+
+# ------------------------------------------------------------------- what a folder may decode
+def png_declaring(width: int, height: int) -> bytes:
+    """A 1x1 PNG whose IHDR (CRC fixed up) declares width x height: the header of a huge frame
+    without its pixels."""
+    import io
+    import struct
+    import zlib
+
+    out = io.BytesIO()
+    Image.new("L", (1, 1)).save(out, format="PNG")
+    data = bytearray(out.getvalue())
+    struct.pack_into(">II", data, 16, width, height)
+    struct.pack_into(">I", data, 29, zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
+
+
+def test_a_frame_declaring_6000x6000_is_refused_before_it_is_decoded(tmp_path):
+    (tmp_path / "root" / "video_00000").mkdir(parents=True)
+    for t in range(3):
+        (tmp_path / "root" / "video_00000" / f"frame_{t}.png").write_bytes(
+            png_declaring(6000, 6000)
+        )
+    with pytest.raises(FrameFolderError) as info:
+        FrameFolderDataset(tmp_path / "root", 2, size=64)
+    assert str(info.value).endswith(
+        "frame_0.png declares 6000x6000 = 36,000,000 pixels; a frame file may hold at most 16,777,216"
+    )
+
+
+def test_a_folder_is_held_to_its_cache_bytes_before_the_cache_is_allocated(tmp_path):
+    root = tmp_path / "root"
+    write_video_frames(root / "video_00000", frames(4))  # 4 frames of 6x8 gray: 192 bytes
+    limits = frame_cache.FrameLimits(cache_bytes=191)
+    with pytest.raises(FrameFolderError) as info:
+        FrameFolderDataset(root, 2, limits=limits)
+    assert str(info.value) == (
+        f"{root} decodes to 4 frames of 1x6x8 = 192 bytes; the limit for a frame folder is 191 "
+        "bytes (pass a smaller size, or use fewer videos)"
+    )
+    assert not list((root / ".lmc-cache").glob("*.npy"))  # nothing allocated
+    FrameFolderDataset(root, 2, limits=frame_cache.FrameLimits(cache_bytes=192))
+    # A cache built under a higher limit is held to a lower one when it is opened again.
+    with pytest.raises(FrameFolderError, match="the limit for a frame folder is 191 bytes"):
+        FrameFolderDataset(root, 2, limits=limits)
+    with pytest.raises(FrameFolderError, match="a frame file may hold at most 47"):
+        FrameFolderDataset(root, 2, size=4, limits=frame_cache.FrameLimits(frame_pixels=47))
+
+
+def test_a_meta_json_nested_100000_deep_is_a_frame_folder_error(tmp_path):
+    root = tmp_path / "root"
+    write_video_frames(root / "video_00000", frames(4))
+    (root / "video_00000" / "meta.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(FrameFolderError, match="cannot read video metadata .*maximum recursion"):
+        FrameFolderDataset(root, 2)

@@ -194,3 +194,13 @@ def test_person_splits_and_arguments(raw_dir, tmp_path):
     with pytest.raises(FileNotFoundError, match="missing"):
         convert_kth(tmp_path / "missing", tmp_path / "d")
     assert len(ACTIONS) == 6
+
+
+def test_a_video_over_the_frame_cap_is_skipped_naming_the_limit(raw_dir, tmp_path):
+    # 12 frames against a cap of 10: the 60,000-frame AVI of issue 27 at the scale of a test.
+    summary = convert_kth(raw_dir, tmp_path / "out", size=16, max_frames=10)
+    skipped = dict(summary.skipped)
+    assert skipped["person01_boxing_d1_uncomp.avi"] == (
+        "more than 10 frames; the limit per video is 10 (6.7 minutes at KTH's 25 fps)"
+    )
+    assert summary.videos == {"train": 1, "test": 1}  # the 10- and 8-frame videos are kept

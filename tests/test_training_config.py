@@ -139,3 +139,19 @@ def test_query_padding_reaches_every_motion_convolution():
     assert {
         m.padding_mode for m in build_model("tiny").modules() if isinstance(m, torch.nn.Conv3d)
     } == {"zeros"}
+
+
+@pytest.mark.parametrize(
+    "name, text",
+    [
+        ("deep.json", "[" * 100_000 + "]" * 100_000),
+        ("deep.toml", "a = " + "[" * 100_000 + "]" * 100_000),
+    ],
+)
+def test_a_config_file_nested_100000_deep_is_a_config_error(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    with pytest.raises(
+        ConfigError, match=f"config file {path} cannot be parsed: maximum recursion"
+    ):
+        parse_args(["--config", str(path)])

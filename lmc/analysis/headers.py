@@ -49,37 +49,78 @@ def _color_table_bytes(flags: int) -> int:
     return 3 << ((flags & 7) + 1) if flags & 0x80 else 0
 
 
-def _skip_sub_blocks(data: bytes, pos: int) -> int:
-    """The position after the chain of data sub-blocks (a length byte, then that many bytes,
-    ended by a zero length) that starts at `pos`."""
-    while pos < len(data):
-        size = data[pos]
-        pos += 1 + size
-        if size == 0:
-            break
-    return pos
+# The walk's budget: the largest clip an upload may be (2**24 pixels, whose LZW data at 12 bits a
+# pixel at worst fills about 100,000 sub-blocks of 255 bytes) with room to spare, and far more
+# comment and application data than any encoder writes. A file of one-byte sub-blocks or of
+# megabytes of comments is refused after a short walk, before Pillow (which gathers a comment
+# sub-block by sub-block) reads it.
+MAX_GIF_SUB_BLOCKS = 2**18
+MAX_GIF_EXTENSION_BYTES = 2**20
 
 
-def gif_layout(data: bytes, max_frames: int, name: str = "the GIF") -> Layout:
+class _SubBlocks:
+    """Counts the sub-blocks and extension bytes of one GIF walk against its budget."""
+
+    def __init__(self, name: str, max_sub_blocks: int, max_extension_bytes: int) -> None:
+        self.name = name
+        self.max_sub_blocks = max_sub_blocks
+        self.max_extension_bytes = max_extension_bytes
+        self.count = self.extension_bytes = 0
+
+    def skip(self, data: bytes, pos: int, extension: bool) -> int:
+        """The position after the chain of data sub-blocks (a length byte, then that many
+        bytes, ended by a zero length) that starts at `pos`."""
+        while pos < len(data):
+            size = data[pos]
+            pos += 1 + size
+            self.count += 1
+            if self.count > self.max_sub_blocks:
+                raise InputError(
+                    f"{self.name} has more than {self.max_sub_blocks:,} data sub-blocks; the "
+                    f"limit is {self.max_sub_blocks:,} (a GIF of tiny sub-blocks?)"
+                )
+            if extension:
+                self.extension_bytes += size
+                if self.extension_bytes > self.max_extension_bytes:
+                    raise InputError(
+                        f"{self.name} holds more than {self.max_extension_bytes:,} bytes of "
+                        "extension data (comments, application data); the limit is "
+                        f"{self.max_extension_bytes:,}"
+                    )
+            if size == 0:
+                break
+        return pos
+
+
+def gif_layout(
+    data: bytes,
+    max_frames: int,
+    name: str = "the GIF",
+    *,
+    max_sub_blocks: int = MAX_GIF_SUB_BLOCKS,
+    max_extension_bytes: int = MAX_GIF_EXTENSION_BYTES,
+) -> Layout:
     """The frames of a GIF and the canvas Pillow decodes them onto, from its block structure.
 
     The canvas is the logical screen, grown to every frame's extent as Pillow grows it (a frame
     may reach past the screen). Counting stops after `max_frames` + 1 frames, so a file of a
     million frames is walked no further than needed to refuse it. Bytes that are no block are
-    skipped, as Pillow skips them; a file cut short ends the walk.
+    skipped, as Pillow skips them; a file cut short ends the walk. InputError beyond
+    `max_sub_blocks` data sub-blocks or `max_extension_bytes` bytes of extension data.
     """
     if len(data) < 13 or data[:6] not in GIF_SIGNATURES:
         raise InputError(f"{name} cannot be read as a GIF: it has no GIF87a or GIF89a header")
     width, height = struct.unpack_from("<HH", data, 6)
     pos = 13 + _color_table_bytes(data[10])
     frames = 0
+    blocks = _SubBlocks(name, max_sub_blocks, max_extension_bytes)
     while pos < len(data) and frames <= max_frames:
         tag = data[pos]
         pos += 1
         if tag == 0x3B:  # trailer
             break
         if tag == 0x21:  # extension: a label byte, then sub-blocks
-            pos = _skip_sub_blocks(data, pos + 1)
+            pos = blocks.skip(data, pos + 1, extension=True)
         elif tag == 0x2C:  # image descriptor: left, top, width, height, flags
             if pos + 9 > len(data):
                 break
@@ -87,7 +128,7 @@ def gif_layout(data: bytes, max_frames: int, name: str = "the GIF") -> Layout:
             width, height = max(width, left + w), max(height, top + h)
             frames += 1
             # the local colour table, the LZW code size byte, then the image's sub-blocks
-            pos = _skip_sub_blocks(data, pos + 9 + _color_table_bytes(flags) + 1)
+            pos = blocks.skip(data, pos + 9 + _color_table_bytes(flags) + 1, extension=False)
     return Layout(frames, height, width)
 
 

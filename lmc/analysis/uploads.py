@@ -6,7 +6,8 @@ huge clip, so every upload is held to MAX_FRAMES, MAX_SIDE and MAX_PIXELS by wha
 declares (`lmc.analysis.headers`: a GIF's blocks, each zipped frame's header and the ZIP's
 directory, an MP4's container, an `.npy`'s shape and dtype) before any frame is decoded or any
 array allocated; the decoded frames are checked again. Every refusal is an InputError that names
-the file, the value and the limit.
+the file, the value and the limit. The limits travel as an `UploadLimits` (default: the constants
+below), so a test can lower each one and reach it with a file of a few bytes.
 """
 
 from __future__ import annotations
@@ -16,11 +17,20 @@ import re
 import struct
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 import numpy as np
 
-from lmc.analysis.headers import Layout, gif_layout, image_size, npy_header, video_layout
+from lmc.analysis.headers import (
+    MAX_GIF_EXTENSION_BYTES,
+    MAX_GIF_SUB_BLOCKS,
+    Layout,
+    gif_layout,
+    image_size,
+    npy_header,
+    video_layout,
+)
 from lmc.errors import InputError
 
 UPLOAD_TYPES = ("gif", "mp4", "zip", "npy")
@@ -39,21 +49,46 @@ ZIP_IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF")
 ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what every ZIP tool writes by default
 
 
-def _check_decoded_size(t: int, h: int, w: int, name: str) -> None:
-    if t > MAX_FRAMES:
-        raise InputError(f"{name} has {t} frames; at most {MAX_FRAMES} are accepted")
-    if max(h, w) > MAX_SIDE:
-        raise InputError(f"{name} has frames of {h}x{w}; each side may be at most {MAX_SIDE}")
-    if t * h * w > MAX_PIXELS:
+@dataclass(frozen=True)
+class UploadLimits:
+    """Every bound an upload is held to; the defaults are the constants above (and the GIF
+    walk's in `lmc.analysis.headers`)."""
+
+    frames: int = MAX_FRAMES
+    side: int = MAX_SIDE
+    pixels: int = MAX_PIXELS
+    zip_bytes: int = MAX_ZIP_BYTES
+    frame_file_bytes: int = MAX_FRAME_FILE_BYTES
+    gif_sub_blocks: int = MAX_GIF_SUB_BLOCKS
+    gif_extension_bytes: int = MAX_GIF_EXTENSION_BYTES
+
+
+LIMITS = UploadLimits()
+
+
+def _count(n: int) -> str:
+    return f"{n / 1e6:.0f} M" if n >= 10**6 else f"{n:,}"
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n:,} bytes"
+
+
+def _check_decoded_size(t: int, h: int, w: int, name: str, limits: UploadLimits = LIMITS) -> None:
+    if t > limits.frames:
+        raise InputError(f"{name} has {t} frames; at most {limits.frames} are accepted")
+    if max(h, w) > limits.side:
+        raise InputError(f"{name} has frames of {h}x{w}; each side may be at most {limits.side}")
+    if t * h * w > limits.pixels:
         raise InputError(
-            f"{name} has {t} frames of {h}x{w}, {t * h * w / 1e6:.0f} M pixels; at most "
-            f"{MAX_PIXELS / 1e6:.0f} M are accepted (use fewer or smaller frames)"
+            f"{name} has {t} frames of {h}x{w}, {_count(t * h * w)} pixels; at most "
+            f"{_count(limits.pixels)} are accepted (use fewer or smaller frames)"
         )
 
 
-def _check_layout(layout: Layout, name: str) -> None:
+def _check_layout(layout: Layout, name: str, limits: UploadLimits = LIMITS) -> None:
     """The budgets, for what a header declares."""
-    _check_decoded_size(layout.frames, layout.height, layout.width, name)
+    _check_decoded_size(layout.frames, layout.height, layout.width, name, limits)
 
 
 # ------------------------------------------------------------------------------------ decoding
@@ -63,7 +98,9 @@ def _mode(channels: int) -> str:
     return "L" if channels == 1 else "RGB"
 
 
-def _stack_images(images: list[np.ndarray], names: list[str], what: str) -> np.ndarray:
+def _stack_images(
+    images: list[np.ndarray], names: list[str], what: str, limits: UploadLimits = LIMITS
+) -> np.ndarray:
     """uint8 (H, W) or (H, W, 3) images -> float32 (T, C, H, W), all of one size."""
     first = images[0].shape
     for image, name in zip(images, names, strict=True):
@@ -72,7 +109,7 @@ def _stack_images(images: list[np.ndarray], names: list[str], what: str) -> np.n
                 f"{what}: {name} is {image.shape[1]}x{image.shape[0]} but the first frame is "
                 f"{first[1]}x{first[0]}; all frames must have one size"
             )
-    _check_decoded_size(len(images), first[0], first[1], what)
+    _check_decoded_size(len(images), first[0], first[1], what, limits)
     stack = np.stack(images)
     if stack.ndim == 3:
         stack = stack[:, None]
@@ -98,7 +135,9 @@ def _pil_errors() -> tuple[type[BaseException], ...]:
     )
 
 
-def decode_gif(data: bytes, channels: int = 1, name: str = "the GIF") -> np.ndarray:
+def decode_gif(
+    data: bytes, channels: int = 1, name: str = "the GIF", limits: UploadLimits = LIMITS
+) -> np.ndarray:
     """An animated GIF -> (T, C, H, W) float32, every frame composited as a viewer shows it.
 
     Its frame count and canvas are read from its blocks and checked before Pillow decodes it.
@@ -106,24 +145,30 @@ def decode_gif(data: bytes, channels: int = 1, name: str = "the GIF") -> np.ndar
     from PIL import Image, ImageSequence
 
     mode = _mode(channels)
-    layout = gif_layout(data, MAX_FRAMES, name)
-    if layout.frames > MAX_FRAMES:
+    layout = gif_layout(
+        data,
+        limits.frames,
+        name,
+        max_sub_blocks=limits.gif_sub_blocks,
+        max_extension_bytes=limits.gif_extension_bytes,
+    )
+    if layout.frames > limits.frames:
         raise InputError(
-            f"{name} has more than {MAX_FRAMES} frames; at most {MAX_FRAMES} are accepted"
+            f"{name} has more than {limits.frames} frames; at most {limits.frames} are accepted"
         )
-    _check_layout(layout, name)
+    _check_layout(layout, name, limits)
     images = []
     try:
         with Image.open(io.BytesIO(data), formats=["GIF"]) as gif:
             for frame in ImageSequence.Iterator(gif):
                 # The canvas as the next decode will allocate it: the header walk bounds it.
-                _check_decoded_size(len(images) + 1, frame.height, frame.width, name)
+                _check_decoded_size(len(images) + 1, frame.height, frame.width, name, limits)
                 images.append(np.asarray(frame.convert(mode)))
     except _pil_errors() as err:
         if isinstance(err, InputError):
             raise
         raise InputError(f"{name} cannot be read as a GIF: {_reason(err)}") from None
-    return _stack_images(images, [f"frame {i}" for i in range(len(images))], name)
+    return _stack_images(images, [f"frame {i}" for i in range(len(images))], name, limits)
 
 
 def _reason(err: Exception) -> str:
@@ -135,7 +180,9 @@ def _reason(err: Exception) -> str:
     return str(err)
 
 
-def decode_video(data: bytes, channels: int = 1, name: str = "the video") -> np.ndarray:
+def decode_video(
+    data: bytes, channels: int = 1, name: str = "the video", limits: UploadLimits = LIMITS
+) -> np.ndarray:
     """An MP4 (any format ffmpeg reads) -> (T, C, H, W) float32. The codec is lossy, so the
     values are close to, not equal to, the frames that were encoded.
 
@@ -148,9 +195,9 @@ def decode_video(data: bytes, channels: int = 1, name: str = "the video") -> np.
     try:
         layout = video_layout(data, ".mp4")
         if layout is not None:
-            _check_layout(layout, name)
+            _check_layout(layout, name, limits)
         for image in iio.imiter(data, extension=".mp4"):
-            _check_decoded_size(len(images) + 1, image.shape[0], image.shape[1], name)
+            _check_decoded_size(len(images) + 1, image.shape[0], image.shape[1], name, limits)
             images.append(image)
     except InputError:
         raise
@@ -192,13 +239,16 @@ _ZIP_ERRORS = (
 )
 
 
-def _frame_members(archive: zipfile.ZipFile, name: str) -> list[zipfile.ZipInfo]:
+def _frame_members(
+    archive: zipfile.ZipFile, name: str, limits: UploadLimits = LIMITS
+) -> list[zipfile.ZipInfo]:
     """The frame images of a ZIP in natural name order, checked by its directory alone: how
     many there are and how many bytes each unpacks to (zipfile never unpacks more than that)."""
     members = [
         info
         for info in archive.infolist()
-        if not info.is_dir()
+        # not info.is_dir(): it indexes the name's last character, and a name may be empty
+        if not info.filename.endswith("/")
         and not info.filename.startswith("__MACOSX/")
         and not PurePosixPath(info.filename).name.startswith(".")
         and PurePosixPath(info.filename).suffix.lower() in ZIP_IMAGE_SUFFIXES
@@ -207,19 +257,19 @@ def _frame_members(archive: zipfile.ZipFile, name: str) -> list[zipfile.ZipInfo]
         raise InputError(
             f"{name} holds no frame images; expected files ending in {', '.join(ZIP_IMAGE_SUFFIXES)}"
         )
-    if len(members) > MAX_FRAMES:
-        raise InputError(f"{name} has {len(members)} frames; at most {MAX_FRAMES} are accepted")
+    if len(members) > limits.frames:
+        raise InputError(f"{name} has {len(members)} frames; at most {limits.frames} are accepted")
     for info in members:
-        if info.file_size > MAX_FRAME_FILE_BYTES:
+        if info.file_size > limits.frame_file_bytes:
             raise InputError(
-                f"{name}: {info.filename} unpacks to {info.file_size / 2**20:.0f} MB; a frame "
-                f"file may be at most {MAX_FRAME_FILE_BYTES / 2**20:.0f} MB"
+                f"{name}: {info.filename} unpacks to {_size(info.file_size)}; a frame "
+                f"file may be at most {_size(limits.frame_file_bytes)}"
             )
     total = sum(info.file_size for info in members)
-    if total > MAX_ZIP_BYTES:
+    if total > limits.zip_bytes:
         raise InputError(
-            f"{name} unpacks to {total / 2**20:.0f} MB of frames; at most "
-            f"{MAX_ZIP_BYTES / 2**20:.0f} MB are accepted"
+            f"{name} unpacks to {_size(total)} of frames; at most "
+            f"{_size(limits.zip_bytes)} are accepted"
         )
     return sorted(members, key=lambda info: _natural_key(info.filename))
 
@@ -241,7 +291,9 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> 
         raise InputError(f"{name}: {info.filename} cannot be unpacked: {err}") from None
 
 
-def _member_size(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> tuple[int, int]:
+def _member_size(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: UploadLimits = LIMITS
+) -> tuple[int, int]:
     """(height, width) that one frame file declares, checked against MAX_SIDE."""
     declared = image_size(_read_member(archive, info, name))
     if declared is None:
@@ -250,7 +302,7 @@ def _member_size(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> 
             "short before its size)"
         )
     _, height, width = declared
-    _check_decoded_size(1, height, width, f"{name}: {info.filename}")
+    _check_decoded_size(1, height, width, f"{name}: {info.filename}", limits)
     return height, width
 
 
@@ -278,7 +330,9 @@ def _decode_member(
         ) from None
 
 
-def decode_zip(data: bytes, channels: int = 1, name: str = "the ZIP") -> np.ndarray:
+def decode_zip(
+    data: bytes, channels: int = 1, name: str = "the ZIP", limits: UploadLimits = LIMITS
+) -> np.ndarray:
     """A ZIP of frame images (png, jpg, bmp, gif) -> (T, C, H, W) float32, in natural name order.
 
     Folders inside the archive, hidden files and macOS `__MACOSX/` entries are skipped. The
@@ -291,17 +345,17 @@ def decode_zip(data: bytes, channels: int = 1, name: str = "the ZIP") -> np.ndar
     except _ZIP_ERRORS as err:
         raise InputError(f"{name} is not a readable ZIP archive: {err}") from None
     with archive:
-        members = _frame_members(archive, name)
-        sizes = [_member_size(archive, info, name) for info in members]
+        members = _frame_members(archive, name, limits)
+        sizes = [_member_size(archive, info, name, limits) for info in members]
         for info, size in zip(members, sizes, strict=True):
             if size != sizes[0]:
                 raise InputError(
                     f"{name}: {info.filename} is {size[1]}x{size[0]} but the first frame is "
                     f"{sizes[0][1]}x{sizes[0][0]}; all frames must have one size"
                 )
-        _check_decoded_size(len(members), *sizes[0], name)
+        _check_decoded_size(len(members), *sizes[0], name, limits)
         images = [_decode_member(archive, info, sizes[0], mode, name) for info in members]
-    return _stack_images(images, [info.filename for info in members], name)
+    return _stack_images(images, [info.filename for info in members], name, limits)
 
 
 def _clip_axes(shape: tuple[int, ...], name: str) -> tuple[int, int, int]:
@@ -319,7 +373,9 @@ def _clip_axes(shape: tuple[int, ...], name: str) -> tuple[int, int, int]:
     )
 
 
-def array_to_clip_frames(array: np.ndarray, name: str = "the array") -> np.ndarray:
+def array_to_clip_frames(
+    array: np.ndarray, name: str = "the array", limits: UploadLimits = LIMITS
+) -> np.ndarray:
     """One clip as an array -> (T, C, H, W) float32 in [0, 1].
 
     Layouts: (T, H, W), (T, C, H, W) or (T, H, W, C) with C 1 or 3. Values: uint8 0..255, bool, or
@@ -330,7 +386,11 @@ def array_to_clip_frames(array: np.ndarray, name: str = "the array") -> np.ndarr
         array = array[:, None]
     elif array.shape[1] not in (1, 3):
         array = array.transpose(0, 3, 1, 2)
-    _check_decoded_size(t, h, w, name)
+    _check_decoded_size(t, h, w, name, limits)
+    if min(t, h, w) < 1:  # numpy allows empty dimensions; an empty clip has no frame to show
+        raise InputError(
+            f"{name} has {t} frames of {h}x{w}; a clip needs frames, each of at least 1x1 pixels"
+        )
     if array.dtype == np.uint8:
         return np.divide(array, 255.0, dtype=np.float32)
     if array.dtype == np.bool_:
@@ -368,7 +428,9 @@ def read_npy(data: bytes, name: str = "the .npy file") -> np.ndarray:
         raise InputError(f"{name} is not a readable .npy file: {err}") from None
 
 
-def decode_upload(data: bytes, filename: str, channels: int) -> np.ndarray:
+def decode_upload(
+    data: bytes, filename: str, channels: int, limits: UploadLimits = LIMITS
+) -> np.ndarray:
     """Uploaded bytes -> (T, C, H, W) float32 in [0, 1], by the file's extension.
 
     Images are converted to `channels` (gray or RGB); a .npy keeps its own channel count, which
@@ -380,14 +442,14 @@ def decode_upload(data: bytes, filename: str, channels: int) -> np.ndarray:
     if not data:
         raise InputError(f"{name} is empty")
     if suffix == "gif":
-        return decode_gif(data, channels, name)
+        return decode_gif(data, channels, name, limits)
     if suffix == "mp4":
-        return decode_video(data, channels, name)
+        return decode_video(data, channels, name, limits)
     if suffix == "zip":
-        return decode_zip(data, channels, name)
+        return decode_zip(data, channels, name, limits)
     if suffix == "npy":
-        _check_decoded_size(*_clip_axes(npy_header(data, name).shape, name), name)
-        return array_to_clip_frames(read_npy(data, name), name)
+        _check_decoded_size(*_clip_axes(npy_header(data, name).shape, name), name, limits)
+        return array_to_clip_frames(read_npy(data, name), name, limits)
     raise InputError(
         f"{name}: unknown clip format {suffix!r}; valid formats: {', '.join(UPLOAD_TYPES)}"
     )

@@ -30,7 +30,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from lmc.data.frame_cache import FrameCache, FrameFolderError, default_cache_dir, load_or_build
+from lmc.data.frame_cache import (
+    FRAME_LIMITS,
+    FrameCache,
+    FrameFolderError,
+    FrameLimits,
+    default_cache_dir,
+    load_or_build,
+)
 from lmc.io import atomic_write
 
 __all__ = [
@@ -82,8 +89,9 @@ def _scan_video(folder: Path) -> VideoFolder:
         if entry.name == META_NAME and entry.is_file():
             try:
                 meta = json.loads(path.read_text())
-            except (OSError, ValueError) as err:
-                raise FrameFolderError(f"cannot read video metadata {path}: {err}") from err
+            # RecursionError: JSON nested deeper than Python's stack
+            except (OSError, ValueError, RecursionError) as err:
+                raise FrameFolderError(f"cannot read video metadata {path}: {err}") from None
             if not isinstance(meta, dict):
                 raise FrameFolderError(f"{path} holds a {type(meta).__name__}, expected an object")
         elif entry.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
@@ -135,6 +143,8 @@ class FrameFolderDataset(torch.utils.data.Dataset):
     root: folder of video folders. channels: 1 (gray) or 3 (RGB), converting files as needed.
     size: None keeps the files' size (all videos must agree), an int or (height, width) resizes.
     cache_dir: where the decoded frames are kept; default `default_cache_dir(root)`.
+    limits: what the folder may decode (`lmc.data.frame_cache.FrameLimits`): each frame file's
+    pixels, checked from its header before it is decoded, and the cache's bytes.
     """
 
     def __init__(
@@ -146,6 +156,7 @@ class FrameFolderDataset(torch.utils.data.Dataset):
         channels: int = 1,
         size: int | Sequence[int] | None = None,
         cache_dir: str | os.PathLike | None = None,
+        limits: FrameLimits = FRAME_LIMITS,
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; valid splits: {', '.join(SPLITS)}")
@@ -172,6 +183,7 @@ class FrameFolderDataset(torch.utils.data.Dataset):
             channels=channels,
             size=self.size,
             cache_dir=self.cache_dir,
+            limits=limits,
         )
         # One row per clip: its video and its first frame in the cached array.
         self._clip_video = np.repeat(np.arange(len(videos)), self.clips_per_video)

@@ -15,6 +15,11 @@ The index lives in a folder that may come with a downloaded dataset, so the arra
 is not trusted: it must be this module's own name for that index (`<index stem>-<16 hex>.npy`)
 and lie inside the cache folder (`lmc.paths.inside`); an index that names anything else is
 ignored, rebuilt, and nothing it names is read or deleted.
+
+A folder is data too, and a few KB of PNG can declare frames of 6000x6000: each frame file's
+size is read from its header and held to `FrameLimits.frame_pixels` before it is decoded, and
+the whole cache to `FrameLimits.cache_bytes` before it is allocated (and when an existing cache
+is opened).
 """
 
 from __future__ import annotations
@@ -43,6 +48,23 @@ CACHE_VERSION = 1
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 Size = tuple[int, int]  # (height, width)
+# One frame file as stored, before any resize: 2**24 pixels is 4096x4096, far above any video
+# dataset's frames (KTH 160x120, HD 1920x1080) and 48 MB decoded as RGB.
+MAX_FRAME_PIXELS = 2**24
+# The decoded cache of one folder (uint8, on disk and memory-mapped): KTH at 128x128 gray, about
+# 290,000 frames, is 4.8 GB.
+MAX_CACHE_BYTES = 16 * 2**30
+
+
+@dataclass(frozen=True)
+class FrameLimits:
+    """What a frame folder may decode (defaults: the constants above; tests lower them)."""
+
+    frame_pixels: int = MAX_FRAME_PIXELS
+    cache_bytes: int = MAX_CACHE_BYTES
+
+
+FRAME_LIMITS = FrameLimits()
 
 
 class FrameFolderError(DataError):
@@ -88,15 +110,22 @@ def default_cache_dir(root: str | os.PathLike) -> Path:
     return base / "folders" / digest
 
 
-def decode_frame(path: Path, channels: int, size: Size | None) -> tuple[np.ndarray, Size]:
+def decode_frame(
+    path: Path, channels: int, size: Size | None, limits: FrameLimits = FRAME_LIMITS
+) -> tuple[np.ndarray, Size]:
     """One image file as (C, H, W) uint8, and its (height, width) on disk before any resize.
 
     Gray files are replicated to RGB when channels=3; colour files become luminance (PIL "L")
     when channels=1. Resizing is bilinear, which PIL widens into an antialiasing filter when
-    shrinking.
+    shrinking. The size the file declares is held to `limits.frame_pixels` before it is decoded.
     """
     try:
-        with Image.open(path) as img:
+        with Image.open(path) as img:  # reads the header only
+            if img.width * img.height > limits.frame_pixels:
+                raise FrameFolderError(
+                    f"{path} declares {img.width}x{img.height} = {img.width * img.height:,} "
+                    f"pixels; a frame file may hold at most {limits.frame_pixels:,}"
+                )
             img.load()  # decode here, so a truncated file fails with its path, not later
             raw = (img.height, img.width)
             img = img.convert("L" if channels == 1 else "RGB")
@@ -104,7 +133,7 @@ def decode_frame(path: Path, channels: int, size: Size | None) -> tuple[np.ndarr
                 img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             arr = np.asarray(img, dtype=np.uint8)
     except (OSError, Image.DecompressionBombError) as err:  # UnidentifiedImageError is an OSError
-        raise FrameFolderError(f"cannot read image {path}: {err}") from err
+        raise FrameFolderError(f"cannot read image {path}: {err}") from None
     arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
     return arr, raw
 
@@ -134,19 +163,33 @@ def load_or_build(
     channels: int,
     size: Size | None,
     cache_dir: Path,
+    limits: FrameLimits = FRAME_LIMITS,
 ) -> FrameCache:
     """The cache of these videos' frames in `cache_dir`, decoded now if absent or out of date.
 
     videos: per video, its frame files in order. One cache directory serves one root; each set of
-    decoding options (channels, size) has its own files in it.
+    decoding options (channels, size) has its own files in it. FrameFolderError for a frame file
+    or a cache beyond `limits`.
     """
     index_path = cache_dir / f"{variant_name(channels, size)}.json"
     fp = fingerprint(root, videos, channels, size)
     cache = _load(index_path, fp)
     if cache is not None:
+        _check_cache_bytes(cache.shape, root, limits)  # built earlier, perhaps under other limits
         return cache
     log.info("decoding %d videos of %s into %s", len(videos), root, cache_dir)
-    return _build(index_path, fp, videos, channels, size)
+    return _build(index_path, fp, videos, channels, size, limits)
+
+
+def _check_cache_bytes(shape: Sequence[int], root: Path, limits: FrameLimits) -> None:
+    total = int(np.prod(shape, dtype=object))
+    if total > limits.cache_bytes:
+        frames, *frame = shape
+        raise FrameFolderError(
+            f"{root} decodes to {frames:,} frames of {'x'.join(map(str, frame))} = {total:,} "
+            f"bytes; the limit for a frame folder is {limits.cache_bytes:,} bytes (pass a "
+            "smaller size, or use fewer videos)"
+        )
 
 
 def _load(index_path: Path, fp: str) -> FrameCache | None:
@@ -160,8 +203,8 @@ def _load(index_path: Path, fp: str) -> FrameCache | None:
     except DataError as err:
         log.warning("ignoring the frame cache index: %s", err)
         return None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None  # unreadable or foreign files: rebuilding is always safe
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None  # unreadable or foreign files (or JSON nested too deep): rebuilding is safe
     if frames.dtype != np.uint8 or frames.shape != cache.shape:
         return None
     return cache
@@ -191,6 +234,7 @@ def _build(
     videos: Sequence[Sequence[Path]],
     channels: int,
     size: Size | None,
+    limits: FrameLimits = FRAME_LIMITS,
 ) -> FrameCache:
     total = sum(len(frames) for frames in videos)
     if total == 0:
@@ -201,7 +245,7 @@ def _build(
     array_path = index_path.with_name(f"{index_path.stem}-{fp[:16]}.npy")
     tmp = temp_path(array_path)
     try:
-        _decode_all(tmp, videos, total, channels, size)
+        _decode_all(tmp, videos, total, channels, size, limits)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())  # the data is on disk before an index can point at it
         os.replace(tmp, array_path)
@@ -238,21 +282,28 @@ def _previous_array(index_path: Path) -> Path | None:
     index or it names anything but a cache array of its own beside it."""
     try:
         return _array_path(index_path, json.loads(index_path.read_text())["array"])
-    except (OSError, ValueError, KeyError, TypeError):  # DataError is a ValueError
+    # DataError is a ValueError; RecursionError: JSON nested too deep
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
 def _decode_all(
-    out: Path, videos: Sequence[Sequence[Path]], total: int, channels: int, size: Size | None
+    out: Path,
+    videos: Sequence[Sequence[Path]],
+    total: int,
+    channels: int,
+    size: Size | None,
+    limits: FrameLimits = FRAME_LIMITS,
 ) -> None:
-    """Decode every frame into a new `.npy` at `out`, checking that sizes agree."""
+    """Decode every frame into a new `.npy` at `out`, checking that sizes agree and that the
+    whole fits `limits.cache_bytes` before the array is allocated."""
     frames_out = None
     first: tuple[Path, tuple[int, ...]] | None = None  # a frame that fixed the array's shape
     row = 0
     for frames in videos:
         video_raw: tuple[Path, Size] | None = None
         for path in frames:
-            arr, raw = decode_frame(path, channels, size)
+            arr, raw = decode_frame(path, channels, size, limits)
             if video_raw is None:
                 video_raw = (path, raw)
             elif raw != video_raw[1]:
@@ -262,6 +313,8 @@ def _decode_all(
                 )
             if frames_out is None:
                 first = (path, arr.shape)
+                # root/video/frame: the folder the limit is about
+                _check_cache_bytes((total, *arr.shape), path.parent.parent, limits)
                 frames_out = np.lib.format.open_memmap(
                     out, mode="w+", dtype=np.uint8, shape=(total, *arr.shape)
                 )

@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from lmc.data.folders import write_manifest, write_video_frames
+from lmc.errors import DataError
 from lmc.io import atomic_folder
 
 ACTIONS = ("boxing", "handclapping", "handwaving", "jogging", "running", "walking")
@@ -42,6 +43,16 @@ _NAME = re.compile(r"^person(\d{2})_([a-z]+)_(d[1-4])_uncomp\.avi$")
 # sequences.txt: "person01_boxing_d1<tabs>frames<tab>1-95, 96-185, 186-245, 246-360"
 _SEQUENCE_LINE = re.compile(r"^\s*(person\d{2}_[a-z]+_d\d)\s+frames\s+(.*)$", re.IGNORECASE)
 _RANGE = re.compile(r"(\d+)\s*-\s*(\d+)")
+# Frames one video may decode to: 10,000 is 6.7 minutes at KTH's 25 fps, far beyond its videos,
+# and 164 MB at 128x128. A small AVI of tiny frames may hold 60,000 (2.2 GB decoded, 237 MB of
+# PNGs), so a video is refused, and listed as skipped, once it passes the cap.
+MAX_VIDEO_FRAMES = 10_000
+
+
+class TooManyFrames(DataError):
+    """A video that holds more frames than a conversion accepts."""
+
+
 MANIFEST_COLUMNS = (
     "split",
     "folder",
@@ -138,14 +149,22 @@ def parse_sequences(path: str | os.PathLike) -> dict[str, list[tuple[int, int]]]
     return sequences
 
 
-def read_video_gray(path: str | os.PathLike, size: int) -> np.ndarray:
+def read_video_gray(
+    path: str | os.PathLike, size: int, max_frames: int = MAX_VIDEO_FRAMES
+) -> np.ndarray:
     """Every frame of a video file as (T, size, size) uint8 gray, decoded by ffmpeg.
 
     Gray is PIL's luminance ("L"); resizing is bilinear (antialiased when shrinking), to a square
-    like the field does, so KTH's 4:3 frames are squeezed horizontally.
+    like the field does, so KTH's 4:3 frames are squeezed horizontally. TooManyFrames as soon as
+    the video passes `max_frames`, before that frame is kept.
     """
     frames = []
     for rgb in iio.imiter(path, plugin="FFMPEG"):
+        if len(frames) == max_frames:
+            raise TooManyFrames(
+                f"more than {max_frames:,} frames; the limit per video is {max_frames:,} "
+                "(6.7 minutes at KTH's 25 fps)"
+            )
         img = Image.fromarray(rgb).convert("L")
         if img.size != (size, size):
             img = img.resize((size, size), Image.Resampling.BILINEAR)
@@ -227,6 +246,7 @@ def convert_kth(
     persons_test: Iterable[int] = TEST_PERSONS,
     actions: Sequence[str] = ACTIONS,
     log: Callable[[str], None] | None = None,
+    max_frames: int = MAX_VIDEO_FRAMES,
 ) -> KTHSummary:
     """Convert the KTH archive's AVIs under raw_dir into `out_dir/{train,test}` frame folders.
 
@@ -237,9 +257,9 @@ def convert_kth(
     with one line per source file (e.g. `print`).
 
     Only .avi files are considered. Files whose name does not match personNN_<action>_dN_uncomp.avi
-    and files ffmpeg cannot decode are skipped and listed in the returned summary, as are
-    sub-sequences outside the decoded frames. Ends by writing `out_dir/manifest.csv`, one row per
-    folder written (MANIFEST_COLUMNS).
+    and files ffmpeg cannot decode or that hold more than `max_frames` frames are skipped and
+    listed in the returned summary, as are sub-sequences outside the decoded frames. Ends by
+    writing `out_dir/manifest.csv`, one row per folder written (MANIFEST_COLUMNS).
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
     actions = check_actions(actions)
@@ -260,7 +280,9 @@ def convert_kth(
     with atomic_folder(out_dir) as tmp:
         for split in SPLITS:
             (tmp / split).mkdir()
-        manifest = _convert_videos(videos, tmp, size, sequences, persons, actions, summary, log)
+        manifest = _convert_videos(
+            videos, tmp, size, sequences, persons, actions, summary, log, max_frames
+        )
         written = write_manifest(tmp, MANIFEST_COLUMNS, manifest)
     summary.manifest = out_dir / written.name
     return summary
@@ -275,6 +297,7 @@ def _convert_videos(
     actions: Sequence[str],
     summary: KTHSummary,
     log: Callable[[str], None] | None,
+    max_frames: int = MAX_VIDEO_FRAMES,
 ) -> list[dict]:
     """Write each video's frame folders under out_dir/{train,test}; returns the manifest rows."""
     manifest = []
@@ -286,7 +309,10 @@ def _convert_videos(
             summary.skipped.append((video.path.name, f"person {video.person} in neither split"))
             continue
         try:
-            frames = read_video_gray(video.path, size)
+            frames = read_video_gray(video.path, size, max_frames)
+        except TooManyFrames as err:
+            summary.skipped.append((video.path.name, str(err)))
+            continue
         except (OSError, RuntimeError, ValueError) as err:  # ffmpeg's failures vary by container
             reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             summary.skipped.append((video.path.name, f"cannot decode: {reason}"))
