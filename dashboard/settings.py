@@ -75,19 +75,33 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     )
 
 
+def _under(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or path.is_relative_to(root) for root in roots)
+
+
 def inside_roots(path: str | os.PathLike, roots: Iterable[Path]) -> Path:
     """`path` resolved (relative paths against the repository); ValueError if it lies outside
-    every root, so that neither `..` nor a symbolic link can lead a picker elsewhere."""
+    every root, so that neither `..` nor a symbolic link can lead a picker elsewhere. A path
+    that is outside them as written is refused before anything on disk is looked at, and one
+    that cannot be resolved (a symbolic-link loop) is refused too."""
     roots = list(roots)
-    resolved = _repo_path(str(path))
-    for root in roots:
-        if resolved == root or resolved.is_relative_to(root):
-            return resolved
     listed = ", ".join(str(r) for r in roots) or "(none configured)"
-    raise ValueError(
+    outside = ValueError(
         f"{path} is outside the folders the dashboard may read ({listed}); set "
         "LMC_CHECKPOINT_ROOTS to add a folder"
     )
+    try:
+        written = Path(str(path)).expanduser()
+        written = Path(os.path.normpath(written if written.is_absolute() else REPO / written))
+        if not _under(written, roots):  # the roots are resolved: one way into them is their own
+            raise outside
+        resolved = _repo_path(str(path))
+    # RuntimeError: a symbolic-link loop, or ~user of no known user
+    except (OSError, RuntimeError) as err:
+        raise ValueError(f"{path} cannot be resolved: {err}") from None
+    if _under(resolved, roots):
+        return resolved
+    raise outside
 
 
 def beside(checkpoint: Path, name: str) -> Path | None:

@@ -222,6 +222,33 @@ def test_slots_beyond_the_memory_and_a_model_without_memory(models, tmp_path, mo
     assert "`slot=10` is out of range: this model's memory has slots 0 .. 9" in note
     assert "`cell=-1` is out of range" in note
     assert at.number_input(key=Intervene.SLOT).value == 0
+def test_a_link_to_a_symlink_loop_or_a_malformed_authors_file_is_noted_not_a_crash(
+    models, tmp_path, monkeypatch
+):
+    import torch
+
+    from lmc import ModelConfig, build_model
+    from lmc.official import ours_to_official
+
+    (tmp_path / "loop.pt").symlink_to(tmp_path / "loop.pt")  # outside the roots
+    (models / "loop.pt").symlink_to(models / "loop.pt")  # inside them
+    state = ours_to_official(build_model(ModelConfig.preset("tiny", image_size=64)))
+    state["module.encoder.0.weight"] = torch.zeros(4)  # rank 1: its shape[1] does not exist
+    torch.save(state, models / "rank1.pt")
+    cases = [
+        (str(tmp_path / "loop.pt"), "outside the folders the dashboard may read"),
+        (str(models / "loop.pt"), "cannot be resolved"),
+        (str(models / "rank1.pt"), "encoder.0.weight has shape (4,); expected 4 dimensions"),
+    ]
+    at = open_link(monkeypatch, tmp_path, models, views.RECALL, {"model": cases[0][0]})
+    for value, message in cases:
+        at.query_params = {"model": value}
+        at.run()
+        assert_no_exception(at)
+        assert f"`model={value}`" in ignored(at) and message in ignored(at)
+        assert model_label(at) == "bundled demo (demo.safetensors)"
+
+
     plain = str(models / "no-memory" / "best.safetensors")
     at = open_link(monkeypatch, tmp_path, models, views.RECALL, {"model": plain, "cell": "3"})
     assert "`cell=3`: this model has no memory, so no cells" in ignored(at)

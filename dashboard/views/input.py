@@ -77,10 +77,12 @@ def decode(content: str, name: str, channels: int, _data: bytes) -> np.ndarray:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Reading the frame folders (once) ...")
-def open_folder(root: str, clip_len: int, channels: int):
+def open_folder(root: str, clip_len: int, channels: int, side: int):
+    """The folder's frames resized to the model's side: at their own size a few KB of PNG could
+    declare frames of 6000x6000 (the reader also bounds what a folder may decode)."""
     from lmc.data.folders import FrameFolderDataset
 
-    return FrameFolderDataset(root, clip_len, split="test", channels=channels)
+    return FrameFolderDataset(root, clip_len, split="test", channels=channels, size=side)
 
 
 def from_test_set() -> tuple[Clip, tuple]:
@@ -219,7 +221,7 @@ def from_frame_folder() -> Clip | None:
         return None
     root = folders[picked]
     try:
-        dataset = open_folder(str(root), int(clip_len), cfg.image_channels)
+        dataset = open_folder(str(root), int(clip_len), cfg.image_channels, cfg.image_size)
     except (ValueError, OSError) as err:
         raise InputError(str(err)) from None
     top = max(len(dataset) - 1, 1)
