@@ -11,6 +11,9 @@ import streamlit as st
 from dashboard import startup, url_state, widget_state, widgets
 from dashboard.page_stop import PageStopped
 from dashboard.views import available
+from lmc.allocator import keep_freed_memory
+
+keep_freed_memory()  # the server's process keeps freed memory for the next pass (once per process)
 
 st.set_page_config(page_title="LMC-Memory dashboard", page_icon=":material/memory:", layout="wide")
 

@@ -4,7 +4,6 @@ from lmc import ModelConfig, build_model, save_checkpoint, load_checkpoint, impo
 from lmc import LmcError  # ConfigError, CheckpointError, DataError, InputError: all ValueErrors
 """
 
-from lmc.allocator import keep_freed_memory
 from lmc.checkpoint import load_checkpoint, save_checkpoint
 from lmc.config import ModelConfig
 from lmc.errors import (
@@ -19,7 +18,8 @@ from lmc.model import LMCMemoryModel, Prediction, build_model, parameter_counts
 from lmc.nn.memory import MemoryOverride, MemoryTrace
 from lmc.official import import_official
 
-keep_freed_memory()  # glibc keeps freed blocks for the next batch: see lmc.allocator
+# `import lmc` changes nothing outside lmc: the glibc malloc settings of lmc.allocator are applied
+# by the entry points that want them (lmc.cli.run, the dashboard, the benchmarks' children).
 
 __all__ = [
     "CheckpointError",

@@ -17,10 +17,12 @@ development VM (2026-12-03, `small` preset, 2 threads, this module off with `LMC
 
 `keep_freed_memory` raises glibc's mmap threshold to its maximum (32 MiB: larger blocks are
 still mapped) and lets the heap keep up to 1 GiB of free memory before giving it back. The cost is
-a resident size that stays at the process's peak (up to that 1 GiB more). `import lmc` applies
-it once; `LMC_MALLOC=system` leaves the system's malloc as it is (as does any other C library
-than glibc, or another operating system than Linux). Nothing computed changes, only where
-memory comes from.
+a resident size that stays at the process's peak (up to that 1 GiB more), so it is the choice of
+a whole process, not of a library: the entry points that want it apply it (every command line,
+through `lmc.cli.run`; the dashboard's server; the CPU bench's children), and `import lmc` alone
+changes nothing outside lmc (a notebook may call `keep_freed_memory()` itself).
+`LMC_MALLOC=system` leaves the system's malloc as it is (as does any other C library than glibc,
+or another operating system than Linux). Nothing computed changes, only where memory comes from.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import NoReturn, TypeVar
 
+from lmc.allocator import keep_freed_memory
 from lmc.errors import ConfigError, TrainingStopped
 
 DEBUG_FLAG = "--debug"
@@ -119,7 +120,10 @@ def _fail(prog: str, message: str, status: int, debug: bool) -> NoReturn:
 
 def run(main: Callable[[list[str]], T], argv: Sequence[str] | None = None, *, prog: str) -> T:
     """`main(argv)` (default sys.argv[1:]) under the command lines' logging, with `--debug`
-    taken out of argv; its result, or SystemExit with the status above after one line."""
+    taken out of argv; its result, or SystemExit with the status above after one line. A
+    command line is a process of its own, so it keeps freed memory in glibc's heap
+    (`lmc.allocator`), which `import lmc` leaves alone."""
+    keep_freed_memory()
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = DEBUG_FLAG in argv
     argv = [arg for arg in argv if arg != DEBUG_FLAG]

@@ -10,7 +10,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import lmc.allocator
 from lmc import build_model
 from lmc.nn.convlstm import ConvLSTMCell
 from lmc.nn.motion_encoder import MotionEncoder, strided_max
@@ -108,12 +107,19 @@ def test_motion_encoder_without_autograd_is_bit_for_bit(padding_mode):
     assert fast.is_contiguous()
 
 
-def test_allocator_settings_are_applied_at_import():
-    """On Linux with glibc `import lmc` has set the three mallopt parameters (mallopt returned 1
-    for each); their effect on speed is measured by `python -m lmc.bench cpu --tasks pass`."""
+def test_import_lmc_leaves_malloc_alone_and_a_command_line_sets_it():
+    """`import lmc` changes nothing outside lmc; a command line (`lmc.cli.run`) sets the three
+    mallopt parameters on Linux with glibc (mallopt returned 1 for each). Their effect on speed
+    is measured by `python -m lmc.bench cpu --tasks pass`."""
     if not sys.platform.startswith("linux") or os.environ.get("LMC_MALLOC") == "system":
         pytest.skip("glibc's malloc settings: Linux only, unless LMC_MALLOC=system")
-    assert lmc.allocator.keep_freed_memory() is True
+    code = (
+        "import lmc, lmc.allocator as a, lmc.cli; before = a._applied; "
+        "lmc.cli.run(lambda argv: None, [], prog='p'); print(before, a._applied)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["None", "True"]
 
 
 def test_lmc_malloc_system_leaves_malloc_alone():

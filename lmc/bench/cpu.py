@@ -55,6 +55,12 @@ if int(threads):
     torch.set_num_threads(int(threads))
 import lmc
 assert lmc.__file__.startswith(tree), (lmc.__file__, tree)
+try:  # the allocator settings as the tree's command lines apply them (trees before it: none)
+    from lmc.allocator import keep_freed_memory
+except ImportError:
+    pass
+else:
+    keep_freed_memory()
 from lmc import build_model
 torch.manual_seed(0)
 model = build_model(preset)
