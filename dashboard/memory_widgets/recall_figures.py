@@ -30,59 +30,69 @@ def grid_figure(
     h, w = image.shape
     rows, cols = grid
     ch, cw = h / rows, w / cols
-    fig = go.Figure(
-        go.Heatmap(z=image, colorscale="gray", showscale=False, hoverinfo="skip", zmin=0, zmax=255)
-    )
+    # Shapes and labels go into the layout at once: added one by one (add_shape, add_annotation)
+    # plotly validates the whole list again each time, 0.1 s of every click on a 4 x 4 grid.
     line = dict(color="rgba(255,200,0,0.8)", width=1)
-    for r in range(1, rows):
-        y = r * ch - 0.5
-        fig.add_shape(type="line", x0=-0.5, x1=w - 0.5, y0=y, y1=y, line=line)
-    for c in range(1, cols):
-        x = c * cw - 0.5
-        fig.add_shape(type="line", x0=x, x1=x, y0=-0.5, y1=h - 0.5, line=line)
+    shapes = [
+        dict(type="line", x0=-0.5, x1=w - 0.5, y0=r * ch - 0.5, y1=r * ch - 0.5, line=line)
+        for r in range(1, rows)
+    ] + [
+        dict(type="line", x0=c * cw - 0.5, x1=c * cw - 0.5, y0=-0.5, y1=h - 0.5, line=line)
+        for c in range(1, cols)
+    ]
     cells = np.arange(rows * cols)
     cy = (cells // cols + 0.5) * ch - 0.5
     cx = (cells % cols + 0.5) * cw - 0.5
-    for cell in cells:
-        fig.add_annotation(
+    labels = [
+        dict(
             x=cx[cell] - cw * 0.32,
             y=cy[cell] - ch * 0.32,
             text=str(cell),
             showarrow=False,
             font=dict(color="rgb(255,210,0)", size=11),
         )
+        for cell in cells
+    ]
     for cell in selected:
         r, c = divmod(int(cell), cols)
-        fig.add_shape(
-            type="rect",
-            x0=c * cw - 0.5,
-            x1=(c + 1) * cw - 0.5,
-            y0=r * ch - 0.5,
-            y1=(r + 1) * ch - 0.5,
-            line=dict(color="rgb(230,40,40)", width=3),
+        shapes.append(
+            dict(
+                type="rect",
+                x0=c * cw - 0.5,
+                x1=(c + 1) * cw - 0.5,
+                y0=r * ch - 0.5,
+                y1=(r + 1) * ch - 0.5,
+                line=dict(color="rgb(230,40,40)", width=3),
+            )
         )
     hover = list(cell_text) if cell_text is not None else [f"cell {c}" for c in cells]
-    fig.add_trace(
-        go.Scatter(
-            x=cx,
-            y=cy,
-            mode="markers",
-            marker=dict(
-                size=max(10, int(height / max(rows, cols) * 0.8)), opacity=0, symbol="square"
-            ),
-            customdata=cells,
-            hovertext=hover,
-            hoverinfo="text",
-            showlegend=False,
-            name="cells",
-        )
+    image_trace = go.Heatmap(
+        z=image, colorscale="gray", showscale=False, hoverinfo="skip", zmin=0, zmax=255
     )
-    fig.update_xaxes(visible=False, range=[-0.5, w - 0.5], constrain="domain")
-    fig.update_yaxes(visible=False, range=[h - 0.5, -0.5], scaleanchor="x", constrain="domain")
-    fig.update_layout(
-        height=height, margin=dict(l=0, r=0, t=0, b=0), dragmode=False, clickmode="event+select"
+    markers = go.Scatter(
+        x=cx,
+        y=cy,
+        mode="markers",
+        marker=dict(size=max(10, int(height / max(rows, cols) * 0.8)), opacity=0, symbol="square"),
+        customdata=cells.tolist(),
+        hovertext=hover,
+        hoverinfo="text",
+        showlegend=False,
+        name="cells",
     )
-    return fig
+    return go.Figure(
+        [image_trace, markers],
+        layout=dict(
+            shapes=shapes,
+            annotations=labels,
+            xaxis=dict(visible=False, range=[-0.5, w - 0.5], constrain="domain"),
+            yaxis=dict(visible=False, range=[h - 0.5, -0.5], scaleanchor="x", constrain="domain"),
+            height=height,
+            margin=dict(l=0, r=0, t=0, b=0),
+            dragmode=False,
+            clickmode="event+select",
+        ),
+    )
 
 
 def weights_heatmap(
