@@ -346,3 +346,28 @@ def test_curves_carry_the_health_of_every_validation(grid):
         "alignment_top1_chance",
     }
     assert sorted(health["iteration"].unique()) == [1, 2]
+
+
+def test_a_row_that_raises_is_a_row_with_its_error_and_the_grid_goes_on(tmp_path):
+    from lmc.experiments import with_health
+
+    on_cpu = dataclasses.replace(MICRO, device="cpu")
+    variants = [Variant("bf16", amp="bf16"), Variant("no-memory", memory=False)]
+    logs = []
+    result = run_grid(variants, on_cpu, root=tmp_path, log=logs.append)
+    failed, finished = result.table.iloc[0], result.table.iloc[1]
+    assert failed["error"] == "ConfigError: amp=bf16 needs a CUDA device (this run is on cpu)"
+    assert failed["variant"] == "bf16" and bool(failed["memory"]) and failed["iterations"] == 0
+    assert all(math.isnan(failed[c]) for c in [*METRICS, "train_s", "wall_s"])
+    assert pd.isna(finished["error"]) and finished["iterations"] == 2
+    assert np.isfinite(finished[METRICS].to_numpy(dtype=float)).all()
+    assert logs[0].startswith("[1/2] bf16 seed 0: failed: ConfigError: amp=bf16")
+    assert "iterations in" in logs[1]  # the grid went on
+    log = (Path(failed["run_dir"]) / "train.log").read_text()
+    assert "Traceback" in log and "amp=bf16 needs a CUDA device" in log
+    summary = summarize(result.table)
+    assert summary["n"].tolist() == [0, 1] and math.isnan(summary["mse_mean"][0])
+    assert with_health(result.table, clips=6)["slots_alive"].isna().all()  # nothing to measure
+    again = []
+    run_grid(variants, on_cpu, root=tmp_path, log=again.append)  # tried again, not refused
+    assert "failed: ConfigError" in again[0] and "skipped, already finished" in again[1]

@@ -9,7 +9,11 @@ dashboard and `lmc.load_checkpoint` open it like any other:
 `experiment.json` (written last) records the variant, seed, budget and wall time. All variants
 of a grid draw the same training clips (the generator is seeded by the seed alone) and are
 validated on the same fixed clips. A run whose directory already finished is skipped, an
-interrupted one continues from its last checkpoint (`--resume auto`).
+interrupted one continues from its last checkpoint (`--resume auto`). A run that raises is a row
+of the table with its error (and NaN metrics); the grid goes on with the next.
+
+The rows run one after another in this process, or as Ray tasks on a cluster (`cluster=`, see
+`lmc.experiments.cluster`); the table is the same either way.
 """
 
 from __future__ import annotations
@@ -18,8 +22,12 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import shutil
+import socket
+import sys
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +35,7 @@ from typing import Any
 
 import pandas as pd
 
+from lmc.cli import one_line
 from lmc.config import MIN_MOTION_FRAMES
 from lmc.errors import ConfigError
 from lmc.experiments.variants import Budget, Variant
@@ -48,6 +57,7 @@ TABLE_COLUMNS = (
     "train_s",
     "wall_s",
     "run_dir",
+    "error",
 )
 CURVE_COLUMNS = ("variant", "seed", "iteration", "source", "metric", "value")
 EXPERIMENT_FILE = "experiment.json"
@@ -63,7 +73,8 @@ class ExperimentResult:
     unused); the validation mse/mae/psnr/ssim at the end of the budget and the copy-last-frame
     baseline on the same clips; iterations; train_s, the seconds spent in training iterations
     (from the run's log, validation excluded); wall_s, the wall time of the call that finished
-    the run (NaN if unknown); run_dir.
+    the run (NaN if unknown); run_dir; error, None for a run that finished, else what it raised
+    (its metrics NaN, iterations the last one it logged; its traceback is in its train.log).
     curves: the learning curves in long format (CURVE_COLUMNS), `source` being "train" (the
     losses: phase1 and phase2, or loss for one-phase runs), "val", "copy_last", "zeros" or
     "health" (the memory's cheap health at each validation: slots alive, effective slots, the
@@ -119,6 +130,9 @@ def _status(run: _Run) -> str:
         return "new"
     # A setting added to TrainConfig after the run was made reads as its default there.
     stored = {**TrainConfig().to_dict(), **_read_json(config_path).get("train", {})}
+    # The folder is the one found at run_dir: whether it was named relative to the working
+    # directory (a grid run here) or absolute (a grid on a cluster) makes no difference.
+    stored["run_dir"] = run.config["run_dir"]
     differ = sorted(k for k in set(stored) | set(run.config) if stored.get(k) != run.config.get(k))
     if differ:
         details = ", ".join(
@@ -140,31 +154,48 @@ def _clear(run_dir: Path) -> None:
     """Remove a run directory, but only one that looks like a run directory."""
     if not run_dir.exists():
         return
-    if not (run_dir / "config.json").exists() and any(run_dir.iterdir()):
+    # A run that failed before its config.json leaves its train.log alone.
+    ours = {p.name for p in run_dir.iterdir()} <= {LOG_FILE}
+    if not (run_dir / "config.json").exists() and not ours:
         raise ValueError(f"{run_dir} is not empty and is no run directory; refusing to delete it")
     shutil.rmtree(run_dir)
 
 
-def _train(run: _Run, budget: Budget, quiet: bool) -> float:
-    """Train (or continue) one run; returns its wall time in seconds."""
+def _line_break(log: Path) -> str:
+    """A line break if the log ends inside a line (the progress bar of an attempt that was
+    killed), else nothing."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            return "" if f.read(1) == b"\n" else "\n"
+    except OSError:  # no log yet, or an empty one
+        return ""
+
+
+def train_row(run: _Run, budget: Budget, quiet: bool) -> str | None:
+    """Train (or continue) one run and write its experiment.json; None when it finished, else
+    what it raised, on one line (the traceback goes to its log). The same call serves the
+    sequential grid and each Ray task of a grid on a cluster."""
     if not (run.run_dir / "last.pt").exists():
         _clear(run.run_dir)  # a run that died before its first checkpoint starts over, clean
     run.run_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with contextlib.ExitStack() as stack:
+        newline = ""
         if quiet:
+            newline = _line_break(run.run_dir / LOG_FILE)
             log_file = stack.enter_context(open(run.run_dir / LOG_FILE, "a"))
             stack.enter_context(contextlib.redirect_stderr(log_file))
+        # Which process ran each attempt: a row retried after its worker died has two lines.
+        where = f"lmc grid: {socket.gethostname()} pid {os.getpid()}"
+        print(newline + where, file=sys.stderr, flush=True)
         try:
             run_training(run.train_config)
         except Exception as err:
-            where = f"; its log: {run.run_dir / LOG_FILE}" if quiet else ""
-            raise RuntimeError(
-                f"variant {run.variant.name!r} seed {run.seed} failed: {err}{where}"
-            ) from err
-    wall = time.perf_counter() - start
-    _write_info(run, budget, wall)
-    return wall
+            traceback.print_exc(file=sys.stderr)
+            return one_line(f"{type(err).__name__}: {err}")
+    _write_info(run, budget, time.perf_counter() - start)
+    return None
 
 
 def _write_info(run: _Run, budget: Budget, wall: float | None) -> None:
@@ -207,8 +238,34 @@ def read_run(run_dir: str | Path) -> tuple[dict[str, Any], pd.DataFrame]:
         "train_s": train_seconds(records, train_cfg["batch_size"]),
         "wall_s": math.nan if info.get("wall_s") is None else float(info["wall_s"]),
         "run_dir": str(run_dir),
+        "error": None,
     }
     return row, _curves(records, variant, seed)
+
+
+def _failed_row(run: _Run, error: str) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The table row and learning curves of a run that raised: its settings, NaN metrics, the
+    last iteration it logged and its error."""
+    model_cfg = run.train_config.model_config()
+    records = _records(run.run_dir)
+    row: dict[str, Any] = {
+        "variant": run.variant.name,
+        "seed": run.seed,
+        "memory": model_cfg.memory,
+        "alignment": run.train_config.alignment,
+        "query": model_cfg.query,
+        "memory_size": model_cfg.memory_size,
+        "temperature": model_cfg.temperature,
+        "long_len": run.train_config.long_len,
+        **dict.fromkeys(METRICS, math.nan),
+        **dict.fromkeys((f"{BASELINE}_{m}" for m in METRICS), math.nan),
+        "iterations": records[-1]["iteration"] if records else 0,
+        "train_s": math.nan,
+        "wall_s": math.nan,
+        "run_dir": str(run.run_dir),
+        "error": error,
+    }
+    return row, _curves(records, run.variant.name, run.seed)
 
 
 def _curves(records: Iterable[dict[str, Any]], variant: str, seed: int) -> pd.DataFrame:
@@ -228,12 +285,12 @@ def _curves(records: Iterable[dict[str, Any]], variant: str, seed: int) -> pd.Da
     return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
 
 
-def _collect(run_dirs: Iterable[Path]) -> ExperimentResult:
+def _collect(results: Iterable[tuple[dict[str, Any], pd.DataFrame]]) -> ExperimentResult:
     rows, curves = [], []
-    for run_dir in run_dirs:
-        row, curve = read_run(run_dir)
+    for row, curve in results:
         rows.append(row)
-        curves.append(curve)
+        if len(curve):  # a run that failed before its first record has none
+            curves.append(curve)
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
     curves_df = (
         pd.concat(curves, ignore_index=True)
@@ -250,6 +307,9 @@ def run_grid(
     root: str | Path = "runs/ablations",
     resume: bool = True,
     *,
+    cluster: str | None = None,
+    cpus_per_row: int = 1,
+    retries: int = 2,
     quiet: bool = True,
     log: Callable[[str], None] = print,
 ) -> ExperimentResult:
@@ -257,9 +317,19 @@ def run_grid(
 
     Runs go to root/<budget.name>/<variant>/seed<seed>. resume=True skips runs that finished and
     continues interrupted ones; resume=False trains every run again from scratch, replacing its
-    directory. A directory made with other settings is an error, never silently reused.
+    directory. A directory made with other settings is an error, never silently reused. A run
+    that raises is a row with its error (see ExperimentResult), not the end of the grid.
     quiet=True sends each run's own log (config, progress bar) to its train.log; `log` receives
     one line per run.
+
+    cluster: None trains the rows one after another in this process. Otherwise each row to train
+    is a Ray task (`pip install "lmc[cluster]"`) on: a Ray this process is already connected to;
+    else "local", a Ray started on this machine for the grid; else a cluster's address ("auto",
+    "host:6379", "ray://host:10001"). A task asks for one GPU where the cluster has GPUs and
+    `cpus_per_row` CPUs; a task whose worker dies is retried `retries` times, each from the run's
+    last checkpoint. The root must be a folder every node sees at the same path (a shared
+    filesystem; checked before any row starts), and a driver's progress bar counts the rows and
+    shows the latest validation of those running. See `lmc.experiments.cluster`.
     """
     variants = list(variants)
     names = [v.name for v in variants]
@@ -269,8 +339,33 @@ def run_grid(
     seeds = [int(s) for s in seeds]
     if not variants or not seeds:
         raise ValueError("run_grid needs at least one variant and one seed")
-    root = Path(root)
+    if cluster is not None and (not isinstance(cluster, str) or not cluster.strip()):
+        raise ConfigError(
+            f"cluster={cluster!r}: give None (this process), 'local' (a Ray on this machine) or "
+            "a Ray cluster's address such as 'auto', 'host:6379' or 'ray://host:10001'"
+        )
+    if cpus_per_row < 1 or retries < 0:
+        raise ConfigError(
+            f"cpus_per_row={cpus_per_row}, retries={retries}: a row needs at least 1 CPU, and "
+            "retries must be 0 or more"
+        )
+    # On a cluster every node must find the runs at the same path, whatever its working folder.
+    root = Path(root) if cluster is None else Path(root).resolve()
     runs = [_plan(v, s, budget, root) for v in variants for s in seeds]
+    errors: dict[Path, str] = {}
+
+    def finished(label: str, run: _Run, error: str | None) -> None:
+        if error is not None:
+            errors[run.run_dir] = error
+            log(f"{label}: failed: {error} (its log: {run.run_dir / LOG_FILE})")
+            return
+        row, _ = read_run(run.run_dir)
+        log(
+            f"{label}: {row['iterations']} iterations in {row['wall_s']:.1f} s, "
+            f"val mse {row['mse']:.2f}"
+        )
+
+    todo: list[tuple[str, _Run]] = []  # the rows for the cluster
     for i, run in enumerate(runs, 1):
         label = f"[{i}/{len(runs)}] {run.variant.name} seed {run.seed}"
         if not resume:
@@ -283,14 +378,33 @@ def run_grid(
             continue
         if status == "partial":
             log(f"{label}: continuing the interrupted run in {run.run_dir}")
-        wall = _train(run, budget, quiet)
-        row, _ = read_run(run.run_dir)
-        log(f"{label}: {row['iterations']} iterations in {wall:.1f} s, val mse {row['mse']:.2f}")
-    return _collect(run.run_dir for run in runs)
+        if cluster is None:
+            finished(label, run, train_row(run, budget, quiet))
+        else:
+            todo.append((label, run))
+    if todo:  # only rows to train need a cluster
+        from lmc.experiments.cluster import run_rows
+
+        run_rows(
+            todo,
+            budget,
+            cluster,
+            root=root,
+            done=len(runs) - len(todo),
+            total=len(runs),
+            cpus_per_row=cpus_per_row,
+            retries=retries,
+            quiet=quiet,
+            finished=finished,
+        )
+    return _collect(
+        _failed_row(run, errors[run.run_dir]) if run.run_dir in errors else read_run(run.run_dir)
+        for run in runs
+    )
 
 
 def load_grid(root: str | Path) -> ExperimentResult:
     """The results of every run under `root` that finished (has an experiment.json), without
     training anything; `root` may be a grid's root or one budget's folder inside it."""
     paths = sorted(Path(root).rglob(EXPERIMENT_FILE))
-    return _collect(p.parent for p in paths)
+    return _collect(read_run(p.parent) for p in paths)

@@ -82,10 +82,16 @@ def health_row(report: dict[str, Any] | None) -> dict[str, float]:
 def with_health(
     table: pd.DataFrame, *, which: str = "best", split: str = "val", clips: int = 256
 ) -> pd.DataFrame:
-    """A grid's table with the health columns added, one health check per row (cached)."""
+    """A grid's table with the health columns added, one health check per row (cached); NaN for
+    a row that failed (it has an `error`)."""
+    errors = table.get("error", [None] * len(table))
     rows = [
-        health_row(run_health(run_dir, which=which, split=split, clips=clips))
-        for run_dir in table["run_dir"]
+        health_row(
+            None
+            if isinstance(error, str)
+            else run_health(run_dir, which=which, split=split, clips=clips)
+        )
+        for run_dir, error in zip(table["run_dir"], errors, strict=True)
     ]
     return pd.concat(
         [table.reset_index(drop=True), pd.DataFrame(rows, columns=list(HEALTH_COLUMNS))], axis=1

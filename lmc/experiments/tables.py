@@ -13,9 +13,10 @@ SUMMARY_METRICS = (*METRICS, *(f"{BASELINE}_{m}" for m in METRICS), "train_s")
 
 
 def summarize(table: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
-    """One row per variant (in the table's order): its settings, `n` (rows, i.e. seeds) and for
-    each metric `<metric>_mean` and `<metric>_std`, the sample standard deviation over seeds
-    (ddof=1; NaN with a single seed).
+    """One row per variant (in the table's order): its settings, `n` (rows, i.e. seeds, that
+    finished: a row with an `error` counts in neither `n` nor the statistics) and for each metric
+    `<metric>_mean` and `<metric>_std`, the sample standard deviation over seeds (ddof=1; NaN
+    with a single seed).
 
     metrics: the columns to summarise; default those of SUMMARY_METRICS the table has.
     """
@@ -27,14 +28,16 @@ def summarize(table: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.D
     if missing:
         raise ValueError(f"columns {missing} are not in the table; it has {list(table)}")
     groups = table.groupby("variant", sort=False)
-    out = groups.size().rename("n").to_frame()
+    finished = table[table["error"].isna()] if "error" in table else table
+    done = finished.groupby("variant", sort=False)
+    out = done.size().reindex(groups.size().index, fill_value=0).rename("n").to_frame()
     settings = [s for s in SETTINGS if s in table]
     if settings:
         out = groups[settings].first().join(out)
     stats: dict[str, Any] = {}
     for metric in metrics:
-        stats[f"{metric}_mean"] = groups[metric].mean()
-        stats[f"{metric}_std"] = groups[metric].std(ddof=1)
+        stats[f"{metric}_mean"] = done[metric].mean()
+        stats[f"{metric}_std"] = done[metric].std(ddof=1)
     return out.join(pd.DataFrame(stats)).reset_index()
 
 
