@@ -7,6 +7,7 @@
     lmc convert ...    python -m lmc.convert ...
     lmc data ...       python -m lmc.data ...
     lmc bench ...      python -m lmc.bench ...           (and `lmc bench dashboard|memory`)
+    lmc grid ...       python -m lmc.experiments ...     (a grid of variants x seeds, or on Ray)
     lmc dashboard ...  streamlit run dashboard/app.py with its options (dashboard/launch.py)
 
 It sits above the library and the applications (train/, dashboard/) and imports each only when
@@ -32,6 +33,7 @@ COMMANDS = {
     "convert": ("lmc.convert", "convert the authors' checkpoints"),
     "data": ("lmc.data.__main__", "Moving-MNIST frame folders, KTH conversion"),
     "bench": ("lmc.bench.__main__", "benchmarks (model, data, metrics, train, health, gpu)"),
+    "grid": ("lmc.experiments.__main__", "train a grid of variants x seeds, here or on Ray"),
     "dashboard": (None, "serve the dashboard on 127.0.0.1:8501 (--host, --port)"),
 }
 # Benchmarks that measure an application live beside it, not in the library.
