@@ -38,6 +38,7 @@ facts["finite"] = bool(np.isfinite(result.table[metrics].to_numpy(dtype=float)).
 facts["summary_rows"] = len(summary)
 facts["summary_n"] = summary["n"].tolist()
 facts["curve_points"] = len(result.curves)
+facts["same_on_cluster"] = bool(on_cluster.table.equals(result.table))
 """,
     "03_memory_analysis": """
 facts["usage_sum"] = float(usage["short"].top1_fraction.sum())
@@ -126,6 +127,7 @@ def test_ablations_give_one_row_per_variant_and_seed_with_finite_metrics(smoke_e
     assert facts["summary_rows"] == len(facts["variants"])
     assert facts["summary_n"] == [seeds] * len(facts["variants"])
     assert facts["curve_points"] > 0
+    assert facts["same_on_cluster"]  # the finished rows, read back by the cluster's cell
     assert list(tmp_path.glob("lmc-ablations-*/smoke/full/seed0/best.safetensors"))
 
 
