@@ -92,3 +92,16 @@ def test_intervene_refuses_a_model_without_memory():
         iv.intervene(
             model, Clip(np.random.rand(10, 1, 32, 32), 10, "test"), 2, iv.slot_override(0, 4, 10)
         )
+
+
+def test_a_kept_own_prediction_gives_the_same_intervention(tiny):
+    clip = Clip(torch.rand(10, 1, 32, 32).numpy(), 10, "test")
+    override = iv.slot_override(2, 4, tiny.config.memory_size, cells=[0, 3])
+    fresh = iv.intervene(tiny, clip, 3, override)
+    own = iv.own_prediction(tiny, clip, 3)
+    kept = iv.intervene(tiny, clip, 3, override, own)
+    for name in ("original", "intervened", "mae", "mse"):
+        np.testing.assert_array_equal(getattr(kept, name), getattr(fresh, name))
+    np.testing.assert_array_equal(kept.original_recall.weights, fresh.original_recall.weights)
+    with pytest.raises(ValueError, match="must predict 4 frames of the same clip"):
+        iv.intervene(tiny, clip, 4, override, own)  # kept for 3 frames

@@ -45,11 +45,18 @@ def _donor_recall(
     return trace_arrays(_model.predict(short, 1).memory), clip.short
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _own(model_key: str, clip_key: str, out_len: int, _model, _clip) -> iv.Prediction:
+    return iv.own_prediction(_model, _clip, out_len)
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def _run(
     model_key: str, clip_key: str, override_key: str, out_len: int, _model, _clip, _override
 ) -> iv.Intervention:
-    return iv.intervene(_model, _clip, out_len, _override)
+    # The model's own prediction is the same for every override: one model call a try, not two.
+    original = _own(model_key, clip_key, out_len, _model, _clip)
+    return iv.intervene(_model, _clip, out_len, _override, original)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -94,24 +94,53 @@ class Intervention:
     intervened_recall: TraceArrays
 
 
+@dataclass(frozen=True)
+class Prediction:
+    """The model's own prediction of a clip (out_len, C, H, W) clamped to [0, 1] and its recall:
+    the side of every intervention on that clip that does not change."""
+
+    frames: np.ndarray
+    recall: TraceArrays
+
+
+def _short_batch(model: torch.nn.Module, clip: Clip) -> torch.Tensor:
+    short = torch.from_numpy(np.array(clip.short))
+    return short[None].float().to(next(model.parameters()).device)
+
+
+def own_prediction(model: torch.nn.Module, clip: Clip, out_len: int) -> Prediction:
+    """Predict from `clip.short` with the model's own recall (phase 2, inference)."""
+    out = model.predict(_short_batch(model, clip), out_len)
+    return Prediction(out.frames[0].clamp(0, 1).float().cpu().numpy(), trace_arrays(out.memory))
+
+
 def intervene(
-    model: torch.nn.Module, clip: Clip, out_len: int, override: MemoryOverride
+    model: torch.nn.Module,
+    clip: Clip,
+    out_len: int,
+    override: MemoryOverride,
+    original: Prediction | None = None,
 ) -> Intervention:
-    """Predict from `clip.short` with and without `override` (phase 2, inference)."""
+    """Predict from `clip.short` with and without `override` (phase 2, inference). `original`:
+    `own_prediction(model, clip, out_len)` when the caller keeps it (a page that tries one
+    override after another runs the model once a try, not twice)."""
     if getattr(model, "memory", None) is None:
         raise ValueError("this model has no memory (built with memory=False): nothing to override")
-    short = torch.from_numpy(np.array(clip.short))
-    batch = short[None].float().to(next(model.parameters()).device)
-    base = model.predict(batch, out_len)
-    changed = model.predict(batch, out_len, memory_override=override)
-    original = base.frames[0].clamp(0, 1).float().cpu().numpy()
+    if original is None:
+        original = own_prediction(model, clip, out_len)
+    changed = model.predict(_short_batch(model, clip), out_len, memory_override=override)
     intervened = changed.frames[0].clamp(0, 1).float().cpu().numpy()
-    mae, mse = frame_difference(original, intervened)
+    if intervened.shape != original.frames.shape:
+        raise ValueError(
+            f"the original prediction has shape {original.frames.shape}, this one "
+            f"{intervened.shape}: both must predict {out_len} frames of the same clip"
+        )
+    mae, mse = frame_difference(original.frames, intervened)
     return Intervention(
-        original=original,
+        original=original.frames,
         intervened=intervened,
         mae=mae,
         mse=mse,
-        original_recall=trace_arrays(base.memory),
+        original_recall=original.recall,
         intervened_recall=trace_arrays(changed.memory),
     )
