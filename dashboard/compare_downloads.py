@@ -24,7 +24,8 @@ def compare_items(
     models, names, num_clips: int, phase: str, summaries, reports, usages, shelf: Shelf
 ) -> list[Download]:
     """models: the two LoadedModels; names: how the page names them; phase: "short" or "long";
-    summaries (cp.MemorySummary), reports (dict or None) and usages (SlotUsage): one per side."""
+    summaries (cp.MemorySummary), reports (HealthReport or None) and usages (SlotUsage): one per
+    side."""
     stem = (model_name(models[0]), "vs", model_name(models[1]), f"{num_clips} test clips", phase)
     record = cp.comparison(*summaries, names, *reports) | {"phase": phase, "clips": num_clips}
     items = [json_download("differences", "what differs (JSON)", stem, record)]

@@ -325,12 +325,13 @@ def input_items(clip) -> list[Download]:
     return items
 
 
-def health_downloads(loaded, report: dict, rows: list[dict]) -> None:
-    """The Memory health page's: the whole report (JSON) and the table of figures (CSV)."""
+def health_downloads(loaded, report, rows: list[dict]) -> None:
+    """The Memory health page's: the whole report (a HealthReport, as JSON) and the table of
+    figures (CSV)."""
     from dashboard.keys import Health as Keys
 
-    stem = (model_name(loaded), f"{report.get('clips', '')} test clips")
-    items = [json_download("health", "health report (JSON)", stem, report)]
+    stem = (model_name(loaded), f"{report.clips} test clips")
+    items = [json_download("health", "health report (JSON)", stem, report.to_dict())]
     items += table_downloads("health-figures", "figures beside their controls", stem, lambda: rows)
     download_area(Keys, items)
 

@@ -10,87 +10,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 
 from lmc import cli
-from lmc.analysis.health_check import HealthReport, health_check
+from lmc.analysis.health_check import health_check
+from lmc.analysis.health_report import HealthReport, figure_rows
 from lmc.config import MIN_MOTION_FRAMES
 from lmc.errors import CheckpointError, ConfigError
 
-# (label, key, control key or None, format) of the text report, in reading order.
-ROWS = (
-    ("slots alive (top choice of some cell)", "slots_alive", "memory_size", "{:d} of {:d}"),
-    ("effective slots per cell, exp(H)", "effective_slots", "memory_size", "{:.1f} of {:d}"),
-    ("largest weight / softmax bound", "max_weight", "max_weight_bound", "{:.4f} / {:.4f}"),
-    (
-        "NMI top slot ~ cell position",
-        "nmi_position",
-        "nmi_position_shuffled",
-        "{:.3f} (shuffled {:.3f})",
-    ),
-    (
-        "NMI top slot ~ true direction",
-        "nmi_direction",
-        "nmi_direction_shuffled",
-        "{:.3f} (shuffled {:.3f})",
-    ),
-    (
-        "direction probe, readout",
-        "probe_direction_readout",
-        "probe_chance",
-        "{:.3f} (chance {:.3f})",
-    ),
-    ("direction probe, query", "probe_direction_query", "probe_chance", "{:.3f} (chance {:.3f})"),
-    (
-        "direction probe, long window's readout",
-        "probe_direction_long_readout",
-        "probe_chance",
-        "{:.3f} (chance {:.3f})",
-    ),
-    (
-        "direction probe, true velocity (ceiling)",
-        "probe_direction_truth",
-        "probe_chance",
-        "{:.3f} (chance {:.3f})",
-    ),
-    ("speed probe, readout", "probe_speed_readout", "probe_speed_chance", "{:.3f} (chance {:.3f})"),
-    ("speed probe, query", "probe_speed_query", "probe_speed_chance", "{:.3f} (chance {:.3f})"),
-    ("MSE, own recall", "mse_own", None, "{:.2f}"),
-    ("MSE, another clip's recall", "mse_other_recall", None, "{:.2f}"),
-    ("MSE, uniform addressing", "mse_uniform", None, "{:.2f}"),
-    ("MSE, the long window's recall", "mse_long_recall", None, "{:.2f}"),
-    ("MSE, another clip's long-window recall", "mse_long_other_recall", None, "{:.2f}"),
-    (
-        "short/long readout, clip differences",
-        "readout_clip_correlation",
-        "readout_clip_correlation_shuffled",
-        "corr {:.3f} (other clip {:.3f})",
-    ),
-    (
-        "memory feature F above zero, short / long",
-        "feature_active_short",
-        "feature_active_long",
-        "{:.3f} / {:.3f}",
-    ),
-    ("query spread over clips, short", "query_spread_short", None, "{:.3f}"),
-    ("query spread over clips, long", "query_spread_long", None, "{:.3f}"),
-    (
-        "long/short top-1 agreement",
-        "alignment_top1",
-        "alignment_top1_chance",
-        "{:.3f} (other clip {:.3f})",
-    ),
-    (
-        "KL(long || short), nats",
-        "alignment_kl",
-        "alignment_kl_chance",
-        "{:.4f} (other clip {:.4f})",
-    ),
-)
-
 
 def format_report(report: HealthReport, source: str) -> str:
-    values = report.to_dict()
     lines = [
         f"memory health of {source}",
         f"on {report.clips} clips, {report.short_len} -> {report.out_len} frames, "
@@ -98,14 +26,9 @@ def format_report(report: HealthReport, source: str) -> str:
         f"{report.probe_method}",
         "",
     ]
-    width = max(len(label) for label, *_ in ROWS)
-    for label, key, control, fmt in ROWS:
-        value = values[key]
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            text = "n/a"
-        else:
-            text = fmt.format(value, values[control]) if control else fmt.format(value)
-        lines.append(f"  {label:<{width}}  {text}")
+    rows = figure_rows(report)
+    width = max(len(row.label) for row in rows)
+    lines += [f"  {row.label:<{width}}  {row.text or 'n/a'}" for row in rows]
     lines += ["", "verdicts:"] + [f"  - {v}" for v in report.verdicts]
     lines.append(f"\n({report.seconds:.1f} s)")
     return "\n".join(lines)

@@ -9,6 +9,7 @@ import pytest
 from lmc.analysis import compare as cp
 from lmc.analysis.dataset_pass import DatasetPass
 from lmc.analysis.health import direction_bin
+from lmc.analysis.health_report import HealthReport
 
 CLIPS, CELLS, SLOTS = 64, 16, 20
 NAMES = ("published", "live")
@@ -122,7 +123,7 @@ def test_memories_of_two_sizes_say_each_size():
     # Without a second cell or true motion, those sentences are left out.
     assert cp.cell_sentence(large, small, NAMES) is None
     assert cp.direction_sentence(large, small, NAMES) is None
-    assert len(cp.differences(large, small, NAMES, {}, {})) == 2
+    assert len(cp.differences(large, small, NAMES, HealthReport(), HealthReport())) == 2
 
 
 def test_a_single_cell_and_unknown_motion_give_no_nmi():
@@ -133,20 +134,22 @@ def test_a_single_cell_and_unknown_motion_give_no_nmi():
 
 
 # A collapsed memory the prediction ignores, and a live one it reads (the demos' reports, rounded).
-PAPER = {
+PAPER_VALUES = {
     "clips": 256,
     "mse_own": 100.0,
     "mse_other_recall": 100.0,
     "probe_direction_readout": 0.27,
     "probe_chance": 0.15,
 }
-LIVE = {
+LIVE_VALUES = {
     "clips": 256,
     "mse_own": 130.0,
     "mse_other_recall": 165.1,
     "probe_direction_readout": 0.45,
     "probe_chance": 0.15,
 }
+
+PAPER, LIVE = HealthReport.from_dict(PAPER_VALUES), HealthReport.from_dict(LIVE_VALUES)
 
 
 def test_sentences_from_two_health_reports():
@@ -163,7 +166,7 @@ def test_sentences_from_two_health_reports():
         "Prediction MSE with its own recall: 100.0 vs 130.0 per frame (256 test clips each; "
         "lower is better) — published predicts better, by 23 %."
     )
-    other = {**LIVE, "clips": 1000}
+    other = HealthReport.from_dict({**LIVE_VALUES, "clips": 1000})
     assert "(256 vs 1000 test clips)" in cp.use_sentence(PAPER, other, NAMES)
     assert cp.missing_reports_sentence(PAPER, LIVE, NAMES) is None
 
@@ -172,7 +175,9 @@ def test_a_missing_report_is_said_and_its_sentences_left_out(two_passes):
     a, b = two_passes
     assert cp.use_sentence(PAPER, None, NAMES) is None
     assert cp.probe_sentence(None, LIVE, NAMES) is None
-    assert cp.mse_sentence(PAPER, {"clips": 256}, NAMES) is None  # an old report without it
+    assert (
+        cp.mse_sentence(PAPER, HealthReport(clips=256), NAMES) is None
+    )  # an old report without it
     assert cp.missing_reports_sentence(PAPER, None, NAMES) == (
         "No stored health report for live, so whether the prediction reads the recall is not "
         "compared: measure it on the Memory health page."
@@ -199,7 +204,7 @@ def test_the_numbers_and_the_record_behind_the_sentences(two_passes):
     import json
 
     a, b = two_passes
-    report = {**LIVE, "findings": ["not a number"], "mse_own": 130}
+    report = HealthReport.from_dict({**LIVE_VALUES, "findings": ["x"], "mse_own": 130})
     rows = {r["measure"]: r for r in cp.numbers(a, b, NAMES, PAPER, report)}
     assert rows["slots_alive"] == {"measure": "slots_alive", "published": 4, "live": 8}
     assert rows["effective_slots"]["live"] == pytest.approx(_effective(0.9), rel=1e-5)
@@ -211,7 +216,7 @@ def test_the_numbers_and_the_record_behind_the_sentences(two_passes):
     }
     assert "report: findings" not in rows  # only the numbers the sentences read
     # A side without a report reads None; a measure neither report has is left out.
-    rows = {r["measure"]: r for r in cp.numbers(a, b, NAMES, {"clips": 64}, None)}
+    rows = {r["measure"]: r for r in cp.numbers(a, b, NAMES, HealthReport(clips=64), None)}
     assert rows["report: clips"] == {"measure": "report: clips", "published": 64, "live": None}
     assert "report: mse_own" not in rows
     assert len(cp.numbers(a, b, NAMES)) == 12  # the summary's fields alone, the family's None
@@ -219,4 +224,4 @@ def test_the_numbers_and_the_record_behind_the_sentences(two_passes):
     assert (record["left"], record["right"]) == NAMES
     assert record["differences"] == cp.differences(a, b, NAMES, PAPER, None)
     assert record["summaries"]["right"]["slots_alive"] == 8
-    assert record["reports"] == {"left": PAPER, "right": None}
+    assert record["reports"] == {"left": PAPER_VALUES, "right": None}

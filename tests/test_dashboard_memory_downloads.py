@@ -23,6 +23,7 @@ from lmc.analysis import compare as cp
 from lmc.analysis import dataset_pass as dp
 from lmc.analysis import search as se
 from lmc.analysis.dataset_pass import load_pass
+from lmc.analysis.health_report import HealthReport
 from lmc.analysis.slots import slot_usage
 
 TIMEOUT = 90  # seconds per run: the machine may be shared
@@ -128,7 +129,7 @@ def test_compare_offers_what_differs_both_usages_and_the_figures(
         model, _ = load_checkpoint(checkpoints / f"{name}.safetensors")
         passes.append(dp.fixed_set_pass(model, CLIPS, model_key=name, root=tmp_path / "ref")[0])
     summaries = [cp.summarise(p) for p in passes]
-    reports = list(REPORTS.values())
+    reports = [HealthReport.from_dict(r) for r in REPORTS.values()]
 
     record = json.loads(files[f"{stem}_differences.json"]())
     assert (record["left"], record["right"]) == NAMES

@@ -55,7 +55,7 @@ facts["demo_verdicts"] = demo.verdicts
 facts["live_verdicts"] = live.verdicts if live_path.is_file() else None
 facts["rows"] = table["variant"].tolist()
 facts["alive"] = table["slots_alive"].tolist()
-facts["best_verdicts"] = report["verdicts"]
+facts["best_verdicts"] = report.verdicts
 facts["health_curve_points"] = int((result.curves["source"] == "health").sum())
 """,
 }

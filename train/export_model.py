@@ -18,7 +18,8 @@ from pathlib import Path
 import torch
 
 from lmc import cli
-from lmc.analysis.health_check import health_check, health_path
+from lmc.analysis.health_check import health_check
+from lmc.analysis.health_report import HealthReport, figure_rows, health_path
 from lmc.checkpoint import load_checkpoint, save_checkpoint
 from lmc.data.fixed_sets import fixed_set
 from lmc.evaluation import batched, evaluate, finalize
@@ -183,26 +184,22 @@ def departures(train_cfg: dict, model_cfg: dict) -> list[str]:
     return out
 
 
-def health_section(report: dict) -> str:
+def health_section(report: HealthReport) -> str:
     """The card's memory-health section: the verdicts and the figures behind them."""
-    from lmc.health import ROWS
-
     lines = [
         "## Memory health",
         "",
-        f"`python -m lmc.health` on the first {report['clips']} clips of the generated test set "
-        f"({report['short_len']} -> {report['out_len']}):",
+        f"`python -m lmc.health` on the first {report.clips} clips of the generated test set "
+        f"({report.short_len} -> {report.out_len}):",
         "",
-        *[f"- {v}" for v in report["verdicts"]],
+        *[f"- {v}" for v in report.verdicts],
         "",
         "| measure | value |",
         "|---|---|",
     ]
-    for label, key, control, fmt in ROWS:
-        value = report.get(key)
-        if value is not None:
-            text = fmt.format(value, report[control]) if control else fmt.format(value)
-            lines.append(f"| {label.replace('|', '&#124;')} | {text} |")
+    for row in figure_rows(report):
+        if row.text is not None:
+            lines.append(f"| {row.label.replace('|', '&#124;')} | {row.text} |")
     return "\n".join(lines) + "\n"
 
 
@@ -275,7 +272,7 @@ def main(argv: list[str] | None = None) -> Path:
             sample.subset(slice(0, args.health_clips)),
             train_cfg["short_len"],
             train_cfg["out_len"],
-        ).to_dict()
+        )
         text += "\n" + health_section(health)
     if note:
         text += "\n## Notes\n\n" + note.strip() + "\n"
@@ -291,11 +288,12 @@ def main(argv: list[str] | None = None) -> Path:
         metrics_source=clips.source,
         training_command=args.command,
         motion=train_cfg.get("motion", "standard"),  # the dashboard's default test set
-        **({"health": health} if health else {}),
+        **({"health": health.to_dict()} if health is not None else {}),
     )
-    if health:
+    if health is not None:
         atomic_write(
-            health_path(args.out), lambda tmp: tmp.write_text(json.dumps(health, indent=1) + "\n")
+            health_path(args.out),
+            lambda tmp: tmp.write_text(json.dumps(health.to_dict(), indent=1) + "\n"),
         )
     atomic_write(args.out.parent / "MODEL_CARD.md", lambda tmp: tmp.write_text(text))
     atomic_write(

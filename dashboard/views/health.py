@@ -1,8 +1,9 @@
 """Memory health: is this model's memory alive? The verdicts first, then the figures behind them.
 
-Each finding of `lmc.analysis.health` (usage, what the slots follow, what the recall knows,
-whether the prediction uses it, whether the matching encoder tells clips apart, alignment) in
-words, with a link to the page that shows its evidence, then every figure beside its control.
+Each finding of `lmc.analysis.health_report` (usage, what the slots follow, what the recall
+knows, whether the prediction uses it, whether the matching encoder tells clips apart, alignment)
+in words, with a link to the page that shows its evidence (`dashboard.health_reports.EVIDENCE`),
+then every figure beside its control.
 A checkpoint may carry its report (the bundled demos do); any other is measured on demand over
 generated test clips, whose true motion is known per cell, and the report is kept on disk.
 """
@@ -10,28 +11,20 @@ generated test clips, whose true motion is known per cell, and the report is kep
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 
 import streamlit as st
 
-from dashboard import model_state, views
+from dashboard import model_state
 from dashboard.downloads import health_downloads
+from dashboard.health_reports import EVIDENCE, kept_report
 from dashboard.keys import Health
-from dashboard.settings import beside
 from lmc.analysis.dataset_pass import cache_root
 from lmc.analysis.health import PROBE_METHOD_BEFORE
-from lmc.analysis.health_check import health_path, refresh_verdicts
-from lmc.health import ROWS
+from lmc.analysis.health_report import HealthReport, figure_rows, read_report
 from lmc.io import atomic_write
 
-EVIDENCE = {  # finding page -> (page spec, what the user finds there)
-    "atlas": (views.ATLAS, "slot usage and the motion behind each slot"),
-    "embeddings": (views.EMBEDDINGS, "recalled contexts coloured by true motion"),
-    "intervene": (views.INTERVENE, "predictions with the recall replaced"),
-    "recall": (views.RECALL, "long against short recall, cell by cell"),
-}
 CLIP_CHOICES = (64, 128, 256, 512, 1000)
 
 
@@ -39,61 +32,51 @@ def _stored_path(model_key: str, clips: int) -> Path:
     return cache_root() / "health" / f"{model_key}-test{clips}.json"
 
 
-def _measure(loaded, clips: int) -> dict:
+def _measure(loaded, clips: int) -> HealthReport:
     """Run the health check (seconds to a minute) and keep the report on disk."""
     from lmc.analysis.health_check import health_check
     from lmc.data.fixed_sets import fixed_set
 
     model = loaded.model
     sample = fixed_set("test", max(clips, 1000), 20, image_size=model.config.image_size)
-    report = health_check(model, sample.subset(slice(0, clips)), 10, 10).to_dict()
-    text = json.dumps(report, indent=1)
+    report = health_check(model, sample.subset(slice(0, clips)), 10, 10)
+    text = json.dumps(report.to_dict(), indent=1)
     atomic_write(_stored_path(loaded.key, clips), lambda tmp: tmp.write_text(text + "\n"))
     return report
 
 
-def _stored(loaded, clips: int) -> dict | None:
+def _stored(loaded, clips: int) -> HealthReport | None:
     path = _stored_path(loaded.key, clips)
     if path.is_file():
         try:
-            return refresh_verdicts(json.loads(path.read_text()))
-        except (OSError, ValueError, KeyError, TypeError):
+            return read_report(path)
+        except (OSError, ValueError):
             return None  # a torn or foreign file: measuring again is always safe
     return None
 
 
-def _figure_rows(report: dict) -> list[dict]:
-    rows = []
-    for label, key, control, fmt in ROWS:
-        value = report.get(key)
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            continue
-        text = fmt.format(value, report[control]) if control else fmt.format(value)
-        rows.append({"measure": label, "value": text})
-    return rows
-
-
-def _show(loaded, report: dict, source: str) -> None:
+def _show(loaded, report: HealthReport, source: str) -> None:
     st.caption(source)
-    for finding in report["findings"]:
-        spec, what = EVIDENCE[finding["page"]]
+    for finding in report.findings():
         box = st.container(border=True)
         with box:
             text, link = st.columns([5, 2], vertical_alignment="center")
-            icon = ":material/check_circle:" if finding["healthy"] else ":material/error:"
-            colour = "green" if finding["healthy"] else "red"
-            name, _, rest = finding["verdict"].partition(": ")
+            icon = ":material/check_circle:" if finding.healthy else ":material/error:"
+            colour = "green" if finding.healthy else "red"
+            name, _, rest = finding.verdict.partition(": ")
             text.markdown(f":{colour}[{icon} **{name}**]: {rest}")
-            link.page_link(spec.file, label=f"Evidence: {spec.title}", help=what)
+            if finding.name in EVIDENCE:
+                spec, what = EVIDENCE[finding.name]
+                link.page_link(spec.file, label=f"Evidence: {spec.title}", help=what)
     st.markdown("##### The figures, each beside its control")
-    rows = _figure_rows(report)
+    rows = [{"measure": r.label, "value": r.text} for r in figure_rows(report) if r.text]
     # Tall enough for every row: the figures are few and belong on one screen, not in a scroller.
     st.dataframe(rows, hide_index=True, width="stretch", height=35 * (len(rows) + 1) + 3)
-    method = report.get("probe_method", PROBE_METHOD_BEFORE)
+    method = report.probe_method or PROBE_METHOD_BEFORE
     # Reports written before the ceiling was measured have no such row to explain.
     ceiling = (
         "; the ceiling is the same probe on the cells' true velocity"
-        if "probe_direction_truth" in report
+        if report.probe_direction_truth is not None
         else ""
     )
     st.caption(
@@ -114,18 +97,12 @@ st.caption(
 loaded = model_state.require_model()
 model_state.require_memory(loaded, "it has no memory whose health could be measured")
 
-carried = loaded.metadata.get("health")
-kept = beside(loaded.path, health_path(loaded.path).name)  # a report kept beside the checkpoint
-if carried is None and kept is not None:
-    try:
-        carried = refresh_verdicts(json.loads(kept.read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
-        carried = None
+carried = kept_report(loaded)  # in the checkpoint's metadata or beside it
 clips = st.radio(
     "Generated test clips to measure on", CLIP_CHOICES, index=2, horizontal=True, key=Health.CLIPS
 )
 report = _stored(loaded, clips)
-if isinstance(carried, dict) and carried.get("clips") == clips and "findings" in carried:
+if carried is not None and carried.clips == clips:
     _show(loaded, carried, f"Kept with the checkpoint: measured on the first {clips} test clips.")
 elif report is not None:
     _show(

@@ -5,8 +5,9 @@ A summary holds the health check's usage and tuning figures (`lmc.analysis.healt
 dataset pass (`lmc.analysis.dataset_pass`): slots alive, effective slots, and the NMI of the top
 slot with the cell and with the true direction, each beside its shuffled control, and on clips
 with motion contexts with the motion family (`lmc.analysis.families`). Stored health
-reports (`HealthReport.to_dict`) add what a pass cannot measure, since it predicts no frame: how
-much another clip's recall changes the prediction, the direction probe and the MSE. Each sentence
+reports (`lmc.analysis.health_report.HealthReport`) add what a pass cannot measure, since it
+predicts no frame: how much another clip's recall changes the prediction, the direction probe and
+the MSE. Each sentence
 comes from its own function of the two sides; a sentence that cannot be drawn is None.
 """
 
@@ -19,11 +20,12 @@ import numpy as np
 from lmc.analysis import health as hl
 from lmc.analysis.dataset_pass import DatasetPass
 from lmc.analysis.families import labelled_cells, names_context
+from lmc.analysis.health_report import HealthReport
 
 Names = tuple[str, str]  # how the sentences name the left and the right model
 # Effective slots closer than this share of the larger value read as the same sharpness.
 SAME_SHARPNESS = 0.05
-# The numbers of a stored health report that the sentences read.
+# The fields of a stored health report that the sentences read.
 REPORT_NUMBERS = ("clips", "mse_own", "mse_other_recall", "probe_direction_readout", "probe_chance")
 
 
@@ -214,23 +216,23 @@ def family_sentence(a: MemorySummary, b: MemorySummary, names: Names) -> str | N
 # ----------------------------------------------------------------------------- from two reports
 
 
-def _clips(a: dict, b: dict) -> str:
-    if a.get("clips") == b.get("clips"):
-        return f"{a.get('clips')} test clips each"
-    return f"{a.get('clips')} vs {b.get('clips')} test clips"
+def _clips(a: HealthReport, b: HealthReport) -> str:
+    if a.clips == b.clips:
+        return f"{a.clips} test clips each"
+    return f"{a.clips} vs {b.clips} test clips"
 
 
-def _has(report: dict | None, *keys: str) -> bool:
-    return report is not None and all(isinstance(report.get(k), int | float) for k in keys)
+def _has(report: HealthReport | None, *keys: str) -> bool:
+    return report is not None and all(getattr(report, k) is not None for k in keys)
 
 
-def use_sentence(a: dict | None, b: dict | None, names: Names) -> str | None:
+def use_sentence(a: HealthReport | None, b: HealthReport | None, names: Names) -> str | None:
     """Does the prediction read the recall? Another clip's recall in every cell, against the
     model's own: a change of health.USED_CHANGE or more counts as read."""
     keys = ("mse_own", "mse_other_recall")
     if not (_has(a, *keys) and _has(b, *keys)):
         return None
-    change = [r["mse_other_recall"] / r["mse_own"] - 1 for r in (a, b)]
+    change = [r.other_recall_change for r in (a, b)]
     verdicts = [
         f"{name}'s prediction {'reads' if abs(c) >= hl.USED_CHANGE else 'ignores'} its recall"
         for name, c in zip(names, change, strict=True)
@@ -241,26 +243,26 @@ def use_sentence(a: dict | None, b: dict | None, names: Names) -> str | None:
     )
 
 
-def probe_sentence(a: dict | None, b: dict | None, names: Names) -> str | None:
+def probe_sentence(a: HealthReport | None, b: HealthReport | None, names: Names) -> str | None:
     """How well a linear probe tells the direction (8 bins) from the readout."""
     keys = ("probe_direction_readout", "probe_chance")
     if not (_has(a, *keys) and _has(b, *keys)):
         return None
-    pa, pb = a["probe_direction_readout"], b["probe_direction_readout"]
+    pa, pb = a.probe_direction_readout, b.probe_direction_readout
     text = (
         f"A linear probe tells the direction from the readout {pa:.2f} vs {pb:.2f} of the time "
-        f"(chance {a['probe_chance']:.2f} vs {b['probe_chance']:.2f})"
+        f"(chance {a.probe_chance:.2f} vs {b.probe_chance:.2f})"
     )
     if abs(pa - pb) <= hl.MARGIN:
         return text + " — the readouts know the motion about as well."
     return text + f" — {names[0] if pa > pb else names[1]}'s readout knows the motion better."
 
 
-def mse_sentence(a: dict | None, b: dict | None, names: Names) -> str | None:
+def mse_sentence(a: HealthReport | None, b: HealthReport | None, names: Names) -> str | None:
     """The prediction error with the model's own recall (lower is better)."""
     if not (_has(a, "mse_own") and _has(b, "mse_own")):
         return None
-    ma, mb = a["mse_own"], b["mse_own"]
+    ma, mb = a.mse_own, b.mse_own
     text = (
         f"Prediction MSE with its own recall: {ma:.1f} vs {mb:.1f} per frame ({_clips(a, b)}; "
         "lower is better)"
@@ -272,7 +274,9 @@ def mse_sentence(a: dict | None, b: dict | None, names: Names) -> str | None:
     return text + f" — {name} predicts better, by {100 * (1 - better / worse):.0f} %."
 
 
-def missing_reports_sentence(a: dict | None, b: dict | None, names: Names) -> str | None:
+def missing_reports_sentence(
+    a: HealthReport | None, b: HealthReport | None, names: Names
+) -> str | None:
     """Which side has no stored health report (so the report's sentences are left out)."""
     missing = [name for name, r in zip(names, (a, b), strict=True) if r is None]
     if not missing:
@@ -291,8 +295,8 @@ def differences(
     a: MemorySummary,
     b: MemorySummary,
     names: Names,
-    report_a: dict | None = None,
-    report_b: dict | None = None,
+    report_a: HealthReport | None = None,
+    report_b: HealthReport | None = None,
 ) -> list[str]:
     """Every sentence that can be drawn, the passes' first, then the reports'."""
     sentences = [
@@ -329,19 +333,19 @@ def recall_sentence(
 # ----------------------------------------------------------------------------- as files
 
 
-def _report_numbers(report: dict | None) -> dict | None:
+def _report_numbers(report: HealthReport | None) -> dict | None:
     """The numbers of REPORT_NUMBERS a report holds (None for no report)."""
     if report is None:
         return None
-    return {k: report[k] for k in REPORT_NUMBERS if _has(report, k)}
+    return {k: getattr(report, k) for k in REPORT_NUMBERS if _has(report, k)}
 
 
 def numbers(
     a: MemorySummary,
     b: MemorySummary,
     names: Names,
-    report_a: dict | None = None,
-    report_b: dict | None = None,
+    report_a: HealthReport | None = None,
+    report_b: HealthReport | None = None,
 ) -> list[dict]:
     """The figures the sentences of `differences` come from, one row per measure: {"measure":
     a field of MemorySummary, or "report: <key>" for a stored report's, names[0]: the left
@@ -368,8 +372,8 @@ def comparison(
     a: MemorySummary,
     b: MemorySummary,
     names: Names,
-    report_a: dict | None = None,
-    report_b: dict | None = None,
+    report_a: HealthReport | None = None,
+    report_b: HealthReport | None = None,
 ) -> dict:
     """What differs as one record of plain types (for JSON): the two names, the sentences, both
     summaries and the numbers of both stored reports (None for a side without one)."""

@@ -4,8 +4,9 @@ LMC-Memory (Lee et al., CVPR 2021) recalls a motion context from S slots, one qu
 memory can look busy in every figure and still hold nothing: all cells may pick the same few
 slots (collapse), the slots may stand for cell positions rather than motions, the readout may not
 tell the motion apart, and the predictor may ignore the recall altogether. Each measure here
-answers one of those questions beside a control (chance, a shuffle, the softmax's bound), and
-`verdicts` says the answer in words. Numbers in, numbers out: `health_check` runs the model.
+answers one of those questions beside a control (chance, a shuffle, the softmax's bound); the
+report and its verdicts in words are `lmc.analysis.health_report`, whose thresholds are these.
+Numbers in, numbers out: `health_check` runs the model.
 
 Arrays: weights (N clips, cells, S); readouts and queries (N, cells, D); direction and speed
 (N, cells), NaN where no digit passed (`lmc.data.motion.cell_motion`).
@@ -215,18 +216,7 @@ def alignment_health(long_weights: np.ndarray, short_weights: np.ndarray) -> Ali
     )
 
 
-# ----------------------------------------------------------------------------- verdicts
-
-
-@dataclass
-class Finding:
-    """One plain answer: `name` of the question, `healthy` or not, the `verdict` in words with its
-    numbers, and the dashboard `page` that shows the evidence."""
-
-    name: str
-    healthy: bool
-    verdict: str
-    page: str
+# ----------------------------------------------------------------------------- recall across clips
 
 
 def clip_correlation(short: np.ndarray, long: np.ndarray) -> float:
@@ -240,126 +230,3 @@ def clip_correlation(short: np.ndarray, long: np.ndarray) -> float:
     long = long - long.mean(axis=0, keepdims=True)
     norm = np.sqrt(np.sum(short**2) * np.sum(long**2))
     return float(np.sum(short * long) / norm) if norm > 0 else 0.0
-
-
-def findings(report: dict) -> list[Finding]:
-    """The verdicts on a health report (the keys of `HealthReport.to_dict`)."""
-    out = []
-    alive, size = report["slots_alive"], report["memory_size"]
-    collapsed = alive < ALIVE_SHARE * size
-    out.append(
-        Finding(
-            "usage",
-            not collapsed,
-            f"{'collapsed' if collapsed else 'in use'}: {alive} of {size} slots ever chosen; "
-            f"{report['effective_slots']:.1f} effective slots per cell; largest weight "
-            f"{report['max_weight']:.3f} (the softmax allows {report['max_weight_bound']:.3f})",
-            "atlas",
-        )
-    )
-    pos, direc, shuf = (
-        report["nmi_position"],
-        report["nmi_direction"],
-        report["nmi_direction_shuffled"],
-    )
-    pos_shuf = report["nmi_position_shuffled"]
-    tuned = direc > shuf + MARGIN
-    positional = pos > pos_shuf + MARGIN and pos > direc
-    if positional:
-        word = "positional: slots follow cells, not motion"
-    elif tuned:
-        word = "motion-tuned: slots follow the direction of motion"
-    else:
-        word = "untuned: slots follow neither cells nor motion"
-    out.append(
-        Finding(
-            "tuning",
-            tuned and not positional,
-            f"{word} (NMI with the cell {pos:.2f}, shuffled {pos_shuf:.2f}; with the direction "
-            f"{direc:.2f}, shuffled {shuf:.2f})",
-            "atlas",
-        )
-    )
-    acc, chance = report["probe_direction_readout"], report["probe_chance"]
-    knows = acc >= INFORMED_PROBE
-    word = "informed" if knows else "weak" if acc > chance + MARGIN else "blind"
-    out.append(
-        Finding(
-            "knowledge",
-            knows,
-            f"{word}: a linear probe tells the direction from the "
-            f"readout {acc:.2f} of the time (from the query {report['probe_direction_query']:.2f}; "
-            f"chance {chance:.2f})",
-            "embeddings",
-        )
-    )
-    change = report["mse_other_recall"] / report["mse_own"] - 1
-    uniform = report["mse_uniform"] / report["mse_own"] - 1
-    used = abs(change) >= USED_CHANGE
-    out.append(
-        Finding(
-            "use",
-            used,
-            f"{'used' if used else 'ignored'}: another clip's recall changes the MSE by "
-            f"{100 * change:+.1f} %, uniform addressing by {100 * uniform:+.1f} % "
-            f"(own recall {report['mse_own']:.1f})",
-            "intervene",
-        )
-    )
-    if report.get("query_spread_long") is not None:
-        short, long = report["query_spread_short"], report["query_spread_long"]
-        gain = 1 - report["mse_long_recall"] / report["mse_own"]
-        if long < MIN_SPREAD and short < MIN_SPREAD:
-            word = "both encoders collapsed"
-        elif short < max(MIN_SPREAD, SPREAD_SHARE * long):
-            word = "collapsed matching encoder"
-        else:
-            word = "matching encoder alive"
-        out.append(
-            Finding(
-                "matching",
-                word == "matching encoder alive",
-                f"{word}: the short input's queries differ between clips by {short:.2f} (the long "
-                f"window's by {long:.2f}); the long window's recall would change the MSE by "
-                f"{-100 * gain:+.1f} %",
-                "recall",
-            )
-        )
-    if report.get("mse_long_other_recall") is not None:
-        out.append(_reader_finding(report))
-    if report.get("alignment_top1") is not None:
-        top1, top1_chance = report["alignment_top1"], report["alignment_top1_chance"]
-        aligned = top1 > top1_chance + MARGIN
-        out.append(
-            Finding(
-                "alignment",
-                aligned,
-                f"{'aligned' if aligned else 'unaligned'}: the short input picks the long "
-                f"window's top slot in {100 * top1:.0f} % of cells (another clip's: "
-                f"{100 * top1_chance:.0f} %); KL {report['alignment_kl']:.3f} nats "
-                f"(another clip's {report['alignment_kl_chance']:.3f})",
-                "recall",
-            )
-        )
-    return out
-
-
-def _reader_finding(report: dict) -> Finding:
-    """Does the predictor read the recall at all? Asked with the long window's recall, which
-    tells the clips apart even when the short input's does not: if another clip's long recall
-    changes the MSE, the predictor reads it, and an ignored short recall is the matching
-    encoder's failure to recall the same thing, not the decoder's."""
-    change = report["mse_long_other_recall"] / report["mse_long_recall"] - 1
-    reads = abs(change) >= USED_CHANGE
-    text = (
-        f"{'predictor reads the recall' if reads else 'predictor ignores the recall'}: another "
-        f"clip's long-window recall changes the MSE by {100 * change:+.1f} % against the clip's "
-        "own long-window recall"
-    )
-    if report.get("readout_clip_correlation") is not None:
-        text += (
-            f"; the short input's readout carries correlation "
-            f"{report['readout_clip_correlation']:.2f} of what tells clips apart in the long "
-            f"window's (another clip's: {report['readout_clip_correlation_shuffled']:.2f})"
-        )
-    return Finding("reader", reads, text, "intervene")

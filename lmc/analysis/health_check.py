@@ -1,9 +1,10 @@
 """Run a model over clips of known motion and measure its memory's health (`lmc.analysis.health`).
 
 Two entry points:
-- `health_check(model, clips)`: the full report behind `python -m lmc.health`: usage, what the
-  top slot follows, linear probes of the true motion, the MSE with the model's own recall against
-  another clip's and uniform addressing, and the alignment of long and short recall;
+- `health_check(model, clips)`: the full report (`lmc.analysis.health_report.HealthReport`)
+  behind `python -m lmc.health`: usage, what the top slot follows, linear probes of the true
+  motion, the MSE with the model's own recall against another clip's and uniform addressing, and
+  the alignment of long and short recall;
 - `watch_health(model, clips)`: the cheap measures the training loop logs at every validation.
 
 Clips are generated Moving-MNIST (`MovingMNISTClips`), whose true motion per cell is known. The
@@ -13,105 +14,29 @@ context encoder on the long window) enters only the alignment.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from lmc.analysis import health as hl
 from lmc.analysis.dataset_pass import DatasetPass, run_dataset_pass
+from lmc.analysis.health_report import HealthReport, health_path, read_report
 from lmc.data.moving_mnist import MovingMNISTClips
 from lmc.metrics import mse as frame_mse
 from lmc.nn.memory import MemoryOverride
 
-
-@dataclass
-class HealthReport:
-    """Every figure of a health check; `to_dict` gives the JSON of `python -m lmc.health --json`."""
-
-    clips: int
-    short_len: int
-    out_len: int
-    memory_size: int
-    temperature: float
-    slots_alive: int
-    effective_slots: float
-    max_weight: float
-    max_weight_bound: float
-    nmi_position: float
-    nmi_position_shuffled: float
-    nmi_direction: float
-    nmi_direction_shuffled: float
-    probe_direction_readout: float
-    probe_direction_query: float
-    # The same probe on the long window's readout (phase 1): what the short input's recall could
-    # carry at best if it recalled what the long window does.
-    probe_direction_long_readout: float | None
-    probe_chance: float
-    # The same probe on the cells' true velocity (dx, dy): the most a 2-d motion code could give,
-    # below 1 where a cell holds two digits or a bounce.
-    probe_direction_truth: float
-    probe_speed_readout: float
-    probe_speed_query: float
-    probe_speed_chance: float
-    probe_samples: int
-    mse_own: float
-    mse_other_recall: float
-    mse_uniform: float
-    mse_long_recall: float | None  # the long window's recall (phase 1) fed to the prediction
-    mse_long_other_recall: float | None  # another clip's long-window recall fed to the prediction
-    readout_clip_correlation: float | None  # short vs long readouts, what differs between clips
-    readout_clip_correlation_shuffled: float | None  # the same against another clip's long readout
-    # The share of the memory feature F (after the embedder's last ReLU) above zero, for the short
-    # input's recall and the long window's: near 0 the embedder has silenced the memory path, and
-    # no recall, however aligned, can reach the decoder.
-    feature_active_short: float | None
-    feature_active_long: float | None
-    query_spread_short: float  # how much the queries differ between clips (0: one query for all)
-    query_spread_long: float | None
-    alignment_top1: float | None
-    alignment_top1_chance: float | None
-    alignment_kl: float | None
-    alignment_kl_chance: float | None
-    probe_method: str = hl.PROBE_METHOD
-    seconds: float = 0.0
-    findings: list[hl.Finding] = field(default_factory=list)
-
-    @property
-    def slots_dead(self) -> int:
-        return self.memory_size - self.slots_alive
-
-    @property
-    def verdicts(self) -> list[str]:
-        return [f.verdict for f in self.findings]
-
-    def to_dict(self) -> dict:
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        values["findings"] = [dataclasses.asdict(f) for f in self.findings]
-        values["slots_dead"] = self.slots_dead
-        values["verdicts"] = self.verdicts
-        return values
-
-
-def refresh_verdicts(report: dict) -> dict:
-    """A stored report (`HealthReport.to_dict`) with its findings and verdicts drawn again from
-    its figures, so a report kept on disk speaks with the current thresholds and words."""
-    found = hl.findings(report)
-    return {
-        **report,
-        "findings": [dataclasses.asdict(f) for f in found],
-        "verdicts": [f.verdict for f in found],
-    }
-
-
-def health_path(checkpoint: str | Path) -> Path:
-    """Where a checkpoint's health report is kept beside it: NAME.health.json for NAME.safetensors."""
-    checkpoint = Path(checkpoint)
-    return checkpoint.with_name(checkpoint.stem + ".health.json")
+__all__ = [
+    "HealthReport",  # from lmc.analysis.health_report, as are health_path and read_report
+    "feature_active",
+    "health_check",
+    "health_path",
+    "query_spread",
+    "read_report",
+    "recall_mse",
+    "watch_health",
+]
 
 
 def _check(model: torch.nn.Module, clips: MovingMNISTClips, short_len: int, out_len: int) -> None:
@@ -242,6 +167,7 @@ def health_check(
         out_len=out_len,
         memory_size=size,
         temperature=temperature,
+        probe_method=hl.PROBE_METHOD,
         slots_alive=use.slots_alive,
         effective_slots=use.effective_slots,
         max_weight=use.max_weight,
@@ -283,7 +209,6 @@ def health_check(
         alignment_kl=align.kl,
         alignment_kl_chance=align.kl_chance,
     )
-    report.findings = hl.findings(report.to_dict())
     report.seconds = time.perf_counter() - start
     return report
 

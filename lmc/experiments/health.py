@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-# The columns added to a grid's table, in reading order.
+from lmc.analysis.health_report import HealthReport
+
+# The columns added to a grid's table, in reading order: a choice among the fields (and derived
+# properties) of HealthReport, which defines each.
 HEALTH_COLUMNS = (
     "slots_alive",
     "effective_slots",
@@ -40,10 +42,10 @@ def _fingerprint(path: Path) -> list[int]:
 
 def run_health(
     run_dir: str | Path, *, which: str = "best", split: str = "val", clips: int = 256
-) -> dict[str, Any] | None:
-    """The health report (a dict, `HealthReport.to_dict`) of one run's `which` checkpoint ("best"
-    or "last"), or None for a run without memory."""
-    from lmc.analysis.health_check import health_check, refresh_verdicts
+) -> HealthReport | None:
+    """The health report of one run's `which` checkpoint ("best" or "last"), or None for a run
+    without memory."""
+    from lmc.analysis.health_check import health_check
     from lmc.checkpoint import load_checkpoint
     from lmc.data.fixed_sets import fixed_set
     from lmc.io import atomic_write
@@ -57,26 +59,25 @@ def run_health(
     if cache.is_file():
         stored = json.loads(cache.read_text())
         if stored.get("checkpoint") == _fingerprint(checkpoint):
-            return refresh_verdicts(stored["report"])
+            return HealthReport.from_dict(stored["report"])
     train = config["train"]
     short_len, out_len = train["short_len"], train["out_len"]
     size = config["model"]["image_size"]
     sample = fixed_set(split, None, short_len + out_len, image_size=size).subset(slice(0, clips))
     model, _ = load_checkpoint(checkpoint)
-    report = health_check(model, sample, short_len, out_len).to_dict()
-    text = json.dumps({"checkpoint": _fingerprint(checkpoint), "report": report}, indent=1)
+    report = health_check(model, sample, short_len, out_len)
+    record = {"checkpoint": _fingerprint(checkpoint), "report": report.to_dict()}
+    text = json.dumps(record, indent=1)
     atomic_write(cache, lambda tmp: tmp.write_text(text + "\n"))
     return report
 
 
-def health_row(report: dict[str, Any] | None) -> dict[str, float]:
-    """The HEALTH_COLUMNS of one report (NaN for a run without memory)."""
+def health_row(report: HealthReport | None) -> dict[str, float]:
+    """The HEALTH_COLUMNS of one report (NaN for a run without memory or a figure it lacks)."""
     if report is None:
         return dict.fromkeys(HEALTH_COLUMNS, math.nan)
-    row = {k: report[k] for k in HEALTH_COLUMNS if k in report}
-    row["other_recall_change"] = report["mse_other_recall"] / report["mse_own"] - 1
-    row["uniform_change"] = report["mse_uniform"] / report["mse_own"] - 1
-    return {k: row[k] for k in HEALTH_COLUMNS}
+    values = {k: getattr(report, k) for k in HEALTH_COLUMNS}
+    return {k: math.nan if v is None else v for k, v in values.items()}
 
 
 def with_health(
