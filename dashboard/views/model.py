@@ -12,6 +12,7 @@ from dashboard.downloads import Shelf, model_downloads
 from dashboard.keys import Model
 from dashboard.page_stop import stop_page
 from dashboard.settings import beside, display_path, load_settings
+from dashboard.start_here import start_here
 from dashboard.trace import trace
 from lmc.checkpoint import CheckpointError
 from lmc.demos import DEMO_TITLES, available_demos, demo_label, demo_path
@@ -29,6 +30,7 @@ st.caption(
     "released .pt. Files are never unpickled; a file that cannot be opened leaves the current "
     "model loaded."
 )
+start_here()
 
 
 def bundled_demos(start: Path) -> dict[str, Path]:

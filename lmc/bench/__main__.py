@@ -19,6 +19,7 @@ SUITES = {
     "cpu": "training, evaluation and the memory pass of this tree against an older revision (2026-11-30)",
     "floor": "each task's FLOPs, the least time this CPU could take for them, the share reached",
     "health": "seconds of a full memory health check (256 clips of the small model)",
+    "grid": "Ray's start and per-row overhead against the sequential experiment grid",
     "gpu": "the published recipes on CUDA: fp32, bf16, fp16, compiled or not, peak memory",
 }
 
