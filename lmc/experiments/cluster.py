@@ -6,8 +6,9 @@ The run folders live on a filesystem every node mounts at the same path (the gri
 writes its run where the driver and every later attempt will look for it, so a row whose worker
 or node dies is retried by Ray from its last checkpoint (`--resume auto`), and the driver reads
 the finished folders into the same table a sequential grid gives. Before any row starts, the
-driver writes a token under the root and one task per node reads it back: a root that some node
-cannot see, or sees as another folder (a node's own disk), is refused with the nodes named.
+driver writes a probe file named by a fresh token in the root and one task per node looks for it
+and writes beside it: a root that some node cannot see, sees as another folder (a node's own
+disk) or cannot write is refused with the nodes named.
 
 Ray is an optional dependency (`pip install "lmc[cluster]"`), imported only here.
 """
