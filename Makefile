@@ -1,7 +1,8 @@
 # Two commands do all the set-up themselves and are safe to run again:
 #   make dashboard   serve the dashboard on http://127.0.0.1:8501
 #   make test        run the whole test suite
-# The virtual environment is rebuilt only when a requirements file changes (stamp files), and
+# The virtual environment is rebuilt only when what the package declares changes (stamp files:
+# requirements.txt, pyproject.toml, setup.py), and
 # UMAP's numba code is compiled once into NUMBA_CACHE (python -m lmc.warmup) for the dashboard.
 
 PYTHON ?= python3
@@ -9,25 +10,29 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8501
-RUNTIME_STAMP := $(VENV)/.runtime-$(shell cat requirements.txt pyproject.toml | sha1sum | cut -c1-12)
-DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
+PACKAGE := requirements.txt pyproject.toml setup.py
+RUNTIME_STAMP := $(VENV)/.runtime-$(shell cat $(PACKAGE) | sha1sum | cut -c1-12)
+DEV_STAMP := $(VENV)/.dev-$(shell cat $(PACKAGE) | sha1sum | cut -c1-12)
 NUMBA_CACHE := $(CURDIR)/.lmc-cache/numba
 # Inside the cache it stands for: deleting the cache deletes the stamp, and the next run refills it.
 UMAP_WARM := $(NUMBA_CACHE)/.umap-warm
 
 .PHONY: dashboard test lint bench browser clean-venv
 
+# The editable install is built here, without isolation, by setuptools 70.1 or later (earlier
+# ones need the wheel package); Python 3.11's venv brings setuptools 65.
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --upgrade pip "setuptools>=70.1"
 
-$(RUNTIME_STAMP): requirements.txt pyproject.toml | $(VENV)/bin/python
-	$(PY) -m pip install -q -r requirements.txt
-	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+# The package installs its own dependencies (requirements.txt's pins); the dev extra adds the
+# test and lint tools and TensorBoard (pyproject.toml).
+$(RUNTIME_STAMP): $(PACKAGE) | $(VENV)/bin/python
+	$(PY) -m pip install -q --no-build-isolation -e .
 	touch $@
 
-$(DEV_STAMP): requirements.txt requirements-dev.txt pyproject.toml | $(RUNTIME_STAMP)
-	$(PY) -m pip install -q -r requirements-dev.txt
+$(DEV_STAMP): $(PACKAGE) | $(RUNTIME_STAMP)
+	$(PY) -m pip install -q --no-build-isolation -e ".[dev]"
 	touch $@
 
 # Again after a new environment (its stamp is newer) or a change to the code that calls UMAP. A

@@ -11,9 +11,10 @@
     lmc dashboard ...  streamlit run dashboard/app.py with its options (dashboard/launch.py)
 
 It sits above the library and the applications (train/, dashboard/) and imports each only when
-its subcommand runs, so `lmc --help` costs nothing. Every subcommand fails the same way: one line
-on stderr, exit status 2 for bad input, 1 for a run that failed (`lmc.cli`); `--debug` anywhere
-after the subcommand adds the traceback.
+its subcommand runs, so `lmc --help` costs nothing; `applications` finds them in a checkout or,
+in an installed wheel, inside this package (lmc_cli/apps), never as top-level packages. Every
+subcommand fails the same way: one line on stderr, exit status 2 for bad input, 1 for a run that
+failed (`lmc.cli`); `--debug` anywhere after the subcommand adds the traceback.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from lmc_cli import applications
 
 # subcommand -> (module whose main(argv) runs it, what it does)
 COMMANDS = {
@@ -56,11 +59,12 @@ def serve_dashboard(argv: list[str]) -> int:
     Streamlit then replaces this process (so a signal to `lmc dashboard` reaches the server),
     with the dashboard's options on its command line wherever it starts (dashboard/launch.py):
     127.0.0.1 unless --host says otherwise, XSRF protection, the upload cap, no error details."""
+    applications.load("dashboard")  # from the checkout or the wheel's lmc_cli/apps
     from dashboard import launch
 
     command = launch.streamlit_command(argv)  # a bad --host or --port fails before the warm-up
 
-    env = dict(os.environ)
+    env = applications.child_env(dict(os.environ))  # the server's pages import `dashboard`
     if not env.get("NUMBA_CACHE_DIR"):
         base = Path(env["LMC_CACHE_DIR"]) if env.get("LMC_CACHE_DIR") else Path.cwd() / ".lmc-cache"
         env["NUMBA_CACHE_DIR"] = str(base / "numba")
@@ -100,6 +104,8 @@ def main(argv: list[str] | None = None) -> object:
     module = COMMANDS[name][0]
     if name == "bench" and rest and rest[0] in APP_BENCHMARKS:
         module, rest = APP_BENCHMARKS[rest[0]], rest[1:]
+    if module.split(".")[0] in applications.APPS:
+        applications.load(module.split(".")[0])
     return cli.run(importlib.import_module(module).main, rest, prog=f"lmc {name}")
 
 

@@ -32,9 +32,10 @@ class TensorBoardLog:
     def __init__(self, log_dir: str | Path):
         try:
             from torch.utils.tensorboard import SummaryWriter
-        except ImportError as err:  # the tensorboard package is in requirements.txt
+        except ImportError as err:  # an extra: pip install 'lmc[tensorboard]'
             raise ConfigError(
-                f"tensorboard={log_dir}: the tensorboard package is missing ({err})"
+                f"tensorboard={log_dir}: the tensorboard package is missing ({err}); install "
+                "it with pip install 'lmc[tensorboard]'"
             ) from None
         self.writer = SummaryWriter(str(log_dir))
 
