@@ -27,6 +27,7 @@ from dashboard.keys import Input
 from dashboard.model_state import LoadedModel, require_model
 from dashboard.page_stop import stop_page
 from dashboard.settings import load_settings
+from dashboard.test_set import test_motion
 from lmc.analysis.inputs import (
     Clip,
     InputError,
@@ -35,8 +36,9 @@ from lmc.analysis.inputs import (
     default_short_len,
     match_channels,
 )
-from lmc.analysis.probe import motion_probe
+from lmc.analysis.probe import family_probe, motion_probe
 from lmc.analysis.uploads import array_to_clip_frames
+from lmc.data.motion_contexts import FAMILIES
 
 # The Input page's sources, in its order; a link names the first, second and fourth.
 SOURCES = ("Test set", "Motion probe", "Upload", "Dataset file", "Frame folder")
@@ -48,6 +50,10 @@ PROBE_DIRECTION = (0, 355, 5)  # degrees; 0 right, 90 up
 PROBE_SPEED = (0.0, 8.0, 0.5)  # pixels per frame
 PROBE_TURN = (0, 180, 15)  # degrees each further digit turns by
 PROBE_FUTURE = (0, 20, 1)  # frames of ground truth after the input
+PROBE_SEED = (0, 9999, 1)  # the seed of a motion family's parameters
+# A probe's motion: a family of lmc.data.motion_contexts; "bounce" is the straight-line probe of
+# a chosen direction and speed, the others one digit whose parameters come from a seed.
+PROBE_FAMILIES = FAMILIES
 
 
 def probe_default_digit(i: int) -> int:
@@ -58,51 +64,86 @@ def probe_default_digit(i: int) -> int:
 @dataclass(frozen=True)
 class Probe:
     """What a motion probe is made of: its digits, the first digit's direction (each further
-    digit turns by `turn`), one speed for all, and the frames after the input."""
+    digit turns by `turn`), one speed for all, and the frames after the input. With a motion
+    `family` other than "bounce", the first digit alone follows that family, its parameters
+    drawn from `seed` (None: the middle of each range); direction, speed and turn are unused."""
 
     digits: tuple[int, ...] = (probe_default_digit(0),)
     direction: int = 0
     speed: float = 3.0
     turn: int = 180
     future: int = 10
+    family: str = "bounce"
+    seed: int | None = None
 
     @property
     def directions(self) -> list[int]:
         return [self.direction + i * self.turn for i in range(len(self.digits))]
 
 
-@st.cache_resource(max_entries=2, show_spinner="Generating the test set ...")
-def test_set(image_size: int, num_clips: int):
-    """The fixed Moving-MNIST test set (lmc.data.fixed_set) at `image_size`, shared, read-only."""
+@st.cache_resource(max_entries=4, show_spinner="Generating the test set ...")
+def test_set(image_size: int, num_clips: int, motion: str = "standard"):
+    """The fixed generated test set (lmc.data.fixed_set) at `image_size`, standard Moving-MNIST
+    or with motion contexts (`motion`), shared, read-only."""
     from lmc.data import fixed_set
 
-    clips = fixed_set("test", num_clips, image_size=image_size)
+    clips = fixed_set("test", num_clips, image_size=image_size, motion=motion)
     clips.frames.flags.writeable = False
     return clips
 
 
 def test_clip(
-    index: int, image_size: int, channels: int, short_len: int = 10, num_clips: int | None = None
+    index: int,
+    image_size: int,
+    channels: int,
+    short_len: int = 10,
+    num_clips: int | None = None,
+    motion: str | None = None,
 ) -> Clip:
-    """Clip `index` of the test set, with its true motion, as a `Clip` for a model. num_clips:
-    of a fixed test set of that many clips (a dataset pass's), not the dashboard's own
-    (LMC_TEST_CLIPS); the generator draws a set as a whole, so their clips differ."""
+    """Clip `index` of the test set, with its true motion (and each digit's family, with motion
+    contexts), as a `Clip` for a model. num_clips: of a fixed test set of that many clips (a
+    dataset pass's), not the dashboard's own (LMC_TEST_CLIPS); the generator draws a set as a
+    whole, so their clips differ. motion: "standard" or "contexts", default the session's
+    (dashboard/test_set.py)."""
     own = num_clips is None
-    clips = test_set(image_size, load_settings().test_clips if own else num_clips)
+    motion = test_motion() if motion is None else motion
+    clips = test_set(image_size, load_settings().test_clips if own else num_clips, motion)
     if not 0 <= index < len(clips):
         raise InputError(f"test clip {index}: the test set has clips 0 .. {len(clips) - 1}")
     frames = np.divide(clips.frames[index], 255.0, dtype=np.float32)[:, None]
+    name = f"test clip {index}" if own else f"test clip {index} of {num_clips:,}"
+    families = None if clips.families is None else clips.families[index]
     return Clip(
         match_channels(frames, channels),
         short_len=min(short_len, frames.shape[0]),
-        source=f"test clip {index}" if own else f"test clip {index} of {num_clips:,}",
-        motion=TrueMotion(clips.positions[index], clips.velocities[index], clips.labels[index]),
+        source=name if motion == "standard" else f"motion-context {name}",
+        motion=TrueMotion(
+            clips.positions[index], clips.velocities[index], clips.labels[index], families
+        ),
+    )
+
+
+def clip_test_set(clip: Clip) -> str:
+    """The test set a test clip came from: "contexts" when its digits carry families."""
+    return (
+        "contexts" if clip.motion is not None and clip.motion.families is not None else "standard"
     )
 
 
 def probe_clip(probe: Probe, image_size: int, channels: int) -> Clip:
     """The motion probe `probe` for a model; InputError when its motion cannot cross the input
-    without a bounce (lmc.analysis.probe.motion_probe says why)."""
+    without a bounce (lmc.analysis.probe.motion_probe says why), or its family cannot move on
+    frames of `image_size` (lmc.analysis.probe.family_probe)."""
+    if probe.family != "bounce":
+        clip = family_probe(
+            probe.digits[0],
+            probe.family,
+            PROBE_INPUT + probe.future,
+            short_len=PROBE_INPUT,
+            image_size=image_size,
+            seed=probe.seed,
+        )
+        return Clip(match_channels(clip.frames, channels), clip.short_len, clip.source, clip.motion)
     clip = motion_probe(
         list(probe.digits),
         probe.directions,

@@ -43,6 +43,8 @@ class Input:
     TEST_PREVIOUS = "input.test.previous.button"
     TEST_NEXT = "input.test.next.button"
     TEST_RANDOM = "input.test.random.button"
+    TEST_MOTION = "input.test.motion"  # the session's test set: "standard" or "contexts"
+    TEST_MOTION_FOR = "input.test.motion_for"  # the model whose training data set it last
     RANDOM = "input.random"  # the numpy Generator behind the random buttons
     RANDOM_SEED = "input.random.seed"  # its seed where set (tests); fresh entropy otherwise
     PROBE_COUNT = "input.probe.count"
@@ -50,6 +52,9 @@ class Input:
     PROBE_DIRECTION = "input.probe.direction"
     PROBE_SPEED = "input.probe.speed"
     PROBE_TURN = "input.probe.turn"
+    PROBE_FAMILY = "input.probe.family"  # a motion family; "bounce": direction and speed
+    PROBE_DRAW = "input.probe.draw"  # a family's parameters: "mid-range" or from a "seed"
+    PROBE_SEED = "input.probe.seed"
     UPLOAD = "input.file.upload"
     UPLOAD_RESIZE = "input.upload.resize"
     NPY_PICK = "input.npy.pick"
@@ -118,6 +123,8 @@ class Atlas:
     ROSE = "atlas.rose"
     WHERE = "atlas.where"
     SEARCH_BUTTON = "atlas.search.button"  # all the cells of the slot, on the Search page
+    FAMILY_CHART = "atlas.family_chart"  # the slot's family make-up: a click opens Search
+    FAMILY_REQUEST = "atlas.family_request"  # the family its click asked to search for
 
 
 class Embeddings:
@@ -162,6 +169,7 @@ class Search:
     SPEED = "search.speed"
     SPEED_TOP = "search.speed_top"  # the slider's top: (0, top) filters nothing
     DIGIT = "search.digit"
+    FAMILY = "search.family"  # a motion family's name; None: any
     CELL = "search.cell"
     ROW = "search.row"
     COL = "search.col"
@@ -202,6 +210,7 @@ class Compare:
     USAGE_RIGHT = "compare.usage.right"
     MAP_LEFT = "compare.map.left"
     MAP_RIGHT = "compare.map.right"
+    MAP_COLOUR = "compare.map_colour"  # the maps' colouring: true direction or motion family
     CELL_LEFT = "compare.cell_chart.left"
     CELL_RIGHT = "compare.cell_chart.right"
 

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from dashboard.input_state import (
     PROBE_DIRECTION,
+    PROBE_FAMILIES,
     PROBE_FUTURE,
     PROBE_MAX_DIGITS,
+    PROBE_SEED,
     PROBE_SPEED,
     PROBE_TURN,
     Probe,
@@ -146,9 +148,18 @@ def probe_from(params: Mapping[str, str], notes: list[str]) -> Probe:
         ("speed", PROBE_SPEED, "the speed (pixels per frame)", float),
         ("turn", PROBE_TURN, "the turn of each further digit (degrees)", int),
         ("future", PROBE_FUTURE, "the number of future frames", int),
+        ("seed", PROBE_SEED, "the seed of the family's parameters", int),
     ):
         if name in params:
             value = checked(notes, on_grid, params, name, grid, what)
             if value is not None:
                 values[name] = cast(value)
+    if "family" in params:
+        if params["family"] in PROBE_FAMILIES:
+            values["family"] = params["family"]
+        else:
+            notes.append(
+                f"`family={params['family']}` is not a motion family; the families are "
+                f"{', '.join(PROBE_FAMILIES)}"
+            )
     return Probe(digits, **values)

@@ -33,9 +33,14 @@ def pass_clip(sample, position: int, image_size: int, channels: int) -> tuple[Cl
     index = int(sample.clip_index[position])
     short_len = int(selection.get("short_len", 10))
     pool = int(selection["pool"])
+    motion = selection.get("motion", "standard")  # the pass's test set, the session's
     if pool == load_settings().test_clips:
-        return input_state.test_clip(index, image_size, channels, short_len), ("test", index)
-    return input_state.test_clip(index, image_size, channels, short_len, num_clips=pool), None
+        clip = input_state.test_clip(index, image_size, channels, short_len, motion=motion)
+        return clip, ("test", index)
+    clip = input_state.test_clip(
+        index, image_size, channels, short_len, num_clips=pool, motion=motion
+    )
+    return clip, None
 
 
 def open_on_recall(loaded, sample, position: int, cell: int, phase: str) -> None:

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.input_state import current_input, input_problem, set_input, test_clip
+from dashboard import test_set
+from dashboard.input_state import (
+    clip_test_set,
+    current_input,
+    input_problem,
+    set_input,
+    test_clip,
+)
 from dashboard.keys import Input, Model
 from dashboard.model_state import current_model, open_checkpoint, select_model
 from dashboard.settings import load_settings
@@ -32,19 +39,31 @@ def open_demo_once() -> None:
 
 
 def ensure_defaults() -> None:
-    """At the start of every run: open the bundled demo once per session, and give the session
-    a test clip that fits its model when it has no input (or a test clip of another size)."""
+    """At the start of every run: open the bundled demo once per session, give the session the
+    test set of its model's training data when the model is new to it (dashboard/test_set.py),
+    and a test clip that fits its model when it has no input (or a test clip of another size or
+    of the other test set)."""
     open_demo_once()
     loaded = current_model()
     if loaded is None:
         return
+    test_set.follow_model(loaded)
+    follow_test_set(loaded)
+
+
+def follow_test_set(loaded) -> None:
+    """Give the session a test clip of its model and test set when its input is none, or a test
+    clip that no longer fits the model or comes from the other test set (the same clip number
+    of the session's set)."""
     clip = current_input()
     origin = st.session_state.get(Input.ORIGIN)
     follow = (
         clip is not None
         and origin is not None
         and origin[0] == "test"
-        and input_problem(loaded, clip) is not None
+        and (
+            input_problem(loaded, clip) is not None or clip_test_set(clip) != test_set.test_motion()
+        )
     )
     if clip is None or follow:
         index = origin[1] if follow else 0

@@ -2,6 +2,7 @@
 writes the rest, and calls `apply` and `view_params` here for these two pages):
 
     ?slot=7&towards=left&speeds=1..3&digit=3&row=1&sort=clip&page=2&phase=long&clips=500
+    ?testset=contexts&slot=4&family=orbit-cw                 (cells of a motion family, on Search)
     ?towards=315..45&cell=5                                       (a range of degrees, on Search)
     ?second=paper&clips=500&phase=short                                   (on Compare memories)
 
@@ -27,11 +28,13 @@ from dashboard.model_state import LoadedModel, ModelRef, open_checkpoint
 from dashboard.search_options import ANY, DIRECTIONS, RANGE, SORTS, SPEED_STEP
 from dashboard.second_model import DEMO, FOLDERS
 from dashboard.series import LONG_RECALL, SHORT_RECALL
+from dashboard.test_set import test_motion
 from lmc.analysis import search as se
 from lmc.checkpoint import CheckpointError
+from lmc.data.motion_contexts import FAMILIES
 from lmc.demos import DEMO_TITLES, DEMOS
 
-FILTERS = ("slot", "cell", "row", "col", "towards", "speeds", "digit")
+FILTERS = ("slot", "cell", "row", "col", "towards", "speeds", "digit", "family")
 SEARCH_PARAMS = (*FILTERS, "sort", "page", "phase", "clips")
 COMPARE_PARAMS = ("second", "clips", "phase")
 PARAMS = {views.SEARCH.title: SEARCH_PARAMS, views.COMPARE.title: COMPARE_PARAMS}
@@ -128,6 +131,16 @@ def _search(params: Mapping[str, str], loaded: LoadedModel, notes: list[str]) ->
                 state[Search.DEGREES_FROM], state[Search.DEGREES_TO] = degrees
         if "speeds" in params and (speeds := checked(notes, _speeds, params)) is not None:
             state[Search.SPEED] = speeds
+        state[Search.FAMILY] = None
+        if "family" in params and test_motion() != "contexts":
+            notes.append(
+                f"`family={params['family']}`: the test set is Moving-MNIST, whose clips have no "
+                "motion families (`testset=contexts` names the other)"
+            )
+        elif "family" in params:
+            families = {f: f for f in FAMILIES}
+            what = "a motion family"
+            state[Search.FAMILY] = checked(notes, _choice, params, "family", families, what)
     if "sort" in params:
         labels = {name: label for label, name in SORTS.items()}
         label = checked(notes, _choice, params, "sort", labels, "a sort of the search")
@@ -188,6 +201,8 @@ def _search_params() -> dict[str, str]:
     speeds, top = state.get(Search.SPEED), state.get(Search.SPEED_TOP)
     if speeds is not None and tuple(speeds) != (0.0, top):
         params["speeds"] = f"{speeds[0]:g}{RANGE_SEP}{speeds[1]:g}"
+    if state.get(Search.FAMILY) in FAMILIES:
+        params["family"] = state[Search.FAMILY]
     if state.get(Search.SORT) in SORTS:
         params["sort"] = SORTS[state[Search.SORT]]
     if isinstance(state.get(Search.PAGE), int):

@@ -4,6 +4,7 @@ link in a new browser opens the same view.
     ?model=live&input=test&clip=12&cell=5&phase=long       (on the Recall page)
     ?model=runs/a/best.safetensors&input=probe&digits=3,7&direction=45&speed=2.5
     ?input=file&file=models/data/standard.npy&layout=TN&clip=4&frame=3   (on the Rollout page)
+    ?model=runs/c/best.safetensors&testset=contexts&clip=3    (the motion-context test set)
 
 app.py calls `incoming` at the start of each run: the query parameters, when they are not the ones
 this session wrote last (a link just opened). `open_model` opens the model they name before the
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import url_memory, views
+from dashboard import startup, test_set, url_memory, views
 from dashboard.input_state import (
     PROBE_MAX_DIGITS,
     SOURCES,
@@ -74,8 +75,8 @@ KEEP_WRITTEN = 8  # how many of the session's own recent URLs are not taken for 
 # A link's inputs and the Input page's sources they open.
 INPUTS = {"test": SOURCES[0], "probe": SOURCES[1], "file": SOURCES[3]}
 LAYOUTS = ("TN", "NT")
-PROBE_PARAMS = ("digits", "direction", "speed", "turn", "future")
-GLOBAL_PARAMS = ("model", "dataset", "input", "clip", "file", "layout", *PROBE_PARAMS)
+PROBE_PARAMS = ("digits", "direction", "speed", "turn", "future", "family", "seed")
+GLOBAL_PARAMS = ("model", "dataset", "testset", "input", "clip", "file", "layout", *PROBE_PARAMS)
 # The parameters of each page beyond the model and the input, and the session keys they set.
 PAGE_PARAMS: dict[str, dict[str, str]] = {
     views.ROLLOUT.title: {"frame": Rollout.FRAME},
@@ -168,6 +169,10 @@ def _probe_input(params: Mapping[str, str], loaded: LoadedModel, notes: list[str
     state[Input.PROBE_SPEED] = probe.speed
     state[Input.PROBE_TURN] = probe.turn
     state[Input.PROBE_FUTURE] = probe.future
+    state[Input.PROBE_FAMILY] = probe.family
+    state[Input.PROBE_DRAW] = "mid-range" if probe.seed is None else "seed"
+    if probe.seed is not None:
+        state[Input.PROBE_SEED] = probe.seed
 
 
 def _file_input(params: Mapping[str, str], loaded: LoadedModel, notes: list[str]) -> None:
@@ -233,6 +238,23 @@ def _apply_input(params: Mapping[str, str], loaded: LoadedModel, notes: list[str
         _file_input(params, loaded, notes)
 
 
+def _apply_test_set(params: Mapping[str, str], loaded: LoadedModel, notes: list[str]) -> None:
+    """`testset=standard|contexts`: the session's test set (dashboard/test_set.py), before the
+    input, whose test clip comes from it; a test clip already shown follows it."""
+    if "testset" not in params:
+        return
+    value = params["testset"]
+    if value not in test_set.TEST_SETS:
+        notes.append(
+            f"`testset={value}` is not a test set; the test sets are {', '.join(test_set.TEST_SETS)}"
+        )
+    elif (problem := test_set.unavailable(loaded.model.config.image_size, value)) is not None:
+        notes.append(f"`testset={value}` does not fit this model: {problem}")
+    else:
+        st.session_state[Input.TEST_MOTION] = value
+        startup.follow_test_set(loaded)
+
+
 def input_params(origin: tuple | None) -> dict[str, str]:
     """The URL's parameters for an input's origin (input_state.set_input); {} for one a link
     cannot name (an upload, a frame folder)."""
@@ -243,6 +265,15 @@ def input_params(origin: tuple | None) -> dict[str, str]:
         return {"input": "test", "clip": str(origin[1])}
     if kind == "probe":
         probe: Probe = origin[1]
+        if probe.family != "bounce":  # one digit: direction, speed and turn are unused
+            seed = {} if probe.seed is None else {"seed": str(probe.seed)}
+            return {
+                "input": "probe",
+                "family": probe.family,
+                "digits": str(probe.digits[0]),
+                **seed,
+                "future": str(probe.future),
+            }
         return {
             "input": "probe",
             "digits": ",".join(map(str, probe.digits)),
@@ -324,6 +355,7 @@ def apply(params: Mapping[str, str] | None, page: str) -> None:
     loaded = current_model()
     if loaded is None:
         return
+    _apply_test_set(params, loaded, notes)
     _apply_input(params, loaded, notes)
     url_memory.apply(page, params, loaded, notes)  # Search and Compare: not about the input
     clip = current_input()
@@ -363,6 +395,9 @@ def view_params(page: str) -> dict[str, str]:
         params["model"] = model
         if ref.dataset is not None:
             params["dataset"] = ref.dataset
+    loaded = current_model()
+    if loaded is not None and test_set.test_motion() != test_set.model_default(loaded):
+        params["testset"] = test_set.test_motion()  # named only when not the model's own
     params.update(input_params(st.session_state.get(Input.ORIGIN)))
     reverse = {label: name for name, label in PHASES.items()}
     for name, key in PAGE_PARAMS.get(page, {}).items():

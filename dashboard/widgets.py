@@ -325,16 +325,20 @@ def trajectory_figure(motion, short_len: int, image_size: int):
     """The path of each digit's centre on the canvas: solid over the input, dotted after."""
     import plotly.graph_objects as go
 
+    from lmc.analysis.probe import digit_family
+
     fig = go.Figure()
     centre = motion.positions + 14.0  # top-left corner of a 28-pixel digit -> its centre
     for d, label in enumerate(motion.labels.tolist()):
         color = METHOD_COLORS[d % len(METHOD_COLORS)]
         y, x = centre[:, d, 0], centre[:, d, 1]
+        family = digit_family(motion, d)
+        name = f"digit {label}" + ("" if family is None else f" ({family})")
         fig.add_scatter(
             x=x[:short_len],
             y=y[:short_len],
             mode="lines+markers",
-            name=f"digit {label}: input",
+            name=f"{name}: input",
             line_color=color,
         )
         if len(x) > short_len:
@@ -342,7 +346,7 @@ def trajectory_figure(motion, short_len: int, image_size: int):
                 x=x[short_len - 1 :],
                 y=y[short_len - 1 :],
                 mode="lines+markers",
-                name=f"digit {label}: future",
+                name=f"{name}: future",
                 line=dict(color=color, dash="dot"),
                 marker_symbol="circle-open",
             )

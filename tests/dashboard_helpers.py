@@ -1,5 +1,6 @@
-"""What the dashboard tests share: a fixture of checkpoints and files, starting the app in
-Streamlit's AppTest, moving between pages, and reading the sidebar and the page's messages."""
+"""What the dashboard tests share: the folders of checkpoints and files their fixtures write
+(each test module declares its own fixture over these), starting the app in Streamlit's AppTest,
+opening it by a link, moving between pages, and reading the sidebar and the page's messages."""
 
 from __future__ import annotations
 
@@ -65,6 +66,93 @@ def write_fixture(root: Path) -> Path:
     for name, t in (("inputs", 10), ("trues", 10), ("preds", 10)):
         np.save(results / f"{name}.npy", rng.random((2, t, 1, 64, 64), dtype=np.float32))
     return models
+
+
+# The Compare memories tests' two memory checkpoints, and the health reports kept beside them:
+# another clip's recall changes nothing on the left and 27 % on the right.
+COMPARE_NAMES = ("collapsed.safetensors", "live.safetensors")
+COMPARE_REPORTS = {
+    "collapsed": {"clips": 256, "mse_own": 100.0, "mse_other_recall": 100.0},
+    "live": {"clips": 256, "mse_own": 130.0, "mse_other_recall": 165.1},
+}
+
+
+def write_compare_checkpoints(root: Path) -> Path:
+    """Under `root`: two tiny 64x64 memories (one collapsed by hand onto a single slot, one at its
+    random start) with their health reports, a model without memory, one of another frame size
+    and a corrupt file."""
+    tiny = ModelConfig.preset("tiny", image_size=64)
+    torch.manual_seed(0)
+    collapsed = build_model(tiny)
+    # Every slot the same vector: every query weighs them alike, and slot 0 wins every argmax.
+    collapsed.memory.slots.data[:] = collapsed.memory.slots.data[0]
+    save_checkpoint(collapsed, root / "collapsed.safetensors")
+    torch.manual_seed(1)
+    save_checkpoint(build_model(tiny), root / "live.safetensors")
+    for name, report in COMPARE_REPORTS.items():
+        (root / f"{name}.health.json").write_text(json.dumps(report))
+    save_checkpoint(
+        build_model(ModelConfig.preset("tiny", image_size=64, memory=False)),
+        root / "plain.safetensors",
+    )
+    save_checkpoint(
+        build_model(ModelConfig.preset("tiny", image_size=32)), root / "small.safetensors"
+    )
+    (root / "corrupt.safetensors").write_bytes(b"\x00not a checkpoint" * 64)
+    return root
+
+
+def write_search_checkpoint(root: Path) -> Path:
+    """A tiny 64x64 memory model under `root` (with a model without memory beside it); its path."""
+    torch.manual_seed(0)
+    save_checkpoint(
+        build_model(ModelConfig.preset("tiny", image_size=64)), root / "tiny.safetensors"
+    )
+    plain = ModelConfig.preset("tiny", image_size=64, memory=False)
+    save_checkpoint(build_model(plain), root / "plain.safetensors")
+    return root / "tiny.safetensors"
+
+
+def write_link_models(root: Path) -> Path:
+    """The dashboard fixture under `root`, a second memory model of 12 slots under the roots, and
+    a checkpoint and a dataset file outside them (one reached by a link planted inside); the
+    roots' folder."""
+    models = write_fixture(root)
+    torch.manual_seed(1)
+    (models / "other").mkdir()
+    save_checkpoint(
+        build_model(ModelConfig.preset("tiny", image_size=64, memory_size=12)),
+        models / "other" / "wide.safetensors",
+    )
+    outside = root / "outside"
+    outside.mkdir()
+    save_checkpoint(
+        build_model(ModelConfig.preset("tiny", image_size=64)), outside / "x.safetensors"
+    )
+    np.save(outside / "clips.npy", np.zeros((2, 20, 64, 64), np.uint8))
+    (models / "planted.safetensors").symlink_to(outside / "x.safetensors")
+    return models
+
+
+def open_link(monkeypatch, tmp_path, models, page, params) -> AppTest:
+    """A new session opening `page` by a link with these query parameters."""
+    monkeypatch.setenv("LMC_DEMO_CHECKPOINT", str(models / "demo.safetensors"))
+    monkeypatch.setenv("LMC_CHECKPOINT_ROOTS", str(models))
+    monkeypatch.setenv("LMC_TEST_CLIPS", "4")
+    monkeypatch.setenv("LMC_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("LMC_DASHBOARD_TRACE", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update(params)
+    at.switch_page(page.file).run()
+    assert_no_exception(at)
+    return at
+
+
+def ignored(at: AppTest) -> str:
+    """The page's note on the link's ignored values ('' when there is none)."""
+    return " | ".join(w.value for w in at.warning if "values of this link were ignored" in w.value)
 
 
 def npy_bytes(array: np.ndarray) -> bytes:

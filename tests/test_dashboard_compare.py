@@ -3,56 +3,38 @@ hand onto a single slot, one at its random start) side by side on the same clips
 the page checked against a pass computed here apart from the app; a bad second model meets a
 message, never a traceback."""
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from dashboard_helpers import assert_clean, assert_no_exception, errors, start_app, texts
+from dashboard_helpers import (
+    COMPARE_NAMES as NAMES,
+)
+from dashboard_helpers import (
+    assert_clean,
+    assert_no_exception,
+    errors,
+    start_app,
+    texts,
+    write_compare_checkpoints,
+)
 
 from dashboard import memory_widgets as mw
 from dashboard import views
 from dashboard.keys import Compare
 from dashboard.second_model import DEMO, FOLDERS, other_demo
-from lmc import ModelConfig, build_model, load_checkpoint, save_checkpoint
+from lmc import load_checkpoint
 from lmc.analysis import compare as cp
 from lmc.analysis import dataset_pass as dp
 from lmc.demos import DEMO_TITLES, available_demos, demo_path
 
 TIMEOUT = 90  # seconds per run: the machine may be shared
 CLIPS = 100  # the least the clip slider allows
-NAMES = ("collapsed.safetensors", "live.safetensors")
-# Stored health reports beside the two checkpoints: another clip's recall changes nothing on the
-# left and 27 % on the right.
-REPORTS = {
-    "collapsed": {"clips": 256, "mse_own": 100.0, "mse_other_recall": 100.0},
-    "live": {"clips": 256, "mse_own": 130.0, "mse_other_recall": 165.1},
-}
 
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
-    root = tmp_path_factory.mktemp("compare-app")
-    tiny = ModelConfig.preset("tiny", image_size=64)
-    torch.manual_seed(0)
-    collapsed = build_model(tiny)
-    # Every slot the same vector: every query weighs them alike, and slot 0 wins every argmax.
-    collapsed.memory.slots.data[:] = collapsed.memory.slots.data[0]
-    save_checkpoint(collapsed, root / "collapsed.safetensors")
-    torch.manual_seed(1)
-    save_checkpoint(build_model(tiny), root / "live.safetensors")
-    for name, report in REPORTS.items():
-        (root / f"{name}.health.json").write_text(json.dumps(report))
-    save_checkpoint(
-        build_model(ModelConfig.preset("tiny", image_size=64, memory=False)),
-        root / "plain.safetensors",
-    )
-    save_checkpoint(
-        build_model(ModelConfig.preset("tiny", image_size=32)), root / "small.safetensors"
-    )
-    (root / "corrupt.safetensors").write_bytes(b"\x00not a checkpoint" * 64)
-    return root
+    return write_compare_checkpoints(tmp_path_factory.mktemp("compare-app"))
 
 
 def _reference(path: Path, cache: Path) -> dp.DatasetPass:

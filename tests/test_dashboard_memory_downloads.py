@@ -10,9 +10,16 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-from dashboard_helpers import assert_clean, figures_in, start_app
-from test_dashboard_compare import NAMES, REPORTS, checkpoints  # noqa: F401 (a fixture)
-from test_dashboard_search_app import checkpoint  # noqa: F401 (a fixture)
+import pytest
+from dashboard_helpers import COMPARE_NAMES as NAMES
+from dashboard_helpers import COMPARE_REPORTS as REPORTS
+from dashboard_helpers import (
+    assert_clean,
+    figures_in,
+    start_app,
+    write_compare_checkpoints,
+    write_search_checkpoint,
+)
 
 from dashboard import views
 from dashboard.compare_downloads import compare_items
@@ -28,6 +35,18 @@ from lmc.analysis.slots import slot_usage
 
 TIMEOUT = 90  # seconds per run: the machine may be shared
 CLIPS = 100
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    """The Compare memories tests' checkpoints (dashboard_helpers)."""
+    return write_compare_checkpoints(tmp_path_factory.mktemp("compare-app"))
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """The Search tests' checkpoint (dashboard_helpers)."""
+    return write_search_checkpoint(tmp_path_factory.mktemp("search-app"))
 
 
 def buttons(at, page: type) -> dict[str, str]:

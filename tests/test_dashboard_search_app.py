@@ -7,13 +7,18 @@ import re
 
 import numpy as np
 import pytest
-import torch
-from dashboard_helpers import assert_clean, input_source, model_label, start_app, texts
+from dashboard_helpers import (
+    assert_clean,
+    input_source,
+    model_label,
+    start_app,
+    texts,
+    write_search_checkpoint,
+)
 
 from dashboard import views
 from dashboard.keys import Atlas, Recall, Search
 from dashboard.series import SHORT_RECALL
-from lmc import ModelConfig, build_model, save_checkpoint
 from lmc.analysis import search as se
 from lmc.analysis.dataset_pass import load_pass
 
@@ -24,14 +29,7 @@ CARD = re.compile(r"^slot (\d+): weight (\d\.\d{4}) .* · clip (\d+), cell (\d+)
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    root = tmp_path_factory.mktemp("search-app")
-    torch.manual_seed(0)
-    save_checkpoint(
-        build_model(ModelConfig.preset("tiny", image_size=64)), root / "tiny.safetensors"
-    )
-    plain = ModelConfig.preset("tiny", image_size=64, memory=False)
-    save_checkpoint(build_model(plain), root / "plain.safetensors")
-    return root / "tiny.safetensors"
+    return write_search_checkpoint(tmp_path_factory.mktemp("search-app"))
 
 
 def cards(at) -> list[tuple[int, str, int, int]]:

@@ -5,68 +5,30 @@ previous / next / random move the clip within its bounds."""
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
 from dashboard_helpers import (
-    TIMEOUT,
     assert_clean,
     assert_no_exception,
     go,
+    ignored,
     input_source,
     model_label,
+    open_link,
     start_app,
     texts,
-    write_fixture,
+    write_link_models,
 )
-from streamlit.testing.v1 import AppTest
 
-from dashboard import APP, input_state, model_state, views
+from dashboard import input_state, model_state, views
 from dashboard.clip_picker import step
 from dashboard.keys import Input, Intervene, Model, Recall, Rollout
 from dashboard.series import LONG_RECALL, SHORT_RECALL
-from lmc import ModelConfig, build_model, save_checkpoint
+from lmc import ModelConfig, build_model
 
 
 @pytest.fixture
 def models(tmp_path):
-    """The dashboard fixture, a second memory model of 12 slots under the roots, and a
-    checkpoint and a dataset file outside them (one reached by a link planted inside)."""
-    root = write_fixture(tmp_path)
-    torch.manual_seed(1)
-    (root / "other").mkdir()
-    save_checkpoint(
-        build_model(ModelConfig.preset("tiny", image_size=64, memory_size=12)),
-        root / "other" / "wide.safetensors",
-    )
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    save_checkpoint(
-        build_model(ModelConfig.preset("tiny", image_size=64)), outside / "x.safetensors"
-    )
-    np.save(outside / "clips.npy", np.zeros((2, 20, 64, 64), np.uint8))
-    (root / "planted.safetensors").symlink_to(outside / "x.safetensors")
-    return root
-
-
-def open_link(monkeypatch, tmp_path, models, page, params) -> AppTest:
-    """A new session opening `page` by a link with these query parameters."""
-    monkeypatch.setenv("LMC_DEMO_CHECKPOINT", str(models / "demo.safetensors"))
-    monkeypatch.setenv("LMC_CHECKPOINT_ROOTS", str(models))
-    monkeypatch.setenv("LMC_TEST_CLIPS", "4")
-    monkeypatch.setenv("LMC_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("LMC_DASHBOARD_TRACE", raising=False)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    at.query_params.update(params)
-    at.switch_page(page.file).run()
-    assert_no_exception(at)
-    return at
-
-
-def ignored(at: AppTest) -> str:
-    """The page's note on the link's ignored values ('' when there is none)."""
-    return " | ".join(w.value for w in at.warning if "values of this link were ignored" in w.value)
+    return write_link_models(tmp_path)
 
 
 # ------------------------------------------------------------------------ a link opens its view
@@ -222,12 +184,12 @@ def test_slots_beyond_the_memory_and_a_model_without_memory(models, tmp_path, mo
     assert "`slot=10` is out of range: this model's memory has slots 0 .. 9" in note
     assert "`cell=-1` is out of range" in note
     assert at.number_input(key=Intervene.SLOT).value == 0
+
+
 def test_a_link_to_a_symlink_loop_or_a_malformed_authors_file_is_noted_not_a_crash(
     models, tmp_path, monkeypatch
 ):
-    import torch
 
-    from lmc import ModelConfig, build_model
     from lmc.official import ours_to_official
 
     (tmp_path / "loop.pt").symlink_to(tmp_path / "loop.pt")  # outside the roots
@@ -247,7 +209,6 @@ def test_a_link_to_a_symlink_loop_or_a_malformed_authors_file_is_noted_not_a_cra
         assert_no_exception(at)
         assert f"`model={value}`" in ignored(at) and message in ignored(at)
         assert model_label(at) == "bundled demo (demo.safetensors)"
-
 
     plain = str(models / "no-memory" / "best.safetensors")
     at = open_link(monkeypatch, tmp_path, models, views.RECALL, {"model": plain, "cell": "3"})

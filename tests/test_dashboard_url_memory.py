@@ -6,8 +6,8 @@ its default; a second model outside the checkpoint roots is never opened."""
 import re
 
 import numpy as np
-from dashboard_helpers import assert_clean, go
-from test_dashboard_url import ignored, models, open_link  # noqa: F401 (a fixture)
+import pytest
+from dashboard_helpers import assert_clean, go, ignored, open_link, write_link_models
 
 from dashboard import views
 from dashboard.keys import Compare, Search
@@ -18,6 +18,11 @@ from lmc.analysis.dataset_pass import load_pass
 from lmc.demos import DEMO_TITLES
 
 CARD = re.compile(r"^slot (\d+): weight \d\.\d{4} .* · clip (\d+), cell (\d+) ")
+
+
+@pytest.fixture
+def models(tmp_path):
+    return write_link_models(tmp_path)
 
 
 def cards(at) -> list[tuple[int, int, int]]:

@@ -24,11 +24,11 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
+from train_helpers import TINY_TRAIN
 
 from lmc.data.__main__ import main as data_cli
 from lmc.io import atomic_folder, remove_stale_temp_folders, temp_path
 from lmc.training.state import load_train_state
-from tests.train_helpers import TINY_TRAIN
 from train import train
 
 ROOT = Path(__file__).resolve().parents[1]

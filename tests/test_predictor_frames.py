@@ -4,13 +4,13 @@ reads them all; and `reinitialize`, which gives chosen parts fresh weights after
 
 import pytest
 import torch
+from conftest import clip
 
 from lmc import ModelConfig, build_model
 from lmc.errors import ConfigError, InputError
 from lmc.model import PARTS, reinitialize
 from lmc.nn.memory import MemoryOverride
 from lmc.training.config import TrainConfig
-from tests.conftest import clip
 
 
 def _with_earlier_frames_changed(short: torch.Tensor, keep: int) -> torch.Tensor:

@@ -12,15 +12,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from train_helpers import TINY_CLI as TINY
 
 from lmc import cli, load_checkpoint
 from lmc.data.folders import write_video_frames
 from lmc.training.state import load_train_state
-from tests.train_helpers import TINY_TRAIN
 from train import train
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = [*TINY_TRAIN, "--val_clips", "4"]
 
 
 @pytest.fixture(autouse=True)

@@ -23,3 +23,6 @@ TINY_TRAIN = [
     "--workers",
     "0",
 ]
+
+# The training command line's tests: the tiny run with 4 validation clips.
+TINY_CLI = [*TINY_TRAIN, "--val_clips", "4"]

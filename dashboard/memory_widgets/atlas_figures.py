@@ -16,11 +16,13 @@ def usage_figure(
     height: int = 320,
     top: float | None = None,
     colour_bound: float | None = None,
+    notes: list[str] | None = None,
 ) -> go.Figure:
     """Top-1 share of every slot as bars (click one to choose it), coloured by its mean weight
     above uniform; dead slots marked with an x on the axis. `top` (the share at the top of the
     axis) and `colour_bound` (the colour scale's +-bound) default to this memory's own; two
-    memories side by side pass the same, so equal bars and colours mean equal values."""
+    memories side by side pass the same, so equal bars and colours mean equal values. `notes`:
+    a line per slot for its hover (its name by motion family), "" for none."""
     size = len(top1_fraction)
     slots = np.arange(size)
     bound = colour_bound or float(np.abs(mean_centred).max()) or 1.0
@@ -37,8 +39,10 @@ def usage_figure(
                 colorbar=dict(title=dict(text="mean w − 1/S", side="right"), thickness=12),
                 line=dict(color="black", width=line_width),
             ),
-            customdata=np.stack([slots, mean_centred], axis=1),
-            hovertemplate="slot %{x}<br>top choice of %{y:.2%} of queries<br>mean w − 1/S %{customdata[1]:+.5f}<extra></extra>",
+            customdata=np.stack([slots, mean_centred], axis=1).tolist(),
+            hovertext=[f"<br>{n}" if n else "" for n in notes] if notes else None,
+            hovertemplate="slot %{x}<br>top choice of %{y:.2%} of queries<br>mean w − 1/S "
+            "%{customdata[1]:+.5f}" + ("%{hovertext}" if notes else "") + "<extra></extra>",
             name="top-1 share",
             showlegend=False,
         )

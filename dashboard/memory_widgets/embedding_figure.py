@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.colors as pc
@@ -29,10 +29,12 @@ def embedding_figure(
     slot_coords: np.ndarray | None = None,
     dragmode: str = "zoom",
     height: int = 560,
+    category_colours: Mapping[str, str] | None = None,
 ) -> go.Figure:
     """Contexts as points (customdata = their index in `coords`) coloured by `colour`: kind
     "cyclic" (direction in degrees), "continuous" or "category" (one distinct colour per
-    value); memory slots as black diamonds.
+    value, or the fixed colours of `category_colours`, in its order, each named alone in the
+    legend: the motion families); memory slots as black diamonds.
 
     The axes span the contexts, so their cloud fills the plot: a readout is a blend near the mean
     slot, and slots placed at their own coordinates would shrink it to a speck. A slot beyond
@@ -45,17 +47,27 @@ def embedding_figure(
     (x0, x1), (y0, y1) = view_range(coords, VIEW_MARGIN)
     if kind == "category":
         values = np.asarray(colour).astype(str)
-        ordered = sorted(set(values), key=_category_order)
-        colours = iter(palette(sum(v not in UNCOLOURED for v in ordered)))
+        if category_colours is not None:
+            ordered = [v for v in category_colours if v in set(values)]
+            fixed = [category_colours[v] for v in ordered]
+        else:
+            ordered = sorted(set(values), key=_category_order)
+            fixed = palette(sum(v not in UNCOLOURED for v in ordered))
+        colours = iter(fixed)
         for value in ordered:
             mask = values == value
+            if category_colours is not None:
+                name, marker_colour = value, next(colours)
+            else:
+                name = f"{colour_name} {value}"
+                marker_colour = GREY if value in UNCOLOURED else next(colours)
             fig.add_trace(
                 go.Scattergl(
                     x=coords[mask, 0],
                     y=coords[mask, 1],
-                    customdata=idx[mask],
-                    name=f"{colour_name} {value}",
-                    marker=dict(size=5, color=GREY if value in UNCOLOURED else next(colours)),
+                    customdata=idx[mask].tolist(),
+                    name=name,
+                    marker=dict(size=5, color=marker_colour),
                     mode="markers",
                     hovertext=[hover[j] for j in idx[mask]],
                     hoverinfo="text",
@@ -69,7 +81,7 @@ def embedding_figure(
                 go.Scattergl(
                     x=coords[~finite, 0],
                     y=coords[~finite, 1],
-                    customdata=idx[~finite],
+                    customdata=idx[~finite].tolist(),
                     name="no digit in the cell",
                     marker=dict(size=4, color="rgba(170,170,170,0.5)"),
                     mode="markers",
@@ -86,7 +98,7 @@ def embedding_figure(
             go.Scattergl(
                 x=coords[finite, 0],
                 y=coords[finite, 1],
-                customdata=idx[finite],
+                customdata=idx[finite].tolist(),
                 name=colour_name,
                 marker=dict(
                     size=5,
@@ -116,7 +128,9 @@ def embedding_figure(
                     line=dict(color=np.where(outside, "black", "white"), width=1),
                 ),
                 name="memory slots",
-                customdata=-1 - np.arange(len(slot_coords)),  # negative: a slot, not a context
+                customdata=[
+                    -1 - k for k in range(len(slot_coords))
+                ],  # negative: a slot, not a context
                 hovertext=[f"slot {k}" for k in range(len(slot_coords))],
                 hoverinfo="text",
             )

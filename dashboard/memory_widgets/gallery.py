@@ -13,6 +13,8 @@ import numpy as np
 import streamlit as st
 
 from dashboard.memory_widgets.cells import cell_card, motion_text
+from lmc.analysis.families import family_name
+from lmc.analysis.search import pass_families
 from lmc.analysis.slots import cell_box
 
 COLUMNS = 4
@@ -32,9 +34,10 @@ def weight_text(slot: int, weight: float, size: int, rank: int | None = None) ->
 
 
 def place_text(sample, clip: int, cell: int, clip_digits: bool = False) -> str:
-    """ " · clip 12, cell 5 · follows → 0° 2.0 px/frame · digit 3": the clip's number in the
-    source, the cell, the true motion it follows over the input and the digit over it; with
-    clip_digits, all the digits of the clip too."""
+    """ " · clip 12, cell 5 · follows → 0° 2.0 px/frame · digit 3 · orbit-cw": the clip's number
+    in the source, the cell, the true motion it follows over the input, the digit over it and,
+    on clips with motion contexts, its motion family ("no family" where no digit covers a
+    quarter of it); with clip_digits, all the digits of the clip too."""
     text = f" · clip {sample.clip_index[clip]}, cell {cell}"
     if sample.direction is not None:
         direction = sample.direction[clip, cell]
@@ -45,6 +48,9 @@ def place_text(sample, clip: int, cell: int, clip_digits: bool = False) -> str:
         )
     if sample.cell_digit is not None and sample.cell_digit[clip, cell] >= 0:
         text += f" · digit {sample.cell_digit[clip, cell]}"
+    if (families := pass_families(sample)) is not None:
+        family = int(families[clip, cell])
+        text += f" · {family_name(family)}" if family >= 0 else " · no family"
     if clip_digits and sample.labels is not None:
         text += f" · clip's digits {', '.join(map(str, sample.labels[clip]))}"
     return text

@@ -20,19 +20,22 @@ from dashboard.progress_text import duration, progress_text
 
 
 def dataset_samples(models: Sequence, names: Sequence[str], clips_key: str, run_key: str):
-    """The memory's recall of each model (LoadedModel) over the first N clips of the generated
-    test set (N on the slider `clips_key`, the range of the other pages, so their stored passes
-    serve here too). Returns a list of DatasetPass in the models' order, or None while some are
+    """The memory's recall of each model (LoadedModel) over the first N clips of the session's
+    generated test set (N on the slider `clips_key`, the range of the other pages, so their
+    stored passes serve here too; the models see frames of one size). Returns a list of DatasetPass in the models' order, or None while some are
     not computed (the button `run_key` computes them) or one cannot be read."""
     from lmc.analysis import dataset_pass as dp
 
-    num = clips_slider(
+    num, motion = clips_slider(
         clips_key,
         "The first N clips of the fixed test set, the same for every model; each gives one "
         "query per cell.",
+        models[0],
     )
     paths = [
-        dp.cache_path(m.key, dp.fixed_set_selection(num, image_size=m.model.config.image_size))
+        dp.cache_path(
+            m.key, dp.fixed_set_selection(num, image_size=m.model.config.image_size, motion=motion)
+        )
         for m in models
     ]
     missing = []  # the models to run, a checkpoint on both sides once
@@ -68,7 +71,9 @@ def dataset_samples(models: Sequence, names: Sequence[str], clips_key: str, run_
         for done_before, i in enumerate(missing):
             progress.offset, progress.label = done_before * num, f"{names[i]}: "
             start = time.perf_counter()
-            dp.fixed_set_pass(models[i].model, num, model_key=models[i].key, progress=progress)
+            dp.fixed_set_pass(
+                models[i].model, num, model_key=models[i].key, progress=progress, motion=motion
+            )
             record_speed(models[i].key, time.perf_counter() - start, num)
         slot.empty()
     samples = [stored_pass(str(p), p.stat().st_mtime_ns) for p in paths]

@@ -1,5 +1,6 @@
 """The dataset pass shared by the Slot atlas and Embeddings pages, drawn with Streamlit: from
-the disk cache, or behind a button with a progress bar."""
+the disk cache, or behind a button with a progress bar. It runs over the session's test set
+(standard Moving-MNIST or motion contexts, dashboard/test_set.py), chosen beside the slider."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import streamlit as st
 
 from dashboard.keys import Model
 from dashboard.progress_text import pass_estimate, progress_text
+from dashboard.test_set import TEST_SETS, test_set_choice
 
 SAMPLE_RANGE = (100, 2000, 100)  # min, max, step of the clip-count slider
 SAMPLE_DEFAULT = 500
@@ -52,13 +54,23 @@ class PassProgress:
             self.bar.progress(done / self.total, text=f"{self.label}{text}")
 
 
-def clips_slider(clips_key: str, help: str) -> int:
-    """The number of test clips a pass runs over, on the slider every memory page shares."""
+def clips_slider(clips_key: str, help: str, loaded) -> tuple[int, str]:
+    """The session's test set (`loaded`'s model decides whether motion contexts fit) and the
+    number of its clips a pass runs over, on the slider every memory page shares."""
+    left, right = st.columns([1, 2])
+    with left:
+        motion = test_set_choice(loaded)
     st.session_state.setdefault(clips_key, SAMPLE_DEFAULT)
     low, high, step = SAMPLE_RANGE
-    return st.slider(
-        "clips from the generated test set", low, high, step=step, key=clips_key, help=help
+    num = right.slider(
+        f"clips from the generated test set ({TEST_SETS[motion]})",
+        low,
+        high,
+        step=step,
+        key=clips_key,
+        help=help,
     )
+    return num, motion
 
 
 @st.cache_resource(max_entries=4, show_spinner="Reading the stored pass ...")
@@ -76,24 +88,27 @@ def dataset_sample(loaded, clips_key: str, run_key: str):
     bar. Returns a DatasetPass, or None while it has not been computed."""
     from lmc.analysis import dataset_pass as dp
 
-    num = clips_slider(
+    num, motion = clips_slider(
         clips_key,
         "The first N clips of the fixed test set (the clips of the Input page up to 1,000); "
         "each gives one query per cell.",
+        loaded,
     )
-    selection = dp.fixed_set_selection(num, image_size=loaded.model.config.image_size)
+    size = loaded.model.config.image_size
+    selection = dp.fixed_set_selection(num, image_size=size, motion=motion)
     path = dp.cache_path(loaded.key, selection)
     if not path.is_file():
         speed, measured = seconds_per_clip(loaded.key)
         basis = "at the speed of this model's last pass" if measured else "on one CPU core"
         st.info(
-            f"The memory has not been run over these {num} clips with this model yet: "
+            f"The memory has not been run over these {num} clips ({TEST_SETS[motion]}) with "
+            "this model yet: "
             f"{pass_estimate(num, speed)} {basis}, then stored on disk for the next start."
         )
         if not st.button(f"Run the memory over {num} clips", key=run_key, type="primary"):
             return None
         progress = PassProgress(st.progress(0.0, text=progress_text(0, num, "clips", 0.0)), num)
-        dp.fixed_set_pass(loaded.model, num, model_key=loaded.key, progress=progress)
+        dp.fixed_set_pass(loaded.model, num, model_key=loaded.key, progress=progress, motion=motion)
         record_speed(loaded.key, time.perf_counter() - progress.start, num)
         st.rerun()  # draw the page again without the button and the notice
     result = stored_pass(str(path), path.stat().st_mtime_ns)

@@ -3,7 +3,9 @@
 Over the first N clips of the generated test set every query cell picks a top slot. The page
 counts how often each slot is the top choice, its mean weight above uniform and the slots never
 chosen (dead), then shows for a chosen slot the true motion of the cells that choose it and a
-gallery of the cells and clips that recall it most (Lee et al., CVPR 2021, sec. 3.2).
+gallery of the cells and clips that recall it most (Lee et al., CVPR 2021, sec. 3.2). On the
+test set with motion contexts it shows each slot's family make-up (the families of the labelled
+cells that pick it, lmc.analysis.families) and names a slot by the family that dominates it.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ from dashboard import model_state, url_state, views
 from dashboard.downloads import Shelf, atlas_downloads
 from dashboard.keys import Atlas, Search
 from dashboard.memory_widgets import gallery
+from dashboard.memory_widgets.family_figures import cells_text, family_makeup_figure
 from dashboard.page_stop import stop_page
 from dashboard.selection import selected_ids
 from dashboard.series import PHASES
 from dashboard.trace import trace
 from lmc.analysis import alignment as al
+from lmc.analysis.families import labelled_cells, slot_families, slot_name
 from lmc.analysis.slots import slot_motion, slot_usage, top_cells
+from lmc.data.motion_contexts import FAMILIES
 
 GALLERY = 16
 GALLERY_COLUMNS = 4
@@ -47,7 +52,17 @@ def _usage(model_key: str, selection: str, phase: str, _sample):
         chance = slot_motion(
             shuffled, _sample.direction, _sample.speed, size, _sample.occupancy
         ).tuning()
-    return usage, motion, tuning, chance
+    families = None  # (S, len(FAMILIES)): the labelled cells of each family that pick each slot
+    if _sample.has_families:
+        known = labelled_cells(_sample.cell_family, _sample.family_coverage)
+        families = slot_families(top, _sample.cell_family, known, weights.shape[-1])
+    return usage, motion, tuning, chance, families
+
+
+def _names(families) -> list[str | None] | None:
+    """Each slot's name by family ("orbit-cw, 81 % of its cells"), None where none dominates;
+    None for a pass without families."""
+    return None if families is None else [slot_name(c) for c in families]
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -70,7 +85,7 @@ def _pick_slot() -> None:
         st.session_state[Atlas.SLOT] = slots[0]
 
 
-def _slot_table(usage, motion) -> pd.DataFrame:
+def _slot_table(usage, motion, families=None) -> pd.DataFrame:
     table = pd.DataFrame(
         {
             "slot": np.arange(len(usage.top1_count)),
@@ -87,23 +102,66 @@ def _slot_table(usage, motion) -> pd.DataFrame:
             for d, s in zip(motion.mean_direction, motion.mean_speed, strict=True)
         ]
         table["direction consistency R"] = motion.resultant
+    if families is not None:
+        table["labelled cells"] = families.sum(axis=1)
+        table["named by family"] = [name or "" for name in _names(families)]
     return table.sort_values("top-1 count", ascending=False)
 
 
-def _search_slot(slot: int) -> NoReturn:
-    """Open the Search page on every cell whose top slot is `slot`, in this page's pass and
-    phase, its other filters cleared."""
+def _search_slot(slot: int, family: str | None = None) -> NoReturn:
+    """Open the Search page on every cell whose top slot is `slot` (and whose motion family is
+    `family`, when given), in this page's pass and phase, its other filters cleared."""
     state = st.session_state
     for key in (Search.DIRECTION, Search.SPEED, Search.DIGIT, Search.CELL, Search.ROW, Search.COL):
         state.pop(key, None)
     state[Search.SLOT] = slot
+    state[Search.FAMILY] = family
     state[Search.CLIPS] = state[Atlas.CLIPS]
     state[Search.PHASE] = state[Atlas.PHASE]
     st.switch_page(views.SEARCH.file)
 
 
+def _pick_family() -> None:
+    """on_select of the family make-up: each bar carries its family's index."""
+    picked = selected_ids(st.session_state.get(Atlas.FAMILY_CHART))
+    if picked:
+        st.session_state[Atlas.FAMILY_REQUEST] = picked[0]
+
+
+def _family_makeup(sample, weights, slot: int, counts, shelf: Shelf) -> None:
+    """The families of the labelled cells that pick `slot`, as bars a click turns into a search
+    for those cells."""
+    top = weights.argmax(axis=-1)
+    mine = labelled_cells(sample.cell_family, sample.family_coverage) & (top == slot)
+    cells, clips = int(mine.sum()), int(mine.any(axis=1).sum())
+    name = slot_name(counts)
+    st.markdown(f"**Slot {slot}: {name}**" if name else f"**Slot {slot}**: no family dominates")
+    if not cells:
+        st.caption(
+            "No cell whose motion family is known (its digit covers a quarter of it or more) "
+            "picks this slot."
+        )
+        return
+    title = f"family make-up: {cells_text(cells, clips)}"
+    st.plotly_chart(
+        shelf.figure("family make-up of the slot", family_makeup_figure(counts, title)),
+        key=Atlas.FAMILY_CHART,
+        on_select=_pick_family,
+        selection_mode="points",
+        config={"displayModeBar": False},
+    )
+    st.caption(
+        "The motion family of the cells that pick this slot first, among those a digit covers "
+        "a quarter of or more over the input. A slot is named by a family that holds more than "
+        "half of them (chance: one in six). Click a bar: those cells on the Search page."
+    )
+    family = st.session_state.pop(Atlas.FAMILY_REQUEST, None)
+    if family in range(len(FAMILIES)):
+        _search_slot(slot, FAMILIES[family])
+
+
 @url_state.fragment
-def _slot_panel(sample, phase: str, usage, motion, shelf: Shelf) -> None:
+def _slot_panel(sample, phase: str, usage, motion, families, shelf: Shelf) -> None:
     trace("atlas.slot")
     size = len(usage.top1_count)
     if st.session_state.get(Atlas.SLOT) not in range(size):
@@ -116,27 +174,36 @@ def _slot_panel(sample, phase: str, usage, motion, shelf: Shelf) -> None:
     st.plotly_chart(
         shelf.figure(
             "slot usage",
-            mw.usage_figure(usage.top1_fraction, usage.mean_centred, usage.dead, slot),
+            mw.usage_figure(
+                usage.top1_fraction, usage.mean_centred, usage.dead, slot, notes=_names(families)
+            ),
         ),
         key=Atlas.USAGE_CHART,
         on_select=_pick_slot,
         selection_mode="points",
     )
 
+    names = _names(families)
+
     def label(k: int) -> str:
         text = f"slot {k} · top-1 of {usage.top1_fraction[k]:.1%}"
+        if names is not None and names[k]:
+            text += f" · {names[k]}"
         if motion is not None and motion.count[k]:
             text += f" · {mw.arrow(motion.mean_direction[k])} R {motion.resultant[k]:.2f}"
         return text + (" · dead" if usage.dead[k] else "")
 
     st.selectbox("slot", range(size), key=Atlas.SLOT, format_func=label)
     with st.expander("All slots as a table"):
-        st.dataframe(_slot_table(usage, motion), hide_index=True, height=300)
+        st.dataframe(_slot_table(usage, motion, families), hide_index=True, height=300)
 
     weights = sample.phase(phase)["weights"]
     shelf.drop("true direction of the slot's cells")
+    shelf.drop("family make-up of the slot")
     left, right = st.columns([1, 2])
     with left:
+        if families is not None:
+            _family_makeup(sample, weights, slot, families[slot], shelf)
         if motion is not None:
             top = weights.argmax(axis=-1)
             chosen = (top == slot) & (sample.occupancy >= 0.5)
@@ -200,7 +267,8 @@ def _slot_panel(sample, phase: str, usage, motion, shelf: Shelf) -> None:
             key=Atlas.SEARCH_BUTTON,
             icon=":material/search:",
             disabled=not count,
-            help="Every such cell in pages of 16, to filter further by motion, digit or place",
+            help="Every such cell in pages of 16, to filter further by motion, digit, place or "
+            "motion family",
         ):
             _search_slot(slot)
         best = top_cells(weights, slot, GALLERY)
@@ -212,6 +280,41 @@ def _slot_panel(sample, phase: str, usage, motion, shelf: Shelf) -> None:
                 for clip, cell, w, rank in pairs
             ],
             columns=GALLERY_COLUMNS,
+        )
+
+
+def _named_slots(families, usage) -> None:
+    """The overview of the slots by motion family: how many a family names, and which."""
+    names = _names(families)
+    named = [k for k, name in enumerate(names) if name]
+    alive = len(names) - usage.num_dead
+    with st.expander(
+        f"Slots named by a motion family: {len(named)} of the {alive} ever top-1",
+        expanded=bool(named),
+    ):
+        if not named:
+            st.caption(
+                "No slot is named by a family: none has more than half of its labelled cells "
+                "of one family. The memory's slots do not stand for the motion contexts."
+            )
+            return
+        order = sorted(named, key=lambda k: -int(families[k].sum()))
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "slot": order,
+                    "name": [names[k] for k in order],
+                    "labelled cells": [int(families[k].sum()) for k in order],
+                    "top-1 share": [usage.top1_fraction[k] for k in order],
+                }
+            ),
+            hide_index=True,
+            height=min(300, 38 + 35 * len(order)),
+            column_config={"top-1 share": st.column_config.NumberColumn(format="percent")},
+        )
+        st.caption(
+            "A slot is named by the motion family of more than half of the cells that pick it "
+            "first (among the cells a digit covers a quarter of or more); chance: one in six."
         )
 
 
@@ -234,7 +337,7 @@ if st.session_state[Atlas.PHASE] not in phases:
 st.radio("recall", phases, key=Atlas.PHASE, horizontal=True)
 phase = PHASES[st.session_state[Atlas.PHASE]]
 selection = str(sample.selection)
-usage, motion, tuning, chance = _usage(loaded.key, selection, phase, sample)
+usage, motion, tuning, chance, families = _usage(loaded.key, selection, phase, sample)
 size = len(usage.top1_count)
 c = st.columns(5)
 c[0].metric(
@@ -273,6 +376,8 @@ if sample.has_long:
             "Matched: each clip's long-window recall against its own short-input recall, cell by "
             "cell. Chance: against the next clip's. Alignment learning should beat chance."
         )
+if families is not None:
+    _named_slots(families, usage)
 shelf = Shelf()
-_slot_panel(sample, phase, usage, motion, shelf)
-atlas_downloads(loaded, sample, lambda: _slot_table(usage, motion), shelf)
+_slot_panel(sample, phase, usage, motion, families, shelf)
+atlas_downloads(loaded, sample, lambda: _slot_table(usage, motion, families), shelf)

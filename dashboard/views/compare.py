@@ -7,6 +7,9 @@ the page shows for both: what differs, in sentences drawn from the numbers
 (`lmc.analysis.compare`, with the health reports stored beside the checkpoints); how often each
 slot is the top choice; the map of the recalled contexts coloured by the true direction; and the
 recall of one chosen clip and cell. For a collapsed memory beside a live one (the two demos).
+On the test set with motion contexts, the family figures of both stand side by side (the NMI of
+the top slot with the motion family, its shuffle and the cell's), and the maps can be coloured
+by the cells' families.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dashboard.compare_downloads import compare_downloads
 from dashboard.downloads import Shelf
 from dashboard.health_reports import kept_report
 from dashboard.keys import Compare, Input
+from dashboard.memory_widgets.family_figures import FAMILY_COLOURS
 from dashboard.memory_widgets.pair_sample import dataset_samples
 from dashboard.page_stop import stop_page
 from dashboard.second_model import choose_second_model, side_names
@@ -30,12 +34,15 @@ from dashboard.widgets import model_summary
 from lmc.analysis import compare as cp
 from lmc.analysis import health as hl
 from lmc.analysis import projection as pj
+from lmc.analysis.families import family_name
 from lmc.analysis.recall import top_slots
+from lmc.analysis.search import pass_families
 from lmc.analysis.slots import slot_usage
 
 MAP_POINTS = 2000  # contexts on each map: the same (clip, cell) pairs on both sides
 TOP_K = 5
 SIDES = ("left", "right")
+MAP_COLOURS = ("true direction", "motion family")
 
 
 @st.cache_data(max_entries=16, show_spinner="Measuring the memory ...")
@@ -81,7 +88,38 @@ def _hover(sample, phase: str, index: np.ndarray) -> list[str]:
             for c, k in zip(clip, cell, strict=True)
         ]
         texts = [f"{t}<br>{m}" for t, m in zip(texts, motion, strict=True)]
+    if (families := pass_families(sample)) is not None:
+        texts = [
+            f"{t} · {family_name(f)}" for t, f in zip(texts, families[clip, cell], strict=True)
+        ]
     return texts
+
+
+def _family_table(summaries, names) -> None:
+    """The family figures of both memories, side by side."""
+    rows = {
+        "NMI of the top slot with the motion family": "nmi_family",
+        "  the same, families shuffled": "nmi_family_shuffled",
+        "  with the cell, over the same cells": "nmi_family_cell",
+    }
+    table = [
+        {"": label, **{n: f"{getattr(s, key):.2f}" for n, s in zip(names, summaries, strict=True)}}
+        for label, key in rows.items()
+    ]
+    table.append(
+        {
+            "": "names the motion context",
+            **{
+                n: "yes" if s.names_context else "no" for n, s in zip(names, summaries, strict=True)
+            },
+        }
+    )
+    st.dataframe(table, hide_index=True)
+    st.caption(
+        "Over the cells whose motion family is known (a digit covers a quarter of the cell or "
+        "more over the input). A memory names the context when its top slot follows the family "
+        "above the shuffle and more than the cell: `lmc health` on these clips says the same."
+    )
 
 
 def _header(models, names) -> None:
@@ -129,6 +167,11 @@ def _usage_section(usages, summaries, names, shelf: Shelf) -> None:
 
 def _map_section(models, samples, names, phase: str, selection: str, shelf: Shelf) -> None:
     keys = (Compare.MAP_LEFT, Compare.MAP_RIGHT)
+    by = "true direction"
+    if all(s.has_families for s in samples):
+        if st.session_state.get(Compare.MAP_COLOUR) not in MAP_COLOURS:
+            st.session_state[Compare.MAP_COLOUR] = MAP_COLOURS[1]
+        by = st.radio("colour by", MAP_COLOURS, key=Compare.MAP_COLOUR, horizontal=True)
     for col, loaded, sample, name, key in zip(
         st.columns(2), models, samples, names, keys, strict=True
     ):
@@ -137,7 +180,11 @@ def _map_section(models, samples, names, phase: str, selection: str, shelf: Shel
             loaded.key, selection, phase, config.temperature, config.addressing, sample
         )
         clip, cell = np.divmod(index, sample.num_cells)
-        if sample.direction is not None:
+        if by == "motion family":
+            families = pass_families(sample)[clip, cell]
+            colours = np.array([family_name(f) for f in families])
+            colour_name, kind = "family", "category"
+        elif sample.direction is not None:
             colours, colour_name, kind = (
                 np.degrees(sample.direction[clip, cell]),
                 "direction (°)",
@@ -155,17 +202,23 @@ def _map_section(models, samples, names, phase: str, selection: str, shelf: Shel
                 _hover(sample, phase, index),
                 proj.slots,
                 height=420,
+                category_colours=FAMILY_COLOURS if colour_name == "family" else None,
             )
             st.plotly_chart(shelf.figure(f"recalled contexts, {name}", figure), key=key)
             st.caption(
                 f"PCA axes explain {proj.explained[0]:.0%} and {proj.explained[1]:.0%} of the "
                 f"variance; ◆ the {len(proj.slots)} slots."
             )
+    colouring = (
+        "the cell's motion family (grey: no digit covers a quarter of it)"
+        if by == "motion family"
+        else "the cell's true direction on one colour wheel"
+    )
     st.caption(
         f"Each point: the recalled context (readout) of one cell a digit moves through, the same "
-        f"{len(index):,} (clip, cell) pairs on both sides, coloured by the cell's true direction on "
-        "one colour wheel. A memory whose recall knows the motion sorts the colours; a collapsed "
-        "one mixes them. The Embeddings page maps one model's contexts in full."
+        f"{len(index):,} (clip, cell) pairs on both sides, coloured by {colouring}. A memory "
+        "whose recall knows the motion sorts the colours; a collapsed one mixes them. The "
+        "Embeddings page maps one model's contexts in full."
     )
 
 
@@ -282,6 +335,8 @@ usages = [_usage(m.key, selection, phase, s) for m, s in zip(models, samples, st
 reports = [kept_report(m) for m in models]
 sentences = cp.differences(*summaries, names, *reports)
 st.markdown("\n".join(f"- {s}" for s in sentences))
+if all(s.nmi_family is not None for s in summaries):
+    _family_table(summaries, names)
 st.caption(
     f"Left: {names[0]}, right: {names[1]}. The first figures come from both memories over the "
     f"same {samples[0].num_clips} test clips, the recall from the "

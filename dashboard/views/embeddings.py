@@ -3,7 +3,8 @@
 Every (clip, cell) pair is one point: its readout (the motion context recalled from memory) or
 its query (what the motion encoder asked for). PCA shows at once; UMAP is computed on request
 and stored on disk. Points are coloured by the true motion of the cell, the digit, the top slot,
-the entropy or the cell's position; the memory slots sit in the same space as black diamonds.
+the entropy or the cell's position, and on the test set with motion contexts by the cell's motion
+family; the memory slots sit in the same space as black diamonds.
 Lasso or box a group to see its cells; click one point for its nearest slots and contexts.
 """
 
@@ -20,6 +21,7 @@ from dashboard import model_state
 from dashboard.downloads import Shelf, embeddings_downloads
 from dashboard.fingerprint import fingerprint
 from dashboard.keys import Embeddings
+from dashboard.memory_widgets.family_figures import FAMILY_COLOURS
 from dashboard.page_stop import stop_page
 from dashboard.progress_text import progress_text
 from dashboard.selection import selected_ids
@@ -27,7 +29,9 @@ from dashboard.series import PHASES
 from dashboard.trace import trace
 from lmc.analysis import projection as pj
 from lmc.analysis.dataset_pass import cache_root, selection_hash
+from lmc.analysis.families import family_name
 from lmc.analysis.recall import normalised_entropy
+from lmc.analysis.search import pass_families
 from lmc.analysis.slots import cell_box
 
 SPACES = {"recalled contexts (readouts)": "readout", "queries": "query"}
@@ -36,6 +40,7 @@ SPACES = {"recalled contexts (readouts)": "readout", "queries": "query"}
 # own, in which a drag zooms.
 MOUSE = {"click a point": "zoom", "lasso a group": "lasso", "box a group": "select"}
 POINTS_RANGE = (500, 8000, 500)
+FAMILY = "motion family"  # the colouring of a pass over clips with motion contexts
 MAX_CARDS = 40
 NEIGHBOURS = 6
 
@@ -119,12 +124,16 @@ def _colours(sample, phase: str, index: np.ndarray, by: str) -> tuple[np.ndarray
     if by == "KTH action":
         names = np.asarray(sample.action_names)
         return names[sample.actions[clip]], "action", "category"
+    if by == FAMILY:
+        families = pass_families(sample)[clip, cell]
+        return np.array([family_name(f) for f in families]), "family", "category"
     return cell.astype(str), "cell", "category"
 
 
 def _hover(sample, phase: str, index: np.ndarray) -> list[str]:
     clip, cell = np.divmod(index, sample.num_cells)
     top = sample.phase(phase)["weights"][clip, cell].argmax(-1)
+    families = pass_families(sample)
     texts = []
     for i, (c, k) in enumerate(zip(clip, cell, strict=True)):
         text = f"clip {sample.clip_index[c]} · cell {k} · top slot {top[i]}"
@@ -132,6 +141,8 @@ def _hover(sample, phase: str, index: np.ndarray) -> list[str]:
             text += f"<br>{mw.motion_text(sample.direction[c, k], sample.speed[c, k])}"
         if sample.cell_digit is not None and sample.cell_digit[c, k] >= 0:
             text += f" · digit {sample.cell_digit[c, k]}"
+        if families is not None:
+            text += f" · {family_name(families[c, k])}"
         texts.append(text)
     return texts
 
@@ -142,6 +153,8 @@ def _card(sample, flat: int) -> tuple[np.ndarray, str]:
     text = f"clip {sample.clip_index[clip]}, cell {cell}"
     if sample.direction is not None:
         text += f" · {mw.motion_text(sample.direction[clip, cell], sample.speed[clip, cell])}"
+    if (families := pass_families(sample)) is not None:
+        text += f" · {family_name(families[clip, cell])}"
     return mw.cell_card(sample.last_frame[clip], sample.energy[clip], box, side=96), text
 
 
@@ -201,6 +214,10 @@ def _selection_panel(
     values, counts = np.unique(top, return_counts=True)
     order = np.argsort(-counts)[:5]
     summary = "top slots: " + ", ".join(f"{values[o]} ({counts[o]})" for o in order)
+    if (families := pass_families(sample)) is not None:
+        kinds, many = np.unique(families[clip, cell], return_counts=True)
+        most = np.argsort(-many, kind="stable")
+        summary += " · families: " + ", ".join(f"{family_name(kinds[i])} ({many[i]})" for i in most)
     if sample.direction is not None:
         d = sample.direction[clip, cell]
         d = d[np.isfinite(d)]
@@ -250,6 +267,8 @@ def _map_panel(
         colour_options = ["top slot", "entropy / log S", "cell"]
     if sample.actions is not None:
         colour_options.insert(0, "KTH action")
+    if sample.has_families:
+        colour_options.insert(0, FAMILY)
     st.session_state.setdefault(Embeddings.COLOUR, colour_options[0])
     if st.session_state[Embeddings.COLOUR] not in colour_options:
         st.session_state[Embeddings.COLOUR] = colour_options[0]
@@ -283,6 +302,7 @@ def _map_panel(
         _hover(sample, phase, index),
         proj.slots if st.session_state[Embeddings.SHOW_SLOTS] else None,
         dragmode=MOUSE[st.session_state[Embeddings.DRAG]],
+        category_colours=FAMILY_COLOURS if colour_name == "family" else None,
     )
     what = "recalled contexts" if space == "readout" else "queries"
     note = f"Showing {len(index):,} of {total:,} {what} ({sample.num_clips} clips × {sample.num_cells} cells"

@@ -11,9 +11,11 @@ from dashboard.downloads import input_downloads
 from dashboard.fingerprint import fingerprint
 from dashboard.input_state import (
     PROBE_DIRECTION,
+    PROBE_FAMILIES,
     PROBE_FUTURE,
     PROBE_INPUT,
     PROBE_MAX_DIGITS,
+    PROBE_SEED,
     PROBE_SPEED,
     PROBE_TURN,
     SOURCES,
@@ -29,6 +31,7 @@ from dashboard.settings import (
     label_paths,
     load_settings,
 )
+from dashboard.test_set import test_set_choice
 from dashboard.trace import trace
 from dashboard.widget_state import seed_widget
 from lmc.analysis.inputs import (
@@ -40,7 +43,15 @@ from lmc.analysis.inputs import (
     guess_layout,
     resize_frames,
 )
-from lmc.analysis.probe import bounce_frames, max_probe_speed, motion_summary
+from lmc.analysis.probe import (
+    bounce_frames,
+    digit_family,
+    digit_names,
+    family_params_text,
+    family_path,
+    max_probe_speed,
+    motion_summary,
+)
 from lmc.analysis.probe_sweep import ProbeSweep, probe_sweep
 from lmc.analysis.uploads import UPLOAD_TYPES, decode_upload
 from lmc.config import MIN_MOTION_FRAMES, SIDE_MULTIPLE
@@ -54,6 +65,8 @@ NPY_PICKER = PickerKeys(
 SWEEP_STEPS = (90, 45, 30)  # degrees between the sweep's directions
 SWEEP_SPEED_CHOICES = tuple(x / 2 for x in range(1, 17))  # 0.5 .. 8 px/frame
 LAYOUTS = {"TN": "(T, N, H, W): mnist_test_seq.npy", "NT": "(N, T, H, W) or (N, T, C, H, W)"}
+PROBE_DRAWS = ("mid-range", "seed")
+FAMILY_LABELS = {"bounce": "bounce: a chosen direction and speed"}
 
 trace("page input")
 settings = load_settings()
@@ -86,13 +99,55 @@ def open_folder(root: str, clip_len: int, channels: int, side: int):
 
 
 def from_test_set() -> tuple[Clip, tuple]:
+    test_set_choice(loaded)
     index = clip_picker("Test clip", settings.test_clips, TEST_PICKER)
     clip = input_state.test_clip(index, cfg.image_size, cfg.image_channels)
     return clip, ("test", index)
 
 
+def from_family_probe(family: str, future: int) -> tuple[Clip, tuple]:
+    """One digit moving in a motion family, its parameters mid-range or drawn from a seed."""
+    left, right = st.columns(2)
+    digit = left.selectbox(
+        "digit", list(range(10)), key=default(Input.probe_digit(0), probe_default_digit(0))
+    )
+    draw = right.radio(
+        "parameters",
+        PROBE_DRAWS,
+        key=default(Input.PROBE_DRAW, PROBE_DRAWS[0]),
+        horizontal=True,
+        help="The family's parameters (radius, period, speed, ...) in the middle of the ranges "
+        "the generator of motion contexts draws from, or drawn from those ranges by a seed.",
+    )
+    low, high, step = PROBE_SEED
+    seed = right.number_input(
+        "seed", low, high, step=step, key=default(Input.PROBE_SEED, 0), disabled=draw != "seed"
+    )
+    probe = Probe((digit,), future=future, family=family, seed=None if draw != "seed" else seed)
+    clip = input_state.probe_clip(probe, cfg.image_size, cfg.image_channels)
+    _, _, params = family_path(family, PROBE_INPUT + future, cfg.image_size, probe.seed)
+    st.caption(f"{family}: {family_params_text(family, params)}.")
+    return clip, ("probe", probe)
+
+
 def from_probe() -> tuple[Clip, tuple]:
     base = Probe()
+    family = st.selectbox(
+        "motion family",
+        PROBE_FAMILIES,
+        key=default(Input.PROBE_FAMILY, base.family),
+        format_func=lambda f: FAMILY_LABELS.get(f, f),
+        help="A family of the motion-context clips (lmc.data.motion_contexts): bounce is the "
+        "straight-line probe of a chosen direction and speed; every other family moves one "
+        "digit as the generator does.",
+    )
+    if family != "bounce":
+        future = st.slider(
+            "Future frames (ground truth)",
+            *PROBE_FUTURE[:2],
+            key=default(Input.PROBE_FUTURE, base.future),
+        )
+        return from_family_probe(family, future)
     left, right = st.columns(2)
     with left:
         count = st.slider(
@@ -247,10 +302,13 @@ def split_slider(clip: Clip, slug: str) -> Clip:
 
 def bounce_notes(clip: Clip) -> None:
     """Say where each digit first meets a border. Inside the input of a probe that is a warning:
-    the motion the model sees is no longer the one asked for."""
+    the motion the model sees is no longer the one asked for. A digit of a motion family other
+    than bounce turns, swings or stops by its family's rule, not at a border: no note."""
     probe = clip.source.startswith("motion probe")
-    for label, frame in zip(clip.motion.labels.tolist(), bounce_frames(clip.motion), strict=True):
-        if frame is None:
+    for d, (label, frame) in enumerate(
+        zip(clip.motion.labels.tolist(), bounce_frames(clip.motion), strict=True)
+    ):
+        if frame is None or digit_family(clip.motion, d) not in (None, "bounce"):
             continue
         where = "inside the input" if frame <= clip.short_len else "after the input"
         text = f"Digit {label} bounces off a border before frame {frame}, {where}."
@@ -283,6 +341,7 @@ def show_clip(clip: Clip) -> None:
                 [
                     {
                         "digit": r["digit"],
+                        **({} if r["family"] is None else {"family": r["family"]}),
                         "direction": f"{r['direction_deg']:.0f} deg",
                         "speed": f"{r['speed_px']:.2f} px/frame",
                     }
@@ -290,7 +349,16 @@ def show_clip(clip: Clip) -> None:
                 ],
                 hide_index=True,
             )
-            st.caption("Mean velocity; a bounce on a border shortens the net speed.")
+            st.caption(
+                "Mean velocity; a bounce on a border shortens the net speed"
+                + (
+                    ", and so do a family's turns and stops."
+                    if clip.motion.families is not None
+                    else "."
+                )
+            )
+            if clip.motion.families is not None:
+                st.markdown("Motion families: " + ", ".join(digit_names(clip.motion)) + ".")
             bounce_notes(clip)
         with right:
             st.plotly_chart(

@@ -1,9 +1,10 @@
-"""Search: every (clip, cell) of a sample of clips by its top slot, true motion, digit and place.
+"""Search: every (clip, cell) of a sample of clips by its top slot, true motion, digit, place and
+motion family (on the test set with motion contexts).
 
 The Slot atlas shows the 16 cells that weigh a slot most. Here the same pass over the first N
 clips of the generated test set is filtered by any mix of: the cell's top-1 slot, its true
-direction (one of eight arrows, or a range of degrees), its speed, a digit of its clip, and the
-cell, row or column; sorted by the weight on the top slot or by clip, and shown 16 at a time
+direction (one of eight arrows, or a range of degrees), its speed, a digit of its clip, the
+cell, row or column, and its motion family; sorted by the weight on the top slot or by clip, and shown 16 at a time
 with previous / next and a page number, each card opening its clip and cell on the Recall page.
 The search itself is lmc.analysis.search; this page only draws it.
 """
@@ -30,6 +31,7 @@ from dashboard.series import PHASES
 from dashboard.trace import trace
 from dashboard.widget_state import seed_widget
 from lmc.analysis import search as se
+from lmc.data.motion_contexts import FAMILIES
 
 COLUMNS = 4
 
@@ -106,6 +108,19 @@ def _filters(sample, size: int) -> tuple[se.Query, str]:
                 placeholder=ANY,
                 format_func=_any("{}"),
             )
+        if sample.has_families:
+            _choice(Search.FAMILY, [None, *FAMILIES])
+            values["family"] = st.selectbox(
+                "motion family",
+                [None, *FAMILIES],
+                key=Search.FAMILY,
+                placeholder=ANY,
+                format_func=_any("{}"),
+                help="The family of the digit that covers the cell most over the input, where it "
+                "covers a quarter of the cell or more (the cells the Slot atlas counts).",
+            )
+        else:
+            st.session_state.pop(Search.FAMILY, None)  # a standard pass has no families
     with where:
         cells = [None, *range(rows * cols)]
         _choice(Search.CELL, cells)
@@ -220,7 +235,9 @@ def _search_panel(loaded, sample, phase: str) -> None:
         f"{found.first + len(found.clip)}. Each card: the clip's last input frame with the cell "
         "outlined, the cell's patch and where the input moved; its label the cell's top slot "
         "and its weight, the clip's number in the test set and the cell, the true motion the "
-        "cell follows, the digit over it and the clip's digits."
+        "cell follows, the digit over it"
+        + (", its motion family" if sample.has_families else "")
+        + " and the clip's digits."
     )
 
     def open_button(i: int) -> None:
@@ -256,7 +273,8 @@ loaded = model_state.require_model()
 model_state.require_memory(loaded, "it has no slots to search")
 st.caption(
     "Every cell of every clip of the sample, filtered by its top slot, the motion it saw, the "
-    "digits of its clip and its place on the grid; all filters must hold. Open a result to see "
+    "digits of its clip, its place on the grid and, on the test set with motion contexts, its "
+    "motion family; all filters must hold. Open a result to see "
     "its clip and cell on the Recall page."
 )
 sample = mw.dataset_sample(loaded, Search.CLIPS, Search.RUN_BUTTON)

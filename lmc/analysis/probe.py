@@ -194,21 +194,38 @@ def motion_probe(
     )
 
 
-def motion_summary(motion: TrueMotion, frames: slice | None = None) -> list[dict[str, float]]:
+def motion_summary(motion: TrueMotion, frames: slice | None = None) -> list[dict]:
     """Per digit: label, mean direction (degrees, 0 rightwards, 90 upwards) and net speed
-    (pixels/frame) over the selected frames, from the true velocities."""
+    (pixels/frame) over the selected frames, from the true velocities, and its motion family's
+    name (None when the clip has no families)."""
     velocity = motion.velocities if frames is None else motion.velocities[frames]
     mean = velocity.mean(axis=0)  # (D, 2)
     rows = []
-    for label, (dy, dx) in zip(motion.labels.tolist(), mean.tolist(), strict=True):
+    for d, (label, (dy, dx)) in enumerate(zip(motion.labels.tolist(), mean.tolist(), strict=True)):
         rows.append(
             {
                 "digit": int(label),
                 "direction_deg": math.degrees(math.atan2(0.0 - dy, dx)) % 360.0,
                 "speed_px": math.hypot(dy, dx),
+                "family": digit_family(motion, d),
             }
         )
     return rows
+
+
+def digit_family(motion: TrueMotion, d: int) -> str | None:
+    """The motion family of digit `d` by name, None when the clip carries no families."""
+    from lmc.data.motion_contexts import FAMILIES
+
+    return None if motion.families is None else FAMILIES[int(motion.families[d])]
+
+
+def digit_names(motion: TrueMotion) -> list[str]:
+    """ "digit 3: orbit-cw" per digit of a clip with motion families, else "digit 3"."""
+    return [
+        f"digit {label}" + ("" if (family := digit_family(motion, d)) is None else f": {family}")
+        for d, label in enumerate(motion.labels.tolist())
+    ]
 
 
 # ------------------------------------------------------------------ a digit of a motion family
