@@ -16,6 +16,8 @@ def test_an_unknown_revision_is_refused_by_name(tmp_path):
         cpu.export_revision("no-such-rev", tmp_path)
 
 
+# Each of these exports the whole HEAD tree from git and times both trees in fresh processes.
+@pytest.mark.slow
 def test_both_trees_are_timed_each_from_its_own_source(tmp_path):
     out = tmp_path / "cpu.json"
     flags = "--presets tiny:2 --rounds 1 --steps 1 --threads 1 --against HEAD".split()
@@ -30,6 +32,7 @@ def test_both_trees_are_timed_each_from_its_own_source(tmp_path):
     assert out.read_text().startswith("{")
 
 
+@pytest.mark.slow
 def test_the_authors_form_is_timed_beside_the_trees_and_compared(capsys):
     flags = "--presets tiny:2 --rounds 1 --steps 1 --threads 1 --against HEAD --authors".split()
     record = cpu.main(flags)
@@ -42,6 +45,7 @@ def test_the_authors_form_is_timed_beside_the_trees_and_compared(capsys):
     assert f"this tree / {cpu.AUTHORS} {ratio:.2f}" in table
 
 
+@pytest.mark.slow
 def test_evaluation_and_the_dataset_pass_are_timed_in_clips_per_second(
     tmp_path, monkeypatch, capsys
 ):

@@ -26,6 +26,7 @@ def test_train_counts_backward_and_both_phases():
     assert 4 * rollout < train < 8 * rollout
 
 
+@pytest.mark.slow  # times an sgemm of 2048^3 and each task
 def test_run_writes_rows_whose_floor_is_flops_over_rate(tmp_path, capsys):
     out = tmp_path / "floor.json"
     record = floor.main(

@@ -3,28 +3,33 @@ Search page's filters, pager and "Open on Recall"; the Compare memories page's r
 what differs; the Input page's previous / next / random clip; download buttons whose files parse.
 Every value shown is checked against lmc.analysis over the pass the server stored.
 
-Set LMC_SCREENSHOTS=<folder> to save search.png, compare.png and health.png there, and
-LMC_SCREENSHOT_CHECKPOINT=<file> to serve that checkpoint instead of the tiny random one (the
-pictures in docs/screenshots come from the bundled live demo, over the default 500 clips).
+The session's one server and Chromium serve these tests (conftest.py: `served`, `browser`);
+LMC_SCREENSHOTS (search.png, compare.png, health.png, over the pages' default 500 clips) and
+LMC_SCREENSHOT_CHECKPOINT work as tests/browser_helpers.py says.
 """
 
 import dataclasses
 import hashlib
 import json
-import os
 import re
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
-from test_dashboard_memory_browser import WAIT_MS, chosen, no_error, open_page, screenshot, settle
+from browser_helpers import (
+    CLIPS,
+    chosen,
+    no_error,
+    open_page,
+    open_tab,
+    rerun,
+    run_pass,
+    screenshot,
+    settle,
+)
 
 from dashboard.memory_widgets import gallery
-from dashboard.server import CHROMIUM_ARGS, serving
-from lmc import ModelConfig, build_model, save_checkpoint
 from lmc.analysis import compare as cp
 from lmc.analysis import dataset_pass as dp
 from lmc.analysis import search as se
@@ -32,10 +37,6 @@ from lmc.analysis.health_check import health_path
 from lmc.demos import DEMO_SHORT_NAMES, demo_path
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-REPO = Path(__file__).resolve().parents[1]
-SHOTS = bool(os.environ.get("LMC_SCREENSHOTS"))
-CLIPS = 500 if SHOTS else 100  # the pictures show the pages' default; the checks are quicker
-LIVE_REPORT = demo_path("live").with_name("lmc-small-mnist-live.health.json")
 
 # Each entry: whether a progress bar and a spinner were on the page at the same moment.
 BOTH_SIGNS_JS = """() => {
@@ -62,39 +63,10 @@ HEAD_JS = """(key) => {
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory, chromium):
-    root = tmp_path_factory.mktemp("click-browser")
-    checkpoint = os.environ.get("LMC_SCREENSHOT_CHECKPOINT")
-    if checkpoint:
-        checkpoint = Path(checkpoint).resolve()
-    else:
-        torch.manual_seed(0)
-        config = ModelConfig.preset("tiny", image_size=64, output_activation="sigmoid")
-        checkpoint = save_checkpoint(build_model(config), root / "tiny.safetensors")
-        # A report kept beside it (the live demo's), so the Memory health page shows verdicts.
-        health_path(checkpoint).write_text(LIVE_REPORT.read_text())
-    env = dict(
-        os.environ,
-        LMC_DEMO_CHECKPOINT=str(checkpoint),
-        LMC_CACHE_DIR=str(root / "cache"),
-        NUMBA_CACHE_DIR=os.environ.get("NUMBA_CACHE_DIR", str(REPO / ".lmc-cache" / "numba")),
-    )
-    with serving(env, root / "server.log") as url:
-        yield {"url": url, "checkpoint": Path(checkpoint), "cache": root / "cache" / "analysis"}
-
-
-@pytest.fixture(scope="module")
-def page(served, chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        page.set_default_timeout(WAIT_MS)
-        page.goto(served["url"])
-        page.locator("[data-testid='stSidebarNav'] a", has_text="Search").wait_for()
-        yield page
-        browser.close()
+def page(browser, served):
+    tab = open_tab(browser, served["url"])
+    yield tab
+    tab.context.close()
 
 
 def stored_pass(served, checkpoint: Path) -> dp.DatasetPass:
@@ -103,24 +75,6 @@ def stored_pass(served, checkpoint: Path) -> dp.DatasetPass:
     key = hashlib.sha256(checkpoint.read_bytes()).hexdigest()[:16] + "-lmc"
     selection = dp.fixed_set_selection(CLIPS, image_size=64)
     return dp.load_pass(dp.cache_path(key, selection, root=served["cache"]))
-
-
-def run_pass(page, prefix: str) -> None:
-    """Set the clip slider of the page (keys `<prefix>.clips`, `<prefix>.run.button`) to CLIPS
-    and press its run button when the pass is not stored yet."""
-    slider = page.locator(f".st-key-{prefix}-clips").get_by_role("slider")
-    slider.wait_for()
-    if CLIPS == 100 and slider.get_attribute("aria-valuenow") != "100":
-        slider.focus()
-        slider.press("Home")  # the slider's first step: 100 clips
-        deadline = time.monotonic() + WAIT_MS / 1000
-        while slider.get_attribute("aria-valuenow") != "100" and time.monotonic() < deadline:
-            page.wait_for_timeout(100)
-    settle(page)
-    run = page.locator(f".st-key-{prefix}-run-button button")
-    if run.count():
-        run.click()
-        settle(page)
 
 
 def sidebar_clip(page, clip: int):
@@ -164,7 +118,7 @@ def test_search_pages_by_slot_and_opens_a_card_on_recall(page, served):
     box = page.locator(".st-key-search-slot").get_by_role("combobox")
     box.click()
     box.press_sequentially(f"slot {slot}")  # a long list renders only the options in view
-    page.get_by_role("option", name=f"slot {slot}", exact=True).click()
+    rerun(page, page.get_by_role("option", name=f"slot {slot}", exact=True).click)
     page.get_by_text(f"{count:,} of the {CLIPS * 16:,} cells").wait_for()
     settle(page)
     # The filters left at None say "any", not Streamlit's "Choose an option".
@@ -175,7 +129,7 @@ def test_search_pages_by_slot_and_opens_a_card_on_recall(page, served):
     assert captions(page)[0] == expected_caption(sample, first, 0)
 
     # By its name: a fragment's rerun may leave a stale copy of the key's container behind.
-    page.get_by_role("button", name="Next", exact=True).click()
+    rerun(page, page.get_by_role("button", name="Next", exact=True).click)
     page.get_by_text(re.compile(r"^Page 2 of \d+: matches 17 \.\. ")).wait_for()
     settle(page)
     assert page.locator(".st-key-search-page input").input_value() == "2"
@@ -186,7 +140,10 @@ def test_search_pages_by_slot_and_opens_a_card_on_recall(page, served):
     screenshot(page, "search")
 
     clip, cell = int(sample.clip_index[second.clip[0]]), int(second.cell[0])
-    page.locator(".st-key-search-open0-button").get_by_role("button", name="Open on Recall").click()
+    opener = page.locator(".st-key-search-open0-button").get_by_role(
+        "button", name="Open on Recall"
+    )
+    rerun(page, opener.click)
     page.get_by_role("heading", name="Memory recall").wait_for()
     page.get_by_text(f"Cell {cell}, top 5 slots").wait_for()
     settle(page)
@@ -257,12 +214,8 @@ def test_input_clip_navigation_moves_the_clip(page):
     def press(move: str) -> int:
         before = number.input_value()
         button = page.locator(f".st-key-input-test-{move}-button")
-        button.get_by_role("button", name=move.capitalize()).click()
-        page.wait_for_function(
-            "(v) => document.querySelector('.st-key-input-test-number input').value !== v",
-            arg=before,
-        )
-        settle(page)
+        rerun(page, button.get_by_role("button", name=move.capitalize()).click)
+        assert number.input_value() != before
         shown = int(number.input_value())
         sidebar_clip(page, shown).wait_for()
         return shown

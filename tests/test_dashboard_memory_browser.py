@@ -4,80 +4,35 @@ heatmap open that cell; a bar of the Slot atlas opens its slot; a context and a 
 Embeddings map show their neighbours, a box shows its cells; a cell of the Intervene grid becomes
 the one intervened in, and the intervention changes the prediction.
 
-Set LMC_SCREENSHOTS=<folder> to save a full-page screenshot of each page there, and
-LMC_SCREENSHOT_CHECKPOINT=<file> to serve that checkpoint instead of the tiny random one (the
-pictures in docs/screenshots come from the bundled demo model this way).
+The session's one server and Chromium serve these tests (conftest.py: `served`, `browser`);
+LMC_SCREENSHOTS and LMC_SCREENSHOT_CHECKPOINT work as tests/browser_helpers.py says.
 """
 
 import os
 import re
-import time
-from pathlib import Path
 
 import pytest
-import torch
-
-from dashboard.server import CHROMIUM_ARGS, serving
-from lmc import ModelConfig, build_model, save_checkpoint
+from browser_helpers import (
+    CLIPS,
+    chosen,
+    no_error,
+    open_page,
+    open_tab,
+    rerun,
+    run_pass,
+    screenshot,
+    settle,
+    still,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-REPO = Path(__file__).resolve().parents[1]
-WAIT_MS = 90_000  # the machine may be shared: pages and passes get time
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, chromium):
-    root = tmp_path_factory.mktemp("memory-browser")
-    checkpoint = os.environ.get("LMC_SCREENSHOT_CHECKPOINT")
-    if not checkpoint:
-        torch.manual_seed(0)
-        config = ModelConfig.preset("tiny", image_size=64, output_activation="sigmoid")
-        checkpoint = str(save_checkpoint(build_model(config), root / "tiny.safetensors"))
-    env = dict(
-        os.environ,
-        LMC_DEMO_CHECKPOINT=checkpoint,
-        LMC_CACHE_DIR=str(root / "cache"),
-        NUMBA_CACHE_DIR=os.environ.get("NUMBA_CACHE_DIR", str(REPO / ".lmc-cache" / "numba")),
-    )
-    with serving(env, root / "server.log") as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def page(server, chromium):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(WAIT_MS)
-        page.goto(server)
-        # Wait for the app's own menu (a page title), not Streamlit's first listing of files.
-        page.locator("[data-testid='stSidebarNav'] a", has_text="Slot atlas").wait_for()
-        yield page
-        browser.close()
-
-
-def open_page(page, title: str) -> None:
-    page.locator("[data-testid='stSidebarNav'] a", has_text=title).first.click()
-
-
-def settle(page) -> None:
-    """Wait until Streamlit has finished the current run and removed what the last run drew
-    (on a loaded machine the rerun can start after the first check: two charts under one key)."""
-    time.sleep(0.5)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=WAIT_MS
-    )
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    try:
-        page.wait_for_function(
-            "() => !document.querySelector('[data-stale=\"true\"]')", timeout=5_000
-        )
-    except PlaywrightTimeout:
-        pass  # an element Streamlit keeps from the last run on purpose
-    time.sleep(0.5)
+def page(browser, served):
+    tab = open_tab(browser, served["url"])
+    yield tab
+    tab.context.close()
 
 
 # Where Plotly drew point `i` of trace `trace` of the chart with Streamlit key `key`, in page
@@ -117,42 +72,20 @@ LONE_POINT_JS = """([key, pattern, gap]) => {
 
 
 def click_point(page, chart_key: str, trace: int, index: int) -> None:
-    """Click point `index` of trace `trace` of a Plotly chart, at the pixel where it is drawn."""
+    """Click point `index` of trace `trace` of a Plotly chart, at the pixel where it is drawn,
+    and wait for the run the click starts."""
     chart = page.locator(f".st-key-{chart_key} .js-plotly-plot").first
     chart.wait_for()
     chart.scroll_into_view_if_needed()
-    time.sleep(0.5)  # let the scroll and any re-layout end before measuring
+    still(chart)  # the scroll and any re-layout have ended before measuring
     x, y = page.evaluate(POINT_JS, [chart_key.replace(".", "-"), trace, index])
-    page.mouse.click(x, y)
+    rerun(page, lambda: page.mouse.click(x, y))
 
 
 def shown_slot(page) -> int:
     """The slot the Slot atlas shows: "Slot k: top choice of ..."."""
     text = page.get_by_text(re.compile(r"^Slot \d+: top choice of")).first.inner_text()
     return int(re.match(r"Slot (\d+)", text).group(1))
-
-
-def chosen(page, widget_key: str) -> str:
-    """The option a selectbox shows."""
-    return page.locator(f".st-key-{widget_key}").get_by_role("combobox").input_value()
-
-
-def no_error(page) -> None:
-    assert not page.get_by_test_id("stException").count()
-
-
-def screenshot(page, name: str) -> None:
-    folder = os.environ.get("LMC_SCREENSHOTS")
-    if not folder:
-        return
-    settle(page)
-    page.mouse.move(1250, 8)  # off every element: no tooltip, no sidebar control on hover
-    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-    page.set_viewport_size({"width": 1400, "height": int(height) + 20})
-    time.sleep(1.5)  # charts re-layout to the new size
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(Path(folder) / f"{name}.png"))
-    page.set_viewport_size({"width": 1400, "height": 1000})
 
 
 def served_memory_size() -> int:
@@ -177,31 +110,25 @@ def test_recall_grid_and_heatmap_clicks_open_the_cell(page):
     # A click anywhere on row 9 of the addressing heatmap (here over slot 3) picks cell 9; the
     # tiny model has 10 slots, so the marker of (cell 9, slot 3) is point 93 of trace 1 (a
     # screenshot checkpoint has its own number of slots).
-    settle(page)
     slots = served_memory_size()
     click_point(page, "recall-heatmap", 1, 9 * slots + 3)
     page.get_by_text("Cell 9, top 5 slots").wait_for()
     page.locator(".st-key-recall-distribution .gtitle", has_text="cell 9:").wait_for()
     assert chosen(page, "recall-cell").startswith("cell 9 ·")
     # Side by side, the long window's heatmap answers as well.
-    settle(page)
-    page.locator(".st-key-recall-phase").get_by_text("both, side by side").click()
-    settle(page)
+    rerun(page, page.locator(".st-key-recall-phase").get_by_text("both, side by side").click)
     click_point(page, "recall-heatmap_long", 1, 12 * slots + 0)
     page.get_by_text("Cell 12, top 5 slots").wait_for()
     no_error(page)
-    page.locator(".st-key-recall-phase").get_by_text("short input (phase 2)").click()
+    rerun(page, page.locator(".st-key-recall-phase").get_by_text("short input (phase 2)").click)
     screenshot(page, "recall")
 
 
 def test_atlas_bar_click_opens_its_slot(page):
     open_page(page, "Slot atlas")
-    run = page.locator(".st-key-atlas-run-button button")
-    run.wait_for()
-    run.click()
+    run_pass(page, "atlas")
     page.get_by_text("The 16 cells that give slot").wait_for()
     screenshot(page, "atlas")
-    settle(page)
     busiest = shown_slot(page)  # the atlas opens on the busiest slot
     usage = "document.querySelector('.st-key-atlas-usage_chart .js-plotly-plot')"
     shares = page.evaluate(f"() => Array.from({usage}.calcdata[0], bar => bar.s)")
@@ -217,7 +144,6 @@ def test_atlas_bar_click_opens_its_slot(page):
     page.get_by_text(f"Slot {other}: top choice of").wait_for()
     assert chosen(page, "atlas-slot").startswith(f"slot {other} ·")
     # The busiest bar carries (slot, mean weight), a row of a 2-D array: it opens its slot.
-    settle(page)
     click_point(page, "atlas-usage_chart", 0, busiest)
     page.get_by_text(f"Slot {busiest}: top choice of").wait_for()
     no_error(page)
@@ -226,22 +152,18 @@ def test_atlas_bar_click_opens_its_slot(page):
 def test_embedding_clicks_and_a_box(page):
     open_page(page, "Embeddings")
     # The pass over the clips is the Slot atlas's, run here when this test runs alone.
-    page.locator(".st-key-embeddings-run-button button, .st-key-embeddings-chart").first.wait_for()
-    if page.locator(".st-key-embeddings-run-button button").count():
-        page.locator(".st-key-embeddings-run-button button").click()
-    page.get_by_text("recalled contexts (500 clips").wait_for()
+    run_pass(page, "embeddings")
+    page.get_by_text(f"recalled contexts ({CLIPS} clips").wait_for()
     page.locator(".st-key-embeddings-chart canvas").first.wait_for()
     if os.environ.get("LMC_SCREENSHOTS"):  # the documented picture shows the UMAP map
-        page.get_by_role("button", name="Compute UMAP").click()
+        rerun(page, page.get_by_role("button", name="Compute UMAP").click)
         page.locator(".st-key-embeddings-map").get_by_text("UMAP").wait_for()
-    settle(page)
     page.get_by_text("Nothing selected.").wait_for()
     # The map opens in "click a point": a click on a context shows its clip and cell. The slots
     # are hidden first, so that the lone point found is a context (slots beyond the contexts
     # sit in a band around them, inside the plot).
     slots = page.locator(".st-key-embeddings-show_slots").get_by_text("show the memory slots")
-    slots.click()
-    settle(page)
+    rerun(page, slots.click)
     page.locator(".st-key-embeddings-chart").scroll_into_view_if_needed()
     lone = page.evaluate(LONE_POINT_JS, ["embeddings-chart", "^(?!memory slots)", 8])
     assert lone is not None, "no context stands 8 px apart from the others"
@@ -251,8 +173,7 @@ def test_embedding_clicks_and_a_box(page):
     page.get_by_text(f"Clip {clip}, cell {cell} — nearest slots").wait_for()
     page.get_by_text("Its 6 nearest other contexts").wait_for()
     # A slot's diamond shows the slot's nearest contexts.
-    slots.click()
-    settle(page)
+    rerun(page, slots.click)
     page.locator(".st-key-embeddings-chart").scroll_into_view_if_needed()
     lone = page.evaluate(LONE_POINT_JS, ["embeddings-chart", "^memory slots$", 8])
     assert lone is not None, "no slot stands 8 px apart from the other points"
@@ -261,9 +182,7 @@ def test_embedding_clicks_and_a_box(page):
     page.get_by_text(f"{text.capitalize()}: its 6 nearest contexts").wait_for()
     no_error(page)
     # A box drawn over most of the map selects the contexts inside and shows their cells.
-    settle(page)
-    page.locator(".st-key-embeddings-drag").get_by_text("box a group").click()
-    settle(page)
+    rerun(page, page.locator(".st-key-embeddings-drag").get_by_text("box a group").click)
     drag = page.locator(".st-key-embeddings-chart .nsewdrag").first
     box = drag.bounding_box()
     page.mouse.move(box["x"] + 0.05 * box["width"], box["y"] + 0.05 * box["height"])

@@ -5,6 +5,7 @@ at least 5 % (the live-memory criterion of issue 10), and a margin over the bett
 """
 
 import numpy as np
+import pytest
 from dashboard_helpers import model_label, start_app
 
 from lmc import load_checkpoint
@@ -31,6 +32,7 @@ def test_the_live_demo_ships_with_its_card_and_opens_first():
     assert stored.is_file() and meta["health"]["slots_alive"] >= 25
 
 
+@pytest.mark.slow  # a health check and an evaluation of the small model over 64 clips
 def test_the_live_demo_reads_its_recall_and_beats_the_baselines(tmp_path):
     model, _ = load_checkpoint(LIVE)
     clips = fixed_set("test", None, SHORT + OUT, root=tmp_path)

@@ -3,7 +3,9 @@ model config validator and the safetensors checkpoint reader. Random and mutated
 load, into values that keep the stated limits, or raise the project's own error naming the file
 or the field, and the memory held meanwhile stays small.
 
-Derandomized and without an example database, so CI draws the same examples on every run.
+The Hypothesis profile (tests/conftest.py) says how examples are drawn: under CI the same ones
+on every run and no example database; elsewhere new ones each run, a failure replayed from the
+database in .lmc-cache.
 """
 
 import functools
@@ -35,12 +37,9 @@ from lmc.model import check_parameter_budget
 
 
 def examples(n: int):
+    """n examples; derandomization, database and deadline come from the profile."""
     return settings(
-        max_examples=n,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        max_examples=n, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
     )
 
 
