@@ -55,7 +55,9 @@ def parameter_limit(file_bytes: int) -> tuple[int, str]:
     """(the most parameters a checkpoint of `file_bytes` may ask for, the reason in words for an
     error message): its own bytes as 2-byte weights plus PARAMETER_MARGIN, and never more than
     MAX_PARAMETERS."""
-    limit = min(MAX_PARAMETERS, file_bytes // NARROWEST_WEIGHT_BYTES + PARAMETER_MARGIN)
+    limit = file_bytes // NARROWEST_WEIGHT_BYTES + PARAMETER_MARGIN
+    if limit >= MAX_PARAMETERS:
+        return MAX_PARAMETERS, ""  # a file this large: the bound of every config
     return limit, (
         f" for this file (its own {human_bytes(file_bytes)} hold at most "
         f"{file_bytes // NARROWEST_WEIGHT_BYTES:,} weights of {NARROWEST_WEIGHT_BYTES} bytes; "
