@@ -67,9 +67,13 @@ def test_slot_names_need_a_dominant_family():
     family = np.array([[1, 1, 1, 2, 3, 4]])
     counts = slot_families(top, family, np.ones_like(top, dtype=bool), slots=3)
     assert counts.tolist()[0] == [0, 3, 1, 0, 0, 0] and counts[2].sum() == 0
-    assert slot_name(counts[0]) == f"{FAMILIES[1]}, 75 % of its cells"
-    assert slot_name(counts[1]) is None  # one of two cells each: no family holds a majority
-    assert slot_name(counts[2]) is None
+    assert slot_name(counts[0], min_cells=4) == f"{FAMILIES[1]}, 75 % of its cells"
+    assert slot_name(counts[1], min_cells=1) is None  # one of two cells each: no majority
+    assert slot_name(counts[2], min_cells=0) is None
+    # A share of a few cells names nothing: by default MIN_NAMING_CELLS (20) must pick the slot.
+    assert slot_name(counts[0]) is None and slot_name(np.array([1, 0, 0, 0, 0, 0])) is None
+    assert slot_name(np.array([0, 0, 0, 0, 0, 20])) == f"{FAMILIES[5]}, 100 % of its cells"
+    assert slot_name(np.array([9, 10, 0, 0, 0, 0])) is None  # 19 cells
 
 
 def test_cell_labels_pair_each_cell_with_its_digits_motion():

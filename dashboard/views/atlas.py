@@ -28,7 +28,7 @@ from dashboard.selection import selected_ids
 from dashboard.series import PHASES
 from dashboard.trace import trace
 from lmc.analysis import alignment as al
-from lmc.analysis.families import labelled_cells, slot_families, slot_name
+from lmc.analysis.families import MIN_NAMING_CELLS, labelled_cells, slot_families, slot_name
 from lmc.analysis.slots import slot_motion, slot_usage, top_cells
 from lmc.data.motion_contexts import FAMILIES
 
@@ -135,7 +135,15 @@ def _family_makeup(sample, weights, slot: int, counts, shelf: Shelf) -> None:
     mine = labelled_cells(sample.cell_family, sample.family_coverage) & (top == slot)
     cells, clips = int(mine.sum()), int(mine.any(axis=1).sum())
     name = slot_name(counts)
-    st.markdown(f"**Slot {slot}: {name}**" if name else f"**Slot {slot}**: no family dominates")
+    if name:
+        st.markdown(f"**Slot {slot}: {name}**")
+    elif cells < MIN_NAMING_CELLS:
+        st.markdown(
+            f"**Slot {slot}**: too few labelled cells to name it ({cells} of the "
+            f"{MIN_NAMING_CELLS} a name needs)"
+        )
+    else:
+        st.markdown(f"**Slot {slot}**: no family dominates")
     if not cells:
         st.caption(
             "No cell whose motion family is known (its digit covers a quarter of it or more) "
@@ -153,7 +161,8 @@ def _family_makeup(sample, weights, slot: int, counts, shelf: Shelf) -> None:
     st.caption(
         "The motion family of the cells that pick this slot first, among those a digit covers "
         "a quarter of or more over the input. A slot is named by a family that holds more than "
-        "half of them (chance: one in six). Click a bar: those cells on the Search page."
+        f"half of them, when they are {MIN_NAMING_CELLS} or more (chance: one in six). Click a "
+        "bar: those cells on the Search page."
     )
     family = st.session_state.pop(Atlas.FAMILY_REQUEST, None)
     if family in range(len(FAMILIES)):
@@ -259,7 +268,8 @@ def _slot_panel(sample, phase: str, usage, motion, families, shelf: Shelf) -> No
             "Each card: the clip's last input frame with the cell outlined, the cell's patch, and "
             "below it where the input moved (motion energy). Its label: the slot, the cell's "
             "weight on it (and above 1/S), the slot's rank among the cell's choices, clip and "
-            "cell, the true motion the cell follows over the input, the digit."
+            "cell, the true motion the cell follows over the input, the digit"
+            + (" and its motion family." if families is not None else ".")
         )
         count = int(usage.top1_count[slot])
         if st.button(
@@ -294,8 +304,9 @@ def _named_slots(families, usage) -> None:
     ):
         if not named:
             st.caption(
-                "No slot is named by a family: none has more than half of its labelled cells "
-                "of one family. The memory's slots do not stand for the motion contexts."
+                "No slot is named by a family: none of the slots that "
+                f"{MIN_NAMING_CELLS} or more labelled cells pick has more than half of them of "
+                "one family. The memory's slots do not stand for the motion contexts."
             )
             return
         order = sorted(named, key=lambda k: -int(families[k].sum()))
@@ -314,7 +325,8 @@ def _named_slots(families, usage) -> None:
         )
         st.caption(
             "A slot is named by the motion family of more than half of the cells that pick it "
-            "first (among the cells a digit covers a quarter of or more); chance: one in six."
+            "first (among the cells a digit covers a quarter of or more), when they are "
+            f"{MIN_NAMING_CELLS} or more; chance: one in six."
         )
 
 

@@ -32,6 +32,9 @@ MIN_COVERAGE = 0.25
 # A slot is named by a family when more than half of the cells that pick it carry that family
 # (chance: one in six), so no slot has two names.
 NAMING_SHARE = 0.5
+# ... and only when at least this many labelled cells pick it: one cell is 100 % of its family,
+# and a handful may agree by chance (20 cells at one in six each: a majority about once in 10^4).
+MIN_NAMING_CELLS = 20
 
 
 def labelled_cells(family: np.ndarray, coverage: np.ndarray, min_coverage: float = MIN_COVERAGE):
@@ -190,10 +193,13 @@ def slot_families(
     return counts
 
 
-def slot_name(counts: np.ndarray, share: float = NAMING_SHARE) -> str | None:
-    """ "orbit-cw, 81 % of its cells" when one family holds `share` of a slot's cells, else None."""
+def slot_name(
+    counts: np.ndarray, share: float = NAMING_SHARE, min_cells: int = MIN_NAMING_CELLS
+) -> str | None:
+    """ "orbit-cw, 81 % of its cells" when one family holds more than `share` of a slot's
+    labelled cells and they are at least `min_cells`, else None."""
     total = int(np.sum(counts))
-    if total == 0:
+    if total == 0 or total < min_cells:
         return None
     best = int(np.argmax(counts))
     fraction = counts[best] / total
