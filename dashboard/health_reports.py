@@ -20,6 +20,7 @@ EVIDENCE: dict[str, tuple[PageSpec, str]] = {
     "reader": (views.INTERVENE, "predictions with the recall replaced"),
     "matching": (views.RECALL, "long against short recall, cell by cell"),
     "alignment": (views.RECALL, "long against short recall, cell by cell"),
+    "context": (views.ATLAS, "each slot's motion families, and its name where one dominates"),
 }
 
 

@@ -57,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="for the authors' .pt files: which of their models it is",
     )
+    parser.add_argument(
+        "--motion",
+        choices=("standard", "contexts"),
+        default=None,
+        help="the test clips: standard Moving-MNIST, or with motion contexts (adds the family "
+        "figures); default the motion the checkpoint was trained on, standard when unknown",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -78,24 +85,27 @@ def main(argv: list[str] | None = None) -> dict:
         raise ConfigError(f"--seed {args.seed}: must be at least 0")
     from lmc.checkpoint import load_checkpoint
     from lmc.data.fixed_sets import fixed_set
+    from lmc.data.moving_mnist import training_motion
 
-    model, _ = load_checkpoint(args.checkpoint, dataset=args.dataset)
+    model, metadata = load_checkpoint(args.checkpoint, dataset=args.dataset)
     if model.memory is None:
         raise CheckpointError(
             f"{args.checkpoint} has no memory (memory=False): there is no memory health to measure"
         )
+    motion = args.motion or training_motion(metadata)
     clips = fixed_set(
         "test",
         max(args.clips, 1000),
         args.short_len + args.out_len,
         image_size=model.config.image_size,
+        motion=motion,
     ).subset(slice(0, args.clips))
     report = health_check(model, clips, args.short_len, args.out_len, long_len, seed=args.seed)
     values = report.to_dict()
     if args.json:
         print(json.dumps(values, indent=1))
     else:
-        print(format_report(report, args.checkpoint))
+        print(format_report(report, f"{args.checkpoint} on {clips.source}"))
     return values
 
 

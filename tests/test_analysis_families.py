@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 
 from lmc.analysis.families import (
-    FamilyHealth,
     cell_labels,
     family_health,
     labelled_cells,
     slot_families,
     slot_name,
 )
+from lmc.analysis.health import names_context
+from lmc.analysis.health_report import FamilyHealth, HealthReport, figure_rows
 from lmc.data.motion_contexts import FAMILIES, displacement_features
 from lmc.data.moving_mnist import generate_clips
 
@@ -34,8 +35,13 @@ def test_a_memory_whose_slots_are_families_names_the_context():
     assert report.nmi_family_shuffled < 0.05 and report.nmi_cell < 0.05
     assert report.probe_readout > 0.95 and report.probe_truth > 0.95
     assert report.chance == pytest.approx(np.bincount(family.ravel()).max() / family.size)
-    assert report.names_context and report.cells == N * CELLS
-    assert report.verdict().startswith("names the motion context: its top slot follows the family")
+    assert report.cells == N * CELLS and report.probe_long_readout is None
+    assert names_context(report.nmi_family, report.nmi_family_shuffled, report.nmi_cell)
+    verdict = HealthReport(family=report).verdicts
+    assert len(verdict) == 1
+    assert verdict[0].startswith(
+        "names the motion context: its top slot follows the family (NMI 1.00"
+    )
 
 
 def test_a_positional_memory_follows_the_cell():
@@ -43,9 +49,43 @@ def test_a_positional_memory_follows_the_cell():
     top = np.broadcast_to(np.arange(CELLS), (N, CELLS))  # one slot per cell
     noise = rng.normal(size=(N, CELLS, 6))
     report = family_health(top, noise, noise, family, coverage, truth)
-    assert report.nmi_cell == pytest.approx(1.0) and not report.names_context
+    assert report.nmi_cell == pytest.approx(1.0)
+    assert not names_context(report.nmi_family, report.nmi_family_shuffled, report.nmi_cell)
     assert report.probe_readout < 0.3
-    assert report.verdict().startswith("does not name the motion context")
+    assert HealthReport(family=report).verdicts[0].startswith("does not name the motion context")
+
+
+def test_a_memory_between_follows_the_cell_more_than_the_family():
+    half = FamilyHealth(
+        nmi_family=0.3, nmi_family_shuffled=0.01, nmi_cell=0.5, probe_readout=0.4, chance=0.18
+    )
+    (verdict,) = HealthReport(family=half).verdicts
+    assert verdict.startswith("follows the cell more than the motion context: its top slot")
+    assert "(NMI 0.50) more than the family (NMI 0.30, shuffled 0.01)" in verdict
+
+
+def test_family_figures_are_one_group_of_the_report_in_and_out_of_json():
+    figures = FamilyHealth(
+        nmi_family=0.4,
+        nmi_family_shuffled=0.02,
+        nmi_cell=0.1,
+        nmi_cell_shuffled=0.03,
+        probe_readout=0.75,
+        probe_query=0.7,
+        probe_long_readout=0.8,
+        probe_truth=0.9,
+        chance=0.18,
+        cells=1234,
+    )
+    report = HealthReport(family=figures)
+    again = HealthReport.from_dict(report.to_dict())
+    assert again.family == figures
+    rows = {row.label: row.text for row in figure_rows(report)}
+    assert rows["NMI top slot ~ motion family"] == "0.400 (shuffled 0.020)"
+    assert rows["family probe, readout"] == "0.750 (chance 0.180)"
+    assert rows["labelled cells (family known)"] == "1234"
+    assert HealthReport.from_dict({}).family is None  # a standard report has no group
+    assert all("family" not in row.label for row in figure_rows(HealthReport()))
 
 
 def test_only_covered_cells_count():

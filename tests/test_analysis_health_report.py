@@ -11,6 +11,7 @@ import pytest
 
 from lmc.analysis.health_report import (
     VERDICTS,
+    FamilyHealth,
     Finding,
     HealthReport,
     figure,
@@ -92,13 +93,14 @@ def test_findings_name_their_question_and_no_page():
     assert [f.name for f in dataclasses.fields(Finding)] == ["name", "healthy", "verdict"]
     names = [f.name for f in read_report(LIVE).findings()]
     assert names == ["usage", "tuning", "knowledge", "use", "matching", "reader", "alignment"]
-    assert len(VERDICTS) == len(names)
+    assert len(VERDICTS) == len(names) + 1  # and "context", on clips with motion families
 
 
 def test_every_row_control_and_grid_column_is_a_field_of_the_report():
-    fields = {f.name for f in dataclasses.fields(HealthReport)}
-    controls = {f.metadata["control"] for f in dataclasses.fields(HealthReport)} - {None}
-    assert controls <= fields
+    for record in (HealthReport, FamilyHealth):  # the report and its group of family figures
+        fields = {f.name for f in dataclasses.fields(record)}
+        controls = {f.metadata.get("control") for f in dataclasses.fields(record)} - {None}
+        assert controls <= fields
     row = health_row(read_report(LIVE))
     assert list(row) == list(HEALTH_COLUMNS)
     assert row["slots_alive"] == 87

@@ -18,7 +18,7 @@ def _loaded(path: Path, metadata: dict | None = None) -> LoadedModel:
 
 def test_every_finding_of_a_full_report_links_a_page_of_the_menu():
     names = [f.name for f in read_report(LIVE).findings()]
-    assert set(EVIDENCE) == set(names)
+    assert set(EVIDENCE) == set(names) | {"context"}  # context: on clips with motion families
     assert {spec for spec, _ in EVIDENCE.values()} <= set(views.PAGES)
     assert EVIDENCE["use"][0] is views.INTERVENE and EVIDENCE["alignment"][0] is views.RECALL
 

@@ -83,3 +83,25 @@ def test_errors_end_in_one_line_and_status_2(tmp_path, capsys):
         capsys.readouterr().err
         == f"lmc.health: checkpoint not found: {tmp_path}/missing.safetensors\n"
     )
+
+
+@pytest.mark.slow  # three health checks
+def test_context_clips_add_the_family_figures_and_their_verdict(tmp_path, monkeypatch, capsys):
+    """A model trained on motion contexts (its metadata says so) is measured on context clips by
+    default, and the report gains the family group and the context verdict."""
+    monkeypatch.setenv("LMC_CACHE_DIR", str(tmp_path / "cache"))
+    model = build_model(ModelConfig.preset("tiny", image_size=64))
+    path = save_checkpoint(model, tmp_path / "ctx.safetensors", motion="contexts")
+    values = health.main([str(path), "--clips", "12", "--out_len", "4", "--json"])
+    capsys.readouterr()
+    family = values["family"]
+    assert family["cells"] > 0 and 0.0 <= family["probe_readout"] <= 1.0
+    assert 0.0 <= family["nmi_family"] <= 1.0 and family["chance"] >= 1 / 6
+    assert len(values["verdicts"]) == 8
+    assert any("motion context" in v for v in values["verdicts"])
+    health.main([str(path), "--clips", "12", "--out_len", "4"])
+    text = capsys.readouterr().out
+    assert "Moving-MNIST with motion contexts" in text and "NMI top slot ~ motion family" in text
+    # asked for standard clips, the same model has no family figures
+    standard = health.main([str(path), "--clips", "12", "--out_len", "4", "--motion", "standard"])
+    assert standard["family"] is None and len(standard["verdicts"]) == 7

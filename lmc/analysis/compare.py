@@ -19,7 +19,8 @@ import numpy as np
 
 from lmc.analysis import health as hl
 from lmc.analysis.dataset_pass import DatasetPass
-from lmc.analysis.families import labelled_cells, names_context
+from lmc.analysis.families import labelled_cells
+from lmc.analysis.health import names_context
 from lmc.analysis.health_report import HealthReport
 
 Names = tuple[str, str]  # how the sentences name the left and the right model
@@ -56,7 +57,7 @@ class MemorySummary:
     @property
     def names_context(self) -> bool | None:
         """Whether its top slot follows the family more than its shuffle and the cell (None
-        without families): `lmc.analysis.families.names_context`."""
+        without families): `lmc.analysis.health.names_context`."""
         if self.nmi_family is None:
             return None
         return names_context(self.nmi_family, self.nmi_family_shuffled, self.nmi_family_cell)

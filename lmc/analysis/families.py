@@ -14,11 +14,10 @@ where no digit covers the cell; coverage (N, cells).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 
-from lmc.analysis.health import MARGIN, Probe, nmi, probe, shuffled_nmi
+from lmc.analysis.health import Probe, nmi, probe, shuffled_nmi
+from lmc.analysis.health_report import FamilyHealth
 from lmc.data.motion_contexts import (
     FAMILIES,
     cell_family,
@@ -56,62 +55,6 @@ def family_name(index: int) -> str:
     return FAMILIES[index] if index >= 0 else "none"
 
 
-def names_context(nmi_family: float, nmi_family_shuffled: float, nmi_cell: float) -> bool:
-    """A memory names the motion context when its top slot follows the family above the
-    family's shuffle (by health.MARGIN) and more than the cell, over the same labelled cells."""
-    return nmi_family > nmi_family_shuffled + MARGIN and nmi_family > nmi_cell
-
-
-@dataclass
-class FamilyHealth:
-    """What the memory knows of the motion family, each figure beside its control.
-
-    nmi_family / nmi_family_shuffled: NMI of each labelled cell's top slot with its family, and
-    with the families shuffled; nmi_cell: the same cells' top slot with their cell index (the
-    positional reading to beat). probe_readout / probe_query: the family told from the readout
-    and from the query (LDA, 5 folds) with chance; probe_truth: from the covering digit's input
-    displacements, the ceiling. cells: how many (clip, cell) pairs were labelled.
-    """
-
-    nmi_family: float
-    nmi_family_shuffled: float
-    nmi_cell: float
-    nmi_cell_shuffled: float
-    probe_readout: float
-    probe_query: float
-    probe_truth: float
-    chance: float
-    cells: int
-
-    def to_dict(self) -> dict[str, float | int]:
-        return asdict(self)
-
-    @property
-    def names_context(self) -> bool:
-        """Its top slot follows the family, above its shuffle and above the cell."""
-        return names_context(self.nmi_family, self.nmi_family_shuffled, self.nmi_cell)
-
-    def verdict(self) -> str:
-        """One sentence, with the numbers it was drawn from."""
-        family = f"NMI {self.nmi_family:.2f}, shuffled {self.nmi_family_shuffled:.2f}"
-        cell = f"NMI {self.nmi_cell:.2f}"
-        probe_text = (
-            f"the readout tells the family {self.probe_readout:.2f} of the time "
-            f"(chance {self.chance:.2f}, from the true input motion {self.probe_truth:.2f})"
-        )
-        if self.names_context:
-            return (
-                f"names the motion context: its top slot follows the family ({family}) more "
-                f"than the cell ({cell}); {probe_text}"
-            )
-        if self.nmi_family <= self.nmi_family_shuffled + MARGIN:
-            return f"does not name the motion context: its top slot ignores the family ({family}); {probe_text}"
-        return (
-            f"follows the cell more than the motion context: its top slot follows the cell "
-            f"({cell}) more than the family ({family}); {probe_text}"
-        )
-
-
 def family_health(
     top_slot: np.ndarray,
     readouts: np.ndarray,
@@ -119,21 +62,22 @@ def family_health(
     family: np.ndarray,
     coverage: np.ndarray,
     truth_features: np.ndarray,
+    long_readouts: np.ndarray | None = None,
     min_coverage: float = MIN_COVERAGE,
     seed: int = 0,
 ) -> FamilyHealth:
-    """The family figures over the labelled cells of N clips.
+    """The family figures (`health_report.FamilyHealth`) over the labelled cells of N clips.
 
     truth_features: (N, cells, F) each cell's covering digit's `displacement_features` over the
-    input frames (the probe's ceiling).
+    input frames (the probe's ceiling); long_readouts: the long window's readouts, for their
+    probe (None: not measured).
     """
     top_slot = np.asarray(top_slot)
     n, cells = top_slot.shape
-    for name, array in (
-        ("readouts", readouts),
-        ("queries", queries),
-        ("truth_features", truth_features),
-    ):
+    arrays = [("readouts", readouts), ("queries", queries), ("truth_features", truth_features)]
+    if long_readouts is not None:
+        arrays.append(("long_readouts", long_readouts))
+    for name, array in arrays:
         if np.shape(array)[:2] != (n, cells):
             raise ValueError(f"{name} has shape {np.shape(array)}, expected ({n}, {cells}, ...)")
     keep = labelled_cells(family, coverage, min_coverage)
@@ -147,6 +91,9 @@ def family_health(
     readout: Probe = probe(np.asarray(readouts)[keep], labels, seed=seed)
     query: Probe = probe(np.asarray(queries)[keep], labels, seed=seed)
     truth: Probe = probe(np.asarray(truth_features)[keep], labels, seed=seed)
+    long = (
+        None if long_readouts is None else probe(np.asarray(long_readouts)[keep], labels, seed=seed)
+    )
     return FamilyHealth(
         nmi_family=nmi(slots, labels),
         nmi_family_shuffled=shuffled_nmi(slots, labels, seed=seed),
@@ -154,6 +101,7 @@ def family_health(
         nmi_cell_shuffled=shuffled_nmi(slots, cell_index, seed=seed),
         probe_readout=readout.accuracy,
         probe_query=query.accuracy,
+        probe_long_readout=None if long is None else long.accuracy,
         probe_truth=truth.accuracy,
         chance=readout.chance,
         cells=int(keep.sum()),

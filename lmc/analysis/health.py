@@ -125,6 +125,13 @@ def shuffled_nmi(a: np.ndarray, b: np.ndarray, seed: int = 0, repeats: int = 5) 
     return float(np.mean([nmi(a, rng.permutation(b)) for _ in range(repeats)]))
 
 
+def names_context(nmi_family: float, nmi_family_shuffled: float, nmi_cell: float) -> bool:
+    """A memory names the motion context (clips of `lmc.data.motion_contexts`) when its top slot
+    follows the family above the family's shuffle (by MARGIN) and more than the cell, over the
+    same labelled cells: the one rule of the health verdict, Compare and the study."""
+    return nmi_family > nmi_family_shuffled + MARGIN and nmi_family > nmi_cell
+
+
 # ----------------------------------------------------------------------------- what the recall knows
 
 

@@ -22,7 +22,8 @@ import torch
 
 from lmc.analysis import health as hl
 from lmc.analysis.dataset_pass import DatasetPass, run_dataset_pass
-from lmc.analysis.health_report import HealthReport, health_path, read_report
+from lmc.analysis.families import cell_labels, family_health
+from lmc.analysis.health_report import FamilyHealth, HealthReport, health_path, read_report
 from lmc.data.moving_mnist import MovingMNISTClips
 from lmc.metrics import mse as frame_mse
 from lmc.nn.memory import MemoryOverride
@@ -124,7 +125,33 @@ def _pass(model, clips: MovingMNISTClips, short_len: int, long_len: int | None) 
         positions=clips.positions,
         velocities=clips.velocities,
         labels=clips.labels,
+        families=clips.families,
     )
+
+
+def _family_figures(
+    sample: DatasetPass, clips: MovingMNISTClips, short_len: int, seed: int
+) -> FamilyHealth | None:
+    """The motion-context figures of clips with families; None for standard ones, or when no
+    cell is covered well enough to be labelled."""
+    if not sample.has_families:
+        return None
+    _, _, truth = cell_labels(
+        clips.positions, clips.families, slice(0, short_len), clips.frames.shape[-1], sample.grid
+    )
+    try:
+        return family_health(
+            sample.short_weights.argmax(axis=-1),
+            sample.short_readout,
+            sample.short_query,
+            sample.cell_family,
+            sample.family_coverage,
+            truth,
+            long_readouts=sample.long_readout,
+            seed=seed,
+        )
+    except ValueError:  # too few labelled cells: the figures are not measured
+        return None
 
 
 def health_check(
@@ -208,6 +235,7 @@ def health_check(
         alignment_top1_chance=align.top1_chance,
         alignment_kl=align.kl,
         alignment_kl_chance=align.kl_chance,
+        family=_family_figures(sample, clips, short_len, seed),
     )
     report.seconds = time.perf_counter() - start
     return report

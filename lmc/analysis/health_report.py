@@ -46,6 +46,35 @@ SHUFFLED = "{:.3f} (shuffled {:.3f})"
 
 
 @dataclass
+class FamilyHealth:
+    """What the memory knows of the motion family, on clips with motion contexts
+    (`lmc.analysis.families` measures it over the labelled cells: a family's digit covers at
+    least a quarter of the cell per input frame). Each figure beside its control: the NMI with the
+    families shuffled, the same cells' NMI with their cell index (the positional reading to
+    beat), the probes beside chance and beside the probe on the true input displacements of the
+    cell's digit (the ceiling: what a perfect reader of the input could tell)."""
+
+    nmi_family: float | None = figure(
+        "NMI top slot ~ motion family", "nmi_family_shuffled", SHUFFLED
+    )
+    nmi_family_shuffled: float | None = figure()
+    nmi_cell: float | None = figure(
+        "NMI top slot ~ cell, the same cells", "nmi_cell_shuffled", SHUFFLED
+    )
+    nmi_cell_shuffled: float | None = figure()
+    probe_readout: float | None = figure("family probe, readout", "chance", CHANCE)
+    probe_query: float | None = figure("family probe, query", "chance", CHANCE)
+    probe_long_readout: float | None = figure(
+        "family probe, long window's readout", "chance", CHANCE
+    )
+    probe_truth: float | None = figure(
+        "family probe, true input motion (ceiling)", "chance", CHANCE
+    )
+    chance: float | None = figure()
+    cells: int | None = figure("labelled cells (family known)", fmt="{:d}")
+
+
+@dataclass
 class HealthReport:
     """Every figure of a health check (`lmc.analysis.health_check`); see docs/memory-health.md."""
 
@@ -138,6 +167,10 @@ class HealthReport:
         "KL(long || short), nats", "alignment_kl_chance", "{:.4f} (other clip {:.4f})"
     )
     alignment_kl_chance: float | None = figure()
+
+    # Motion contexts: on clips whose digits follow motion families, what the memory knows of the
+    # family (None on standard Moving-MNIST, where every digit bounces).
+    family: FamilyHealth | None = None
 
     # ------------------------------------------------------------------------- derived
 
@@ -414,6 +447,36 @@ def alignment_verdict(r: HealthReport) -> Finding | None:
     )
 
 
+def context_verdict(r: HealthReport) -> Finding | None:
+    """Does the memory name the motion context (`hl.names_context`)?"""
+    f = r.family
+    needed = ("nmi_family", "nmi_family_shuffled", "nmi_cell", "probe_readout", "chance")
+    if f is None or any(getattr(f, name, None) is None for name in needed):
+        return None
+    family = f"NMI {f.nmi_family:.2f}, shuffled {f.nmi_family_shuffled:.2f}"
+    cell = f"NMI {f.nmi_cell:.2f}"
+    truth = "" if f.probe_truth is None else f", from the true input motion {f.probe_truth:.2f}"
+    probe = (
+        f"the readout tells the family {f.probe_readout:.2f} of the time (chance {f.chance:.2f}"
+        f"{truth})"
+    )
+    if hl.names_context(f.nmi_family, f.nmi_family_shuffled, f.nmi_cell):
+        return Finding(
+            "context",
+            True,
+            f"names the motion context: its top slot follows the family ({family}) more than "
+            f"the cell ({cell}); {probe}",
+        )
+    if f.nmi_family <= f.nmi_family_shuffled + hl.MARGIN:
+        word = f"does not name the motion context: its top slot ignores the family ({family})"
+    else:
+        word = (
+            f"follows the cell more than the motion context: its top slot follows the cell "
+            f"({cell}) more than the family ({family})"
+        )
+    return Finding("context", False, f"{word}; {probe}")
+
+
 # The questions a report answers, in the order the CLI, the card and the dashboard say them.
 VERDICTS: tuple[Callable[[HealthReport], Finding | None], ...] = (
     usage_verdict,
@@ -423,4 +486,5 @@ VERDICTS: tuple[Callable[[HealthReport], Finding | None], ...] = (
     matching_verdict,
     reader_verdict,
     alignment_verdict,
+    context_verdict,
 )

@@ -32,7 +32,28 @@ HEALTH_COLUMNS = (
     "uniform_change",
     "alignment_top1",
     "alignment_top1_chance",
+    # On clips with motion contexts, the family figures (`HealthReport.family`), NaN elsewhere:
+    # each `family_<name>` column is the group's field <name> (family_nmi: nmi_family).
+    "family_nmi",
+    "family_nmi_shuffled",
+    "family_nmi_cell",
+    "family_probe_readout",
+    "family_probe_query",
+    "family_probe_long_readout",
+    "family_probe_truth",
+    "family_chance",
 )
+FAMILY_PREFIX = "family_"
+
+
+def _column(report: HealthReport, column: str):
+    """A column's value: a field or property of the report, or of its family group."""
+    if not column.startswith(FAMILY_PREFIX):
+        return getattr(report, column)
+    if report.family is None:
+        return None
+    name = column.removeprefix(FAMILY_PREFIX)
+    return getattr(report.family, "nmi_" + name if name in ("nmi", "nmi_shuffled") else name)
 
 
 def _fingerprint(path: Path) -> list[int]:
@@ -44,7 +65,8 @@ def run_health(
     run_dir: str | Path, *, which: str = "best", split: str = "val", clips: int = 256
 ) -> HealthReport | None:
     """The health report of one run's `which` checkpoint ("best" or "last"), or None for a run
-    without memory."""
+    without memory. The clips are of the generator's motion the run was trained on (with motion
+    contexts, the report has the family figures)."""
     from lmc.analysis.health_check import health_check
     from lmc.checkpoint import load_checkpoint
     from lmc.data.fixed_sets import fixed_set
@@ -55,7 +77,9 @@ def run_health(
     config = json.loads((run_dir / "config.json").read_text())
     if not config["model"]["memory"]:
         return None
-    cache = run_dir / f"health-{which}-{split}{clips}.json"
+    motion = config["train"].get("motion", "standard")
+    suffix = "" if motion == "standard" else f"-{motion}"
+    cache = run_dir / f"health-{which}-{split}{clips}{suffix}.json"
     if cache.is_file():
         stored = json.loads(cache.read_text())
         if stored.get("checkpoint") == _fingerprint(checkpoint):
@@ -63,7 +87,9 @@ def run_health(
     train = config["train"]
     short_len, out_len = train["short_len"], train["out_len"]
     size = config["model"]["image_size"]
-    sample = fixed_set(split, None, short_len + out_len, image_size=size).subset(slice(0, clips))
+    sample = fixed_set(split, None, short_len + out_len, image_size=size, motion=motion).subset(
+        slice(0, clips)
+    )
     model, _ = load_checkpoint(checkpoint)
     report = health_check(model, sample, short_len, out_len)
     record = {"checkpoint": _fingerprint(checkpoint), "report": report.to_dict()}
@@ -76,7 +102,7 @@ def health_row(report: HealthReport | None) -> dict[str, float]:
     """The HEALTH_COLUMNS of one report (NaN for a run without memory or a figure it lacks)."""
     if report is None:
         return dict.fromkeys(HEALTH_COLUMNS, math.nan)
-    values = {k: getattr(report, k) for k in HEALTH_COLUMNS}
+    values = {k: _column(report, k) for k in HEALTH_COLUMNS}
     return {k: math.nan if v is None else v for k, v in values.items()}
 
 
