@@ -3,14 +3,15 @@
 The router: it sets the page up, restores the shared state (dashboard/widget_state.py,
 dashboard/startup.py) and the view a link names (dashboard/url_state.py), draws the sidebar, runs
 the page chosen in the menu and writes the view back into the URL. Pages are listed
-in dashboard/views/__init__.py. `dashboard` is an installed package (pip install -e .).
+in dashboard/views/__init__.py. `dashboard` imports from the folder above this one: the
+repository root, or lmc_cli/apps in an installed wheel (`lmc dashboard` puts it on PYTHONPATH).
 """
 
 import streamlit as st
 
 from dashboard import startup, url_state, widget_state, widgets
 from dashboard.page_stop import PageStopped
-from dashboard.views import available
+from dashboard.views import PAGES
 from lmc.allocator import keep_freed_memory
 
 keep_freed_memory()  # the server's process keeps freed memory for the next pass (once per process)
@@ -18,7 +19,7 @@ keep_freed_memory()  # the server's process keeps freed memory for the next pass
 st.set_page_config(page_title="LMC-Memory dashboard", page_icon=":material/memory:", layout="wide")
 
 sections: dict[str, list] = {}
-for spec in available():
+for spec in PAGES:
     sections.setdefault(spec.section, []).append(
         st.Page(spec.file, title=spec.title, icon=spec.icon, default=spec.default)
     )

@@ -40,8 +40,10 @@ from lmc.analysis.probe import family_probe, motion_probe
 from lmc.analysis.uploads import array_to_clip_frames
 from lmc.data.motion_contexts import FAMILIES
 
-# The Input page's sources, in its order; a link names the first, second and fourth.
-SOURCES = ("Test set", "Motion probe", "Upload", "Dataset file", "Frame folder")
+# The Input page's sources, each named once, in the page's order; a link names three of them.
+TEST_SET, MOTION_PROBE, UPLOAD = "Test set", "Motion probe", "Upload"
+DATASET_FILE, FRAME_FOLDER = "Dataset file", "Frame folder"
+SOURCES = (TEST_SET, MOTION_PROBE, UPLOAD, DATASET_FILE, FRAME_FOLDER)
 # The motion probe's settings: the Input page's widgets and the URL (dashboard/url_state.py)
 # share these ranges (low, high, step) and defaults.
 PROBE_INPUT = 10  # frames of a probe the model sees

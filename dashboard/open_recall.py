@@ -55,7 +55,7 @@ def open_on_recall(loaded, sample, position: int, cell: int, phase: str) -> None
         return
     input_state.set_input(clip, origin)
     if origin is not None:  # the Input page's test-set picker shows the same clip
-        st.session_state[Input.SOURCE] = input_state.SOURCES[0]
+        st.session_state[Input.SOURCE] = input_state.TEST_SET
         st.session_state[Input.TEST_INDEX] = origin[1]
     st.session_state[Recall.CELL] = int(cell)
     st.session_state[Recall.PHASE] = phase

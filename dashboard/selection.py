@@ -1,11 +1,10 @@
 """Plotly selection events (`st.plotly_chart(..., on_select=...)`) -> the ids of what was picked.
 
 A figure that answers clicks gives each clickable point its id as customdata: a number, or a row
-whose first column is the id (the usage bars carry (slot, mean weight)). What arrives in the
-event depends on how the figure was sent: a 1-D numpy array comes back as plain numbers, a row
-of a 2-D numpy array as a typed array, which the browser turns into {"0": .., "1": ..}, and an
-array Plotly did not unpack as its base-64 form {"dtype": "f8", "bdata": "...", "shape": "4, 2"}.
-`customdata` reads all of them; `selected_ids` is what the click handlers call.
+whose first column is the id (the usage bars carry (slot, mean weight)). The figures pass their
+customdata as plain lists (`.tolist()`), never numpy arrays: Plotly would send an array base-64
+encoded, and the browser would hand a row of it back as a typed array ({"0": .., "1": ..}).
+Plain lists come back as plain numbers and lists; `selected_ids` is what the click handlers call.
 
 A click selects one point, a box or a lasso all the points inside: Streamlit sends both as the
 same list of points, so the handlers need not tell them apart. A Plotly heatmap answers no
@@ -15,11 +14,8 @@ marker on each cell; a point without customdata can still be named by its x or y
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from typing import Any
-
-import numpy as np
 
 
 def selected_points(event: Any) -> list[dict]:
@@ -34,35 +30,13 @@ def selected_points(event: Any) -> list[dict]:
     return [p for p in points if isinstance(p, Mapping)] if isinstance(points, list) else []
 
 
-def _decode_typed_array(spec: Mapping, index: int | None) -> Any:
-    """Plotly's base-64 array {"dtype", "bdata"[, "shape"]} -> a number or a list. Such a spec
-    is the whole trace's customdata, which Plotly did not unpack per point: with the point's
-    `index`, its entry (a number, or a row of a 2-D array) is returned."""
-    array = np.frombuffer(base64.b64decode(spec["bdata"]), dtype=np.dtype(spec["dtype"]))
-    shape = spec.get("shape")
-    if shape:
-        dims = [int(d) for d in str(shape).split(",")] if isinstance(shape, str) else list(shape)
-        array = array.reshape(dims)
-    if index is not None and 0 <= index < len(array):
-        array = array[index]
-    return array.item() if array.size == 1 else array.tolist()
-
-
 def customdata(point: Mapping) -> Any:
-    """One point's customdata as a plain number or list, None when it has none."""
+    """One point's customdata: a number or a list (a row), None when it has none or holds
+    anything else."""
     value = point.get("customdata")
-    if isinstance(value, Mapping):
-        if "bdata" in value and "dtype" in value:
-            try:
-                return _decode_typed_array(value, point.get("point_index"))
-            except (TypeError, ValueError):  # not base 64, an unknown dtype, a wrong shape
-                return None
-        if value and all(str(k).isdigit() for k in value):  # a typed array, JSON-encoded
-            return [value[k] for k in sorted(value, key=int)]
-        return None
     if isinstance(value, tuple):
         return list(value)
-    return value
+    return value if isinstance(value, int | float | list) else None
 
 
 def selected_ids(event: Any, column: int = 0, axis: str | None = None) -> list[int]:

@@ -31,8 +31,10 @@ import streamlit as st
 
 from dashboard import startup, test_set, url_memory, views
 from dashboard.input_state import (
+    DATASET_FILE,
+    MOTION_PROBE,
     PROBE_MAX_DIGITS,
-    SOURCES,
+    TEST_SET,
     Probe,
     current_input,
     dataset_array,
@@ -73,7 +75,7 @@ from lmc.official import DATASETS
 
 KEEP_WRITTEN = 8  # how many of the session's own recent URLs are not taken for a new link
 # A link's inputs and the Input page's sources they open.
-INPUTS = {"test": SOURCES[0], "probe": SOURCES[1], "file": SOURCES[3]}
+INPUTS = {"test": TEST_SET, "probe": MOTION_PROBE, "file": DATASET_FILE}
 LAYOUTS = ("TN", "NT")
 PROBE_PARAMS = ("digits", "direction", "speed", "turn", "future", "family", "seed")
 GLOBAL_PARAMS = ("model", "dataset", "testset", "input", "clip", "file", "layout", *PROBE_PARAMS)

@@ -361,15 +361,6 @@ def trajectory_figure(motion, short_len: int, image_size: int):
 
 
 # ------------------------------------------------------------------------------- streamlit
-def markdown_table(rows: list[dict], right: tuple[str, ...] = ()) -> str:
-    """A small table as Markdown. The first page uses it instead of st.dataframe, whose first
-    call imports pandas (a fifth of a second on a busy CPU)."""
-    columns = list(rows[0])
-    rule = ["---:" if c in right else ":---" for c in columns]
-    lines = [columns, rule, *([str(r[c]) for c in columns] for r in rows)]
-    return "\n".join("| " + " | ".join(line) + " |" for line in lines)
-
-
 def score_columns() -> dict:
     """Number formats of the score tables: enough digits to compare, no more."""
     number = st.column_config.NumberColumn

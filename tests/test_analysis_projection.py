@@ -81,3 +81,13 @@ def test_projection_round_trip(tmp_path):
     np.testing.assert_array_equal(back.contexts, proj.contexts)
     np.testing.assert_array_equal(back.slots, proj.slots)
     assert back.method == "pca" and pj.load_projection(tmp_path / "none.npz") is None
+
+
+@pytest.mark.parametrize("addressing", ["cosine", "standardized"])
+def test_the_bound_formula_shown_beside_the_number_computes_it(addressing):
+    # The caption's symbols, read as Python: the text says what max_weight computes.
+    text = pj.MAX_WEIGHT_FORMULA[addressing].replace("−", "-").replace(") e^(", ")*exp(")
+    text = text.replace("e^(", "exp(").replace("√(", "sqrt(").replace(") T", ")*T")
+    for size, temperature in [(100, 1.0), (10, 0.3), (2, 2.0)]:
+        value = eval(text, {"exp": np.exp, "sqrt": np.sqrt, "S": size, "T": temperature})
+        assert value == pytest.approx(pj.max_weight(size, temperature, addressing))

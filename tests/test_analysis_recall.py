@@ -54,6 +54,36 @@ def test_recall_stats_of_a_softmax():
     assert stats.top.slots[:, 0].tolist() == [0, 0]
 
 
+def test_cell_specific_takes_out_what_every_cell_shares():
+    shared = np.array([0.5, 0.3, 0.2])
+    w = np.stack([shared, shared, [0.2, 0.3, 0.5]])
+    out = rc.cell_specific(w)
+    mean = w.mean(axis=0)
+    np.testing.assert_allclose(out, w - mean)
+    np.testing.assert_allclose(out.sum(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(rc.cell_specific(np.stack([w, 2 * w]))[1], 2 * out)  # per clip
+
+
+def test_addressing_measures_by_name():
+    cos = np.array([[1.0, -1.0, 0.0], [0.0, 0.5, 0.0]])
+    w = np.exp(cos) / np.exp(cos).sum(-1, keepdims=True)
+    arrays = rc.TraceArrays(np.zeros((2, 4)), cos, w, np.zeros((2, 4)), (1, 2), 2)
+    expected = {
+        "centred": (w - 1 / 3, True),
+        "cell-specific": (w - w.mean(axis=0), True),
+        "cosine": (cos, True),
+        "rank": (np.array([[0, 2, 1], [1, 0, 2]]), False),
+        "weight": (w, False),
+    }
+    assert set(expected) == set(rc.ADDRESSING_MEASURES)
+    for kind, (values, diverging) in expected.items():
+        got, got_diverging = rc.addressing_measure(arrays, kind)
+        assert got.dtype == np.float64 and got_diverging is diverging
+        np.testing.assert_allclose(got, values)
+    with pytest.raises(ValueError, match="unknown measure 'entropy': the measures are centred, "):
+        rc.addressing_measure(arrays, "entropy")
+
+
 @pytest.fixture
 def tiny():
     torch.manual_seed(0)

@@ -54,14 +54,19 @@ def test_animation_is_cached_by_content_not_by_name():
     assert widgets.animation([("uploaded method", other.copy())], short_len=2) == second
 
 
+def test_every_page_of_the_menu_has_its_file():
+    assert len({spec.file for spec in views.PAGES}) == len(views.PAGES) == 10
+    assert [spec.file for spec in views.PAGES if not (views.DASHBOARD / spec.file).is_file()] == []
+
+
 def test_model_page_shows_the_demo_and_what_it_is(app):
     assert app.title[0].value == "Model"
     assert "bundled demo" in sidebar_text(app) and "test clip 0" in sidebar_text(app)
     assert app.segmented_control(key=Model.SOURCE).value == "Bundled demo"
     assert any("Tiny test model" in m.value for m in app.markdown)  # the model card
-    tables = " ".join(m.value for m in app.markdown)
-    assert "`memory_size` | 10 |" in tables  # the configuration
-    assert "`memory.slots` | 80 |" in tables  # parameter counts: 10 slots x 8
+    config, parts = app.table[0].value, app.table[-1].value  # st.table: DataFrames
+    assert config.set_index("field")["value"]["`memory_size`"] == "10"
+    assert parts.set_index("part")["parameters"]["`memory.slots`"] == "80"  # 10 slots x 8
     assert not app.error
 
 
@@ -376,4 +381,5 @@ def test_a_hostile_model_card_fetches_nothing_and_bad_metrics_do_not_break_the_p
     shown = " ".join(m.value for m in app.markdown)
     assert "https://tracker.example/p.png" in shown and "image not shown: who opened me" in shown
     assert "![" not in shown
-    assert "not a number" in shown and "0.5" in shown
+    scores = app.table[1].value  # st.table of the validation scores saved with it
+    assert scores.to_dict("records") == [{"MSE": "not a number", "SSIM": "0.5"}]

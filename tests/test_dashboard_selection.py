@@ -1,13 +1,12 @@
-"""dashboard.selection: Plotly selection events -> ids, in every form the customdata arrives in.
+"""dashboard.selection: Plotly selection events -> ids.
 
-The oracle for the base-64 form is Plotly's own encoder (plotly.io.to_json of the dashboard's
-figures) and numpy's bytes; the other forms are events that Streamlit 1.67 sent from Chromium for
-clicks and a lasso on the dashboard's figures (tests/data/plotly_selection_events.json: a usage
-bar, a dead-slot marker, a marker of the addressing heatmap, a context and a slot of the
-embedding map, a lasso over the map).
+The clickable figures send their customdata as plain lists, which Plotly's own encoder
+(plotly.io.to_json) keeps as lists; each point's entry is what its click carries. The other
+events are what Streamlit 1.67 sent from Chromium for clicks and a lasso on the dashboard's
+figures (tests/data/plotly_selection_events.json: a dead-slot marker, a context and a slot of the
+embedding map, a lasso over the map); the browser tests click the bars and heatmaps themselves.
 """
 
-import base64
 import json
 from pathlib import Path
 
@@ -44,87 +43,18 @@ def test_plain_numbers_and_rows():
     )
     assert selected_ids(picked) == [3, 7, -3, 5]
     assert selected_ids(event({"customdata": [7, 2]}), column=1) == [2]
-
-
-def test_a_typed_array_row_as_the_browser_sends_it():
-    # A click on bar 2 of a Bar trace whose customdata is a (slots, 2) float array.
-    click = {"curve_number": 0, "point_index": 2, "x": 2, "customdata": {"0": 2, "1": 1}}
-    assert customdata(click) == [2, 1]
-    assert selected_ids(event(click)) == [2]
-    ten = {str(i): float(i) for i in range(12)}  # keys in numeric order, not text order
-    assert customdata({"customdata": ten}) == [float(i) for i in range(12)]
-
-
-def test_base64_arrays_from_plotly_itself():
-    mean_centred = np.array([0.01, -0.02, 0.0, 0.03])
-    usage = mw.usage_figure(
-        np.array([0.5, 0.3, 0.2, 0.0]), mean_centred, np.array([0, 0, 0, 1], bool), 1
-    )
-    spec = sent_customdata(usage, 0)
-    assert set(spec) >= {"dtype", "bdata"}  # plotly encodes the 2-D array, with its shape
-    for slot in range(4):
-        point = {"point_index": slot, "customdata": spec}
-        assert customdata(point) == [slot, mean_centred[slot]]
-        assert selected_ids(event(point)) == [slot]
-    grid = mw.grid_figure(np.zeros((64, 64)), (4, 4))
-    cells = sent_customdata(grid, 1)
-    assert isinstance(cells, dict) and "bdata" in cells  # 1-D ints, base 64 as well
-    assert selected_ids(event({"point_index": 5, "customdata": cells})) == [5]
-    assert customdata({"customdata": cells}) == list(range(16))  # no index: the whole array
-
-
-def test_base64_without_a_point_index():
-    row = np.array([4, 9], dtype=np.int32)
-    spec = {"dtype": "i4", "bdata": base64.b64encode(row.tobytes()).decode()}
-    assert customdata({"customdata": spec}) == [4, 9]
-    assert selected_ids(event({"customdata": spec}), column=1) == [9]
-    single = {"dtype": "u1", "bdata": base64.b64encode(bytes([6])).decode()}
-    assert selected_ids(event({"customdata": single})) == [6]
+    assert customdata({"customdata": (4, 0.5)}) == [4, 0.5] and customdata({"x": 1}) is None
 
 
 def test_values_that_are_not_ids_are_left_out():
     picked = event(
-        {"customdata": "slot"}, {"customdata": float("nan")}, {"customdata": {"a": 1}}, "x"
+        {"customdata": "slot"},
+        {"customdata": float("nan")},
+        {"customdata": {"0": 1}},  # a typed array's row: the figures send lists, not arrays
+        "x",
     )
     assert selected_ids(picked) == []
     assert selected_ids(event({"customdata": [1]}), column=1) == []
-
-
-def b64(array: np.ndarray, shape: bool = True) -> dict:
-    """An array in Plotly's base-64 form, written from numpy's bytes (little-endian)."""
-    array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))
-    spec = {"dtype": array.dtype.str[1:], "bdata": base64.b64encode(array.tobytes()).decode()}
-    if shape and array.ndim > 1:
-        spec["shape"] = ", ".join(map(str, array.shape))
-    return spec
-
-
-def test_base64_rows_of_every_dtype_and_shape_spelling():
-    for dtype in ("f8", "f4", "i4", "i2", "u2", "i1", "u1"):
-        rows = np.array([[5, 1], [9, 2], [3, 7]], dtype=dtype)
-        spec = b64(rows)
-        assert spec["shape"] == "3, 2"
-        for i, (cell, slot) in enumerate(rows.tolist()):
-            point = {"point_index": i, "customdata": spec}
-            assert customdata(point) == [cell, slot]
-            assert selected_ids(event(point)) == [cell]
-            assert selected_ids(event(point), column=1) == [slot]
-        as_list = dict(spec, shape=[3, 2])  # a shape given as a list, not as text
-        assert selected_ids(event({"point_index": 2, "customdata": as_list})) == [3]
-    flat = b64(np.array([[5, 1], [9, 2]], dtype="i4"), shape=False)
-    assert customdata({"point_index": 3, "customdata": flat}) == 2  # no shape: a flat array
-
-
-def test_broken_base64_gives_no_id_and_no_error():
-    good = b64(np.array([[1, 2], [3, 4]], dtype="i4"))
-    for bad in (
-        dict(good, bdata="not base 64!"),
-        dict(good, dtype="bogus"),
-        dict(good, shape="3, 3"),  # 4 numbers cannot be 3 x 3
-        dict(good, bdata=base64.b64encode(b"abc").decode()),  # 3 bytes are no whole i4
-    ):
-        picked = event({"point_index": 0, "customdata": bad}, {"customdata": 8})
-        assert selected_ids(picked) == [8]
 
 
 def test_a_point_without_customdata_is_named_by_its_coordinate_when_asked():
@@ -140,11 +70,6 @@ def test_a_point_without_customdata_is_named_by_its_coordinate_when_asked():
 
 
 def test_events_chromium_sent():
-    assert selected_ids(EVENTS["usage_bar_3"]) == [3]  # a row of the (slot, mean) array
-    assert customdata(selected_points(EVENTS["usage_bar_3"])[0]) == [3, 0.02]
-    heat = EVENTS["heatmap_marker_cell_2_slot_1"]  # markers carry (cell, slot, value)
-    assert selected_ids(heat) == [2] and selected_ids(heat, column=1) == [1]
-    assert selected_ids(heat, axis="y") == [2]
     assert selected_ids(EVENTS["embedding_context_2"]) == [2]
     assert selected_ids(EVENTS["embedding_slot_1"]) == [-2]  # slot k is -1 - k
     lasso = EVENTS["embedding_lasso"]
@@ -153,12 +78,51 @@ def test_events_chromium_sent():
     assert selected_ids(lasso) == [5, 1, 2, 3, 4, -1]
 
 
-def test_the_addressing_heatmap_marker_under_each_cell():
-    values = np.random.default_rng(0).normal(size=(16, 10))
-    fig = mw.weights_heatmap(values, "w", 0)
-    spec = sent_customdata(fig, 1)
-    assert selected_points(event()) == []
-    for cell, slot in ((0, 0), (5, 7), (15, 9)):
-        point = {"point_index": cell * 10 + slot, "customdata": spec}
-        assert selected_ids(event(point)) == [cell]
-        assert customdata(point) == [cell, slot, values[cell, slot]]
+def _clickable_figures() -> dict:
+    """Each figure that answers clicks, with (trace, what a point's customdata must hold)."""
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(16, 10))
+    mean_centred = np.array([0.01, -0.02, 0.0, 0.03])
+    usage = mw.usage_figure(
+        np.array([0.5, 0.3, 0.2, 0.0]), mean_centred, np.array([0, 0, 0, 1], bool), 1
+    )
+    return {
+        "usage bars (slot, mean w - 1/S)": (
+            usage,
+            0,
+            [[slot, float(mean_centred[slot])] for slot in range(4)],
+        ),
+        "query grid (cell)": (mw.grid_figure(np.zeros((64, 64)), (4, 4)), 1, list(range(16))),
+        "addressing markers (cell, slot, value)": (
+            mw.weights_heatmap(values, "w", 0),
+            1,
+            [[c, s, values[c, s]] for c in range(16) for s in range(10)],
+        ),
+    }
+
+
+def test_clickable_figures_send_plain_lists_that_read_back_as_ids():
+    for name, (fig, trace, expected) in _clickable_figures().items():
+        sent = sent_customdata(fig, trace)
+        assert isinstance(sent, list), name  # not Plotly's base-64 {"dtype", "bdata"}
+        np.testing.assert_allclose(np.array(sent, dtype=float), np.array(expected, dtype=float))
+        for index, entry in enumerate(sent):
+            point = {"point_index": index, "customdata": entry}
+            first = expected[index][0] if isinstance(expected[index], list) else expected[index]
+            assert selected_ids(event(point)) == [int(first)], name
+    heat = sent_customdata(_clickable_figures()["addressing markers (cell, slot, value)"][0], 1)
+    assert selected_ids(event({"customdata": heat[57]}), column=1) == [7]  # cell 5, slot 7
+
+
+def test_the_embedding_map_sends_contexts_and_slots_as_plain_ids():
+    coords = np.random.default_rng(1).normal(size=(6, 2))
+    hover = [f"p{i}" for i in range(6)]
+    direction = np.array([np.nan, -120.0, -60.0, 0.0, 60.0, 120.0])  # context 0: no digit
+    for fig in (
+        mw.embedding_figure(coords, direction, "direction", "cyclic", hover, coords[:2]),
+        mw.embedding_figure(coords, np.arange(6) % 2, "digit", "category", hover, coords[:2]),
+    ):
+        sent = [t.get("customdata") for t in json.loads(pio.to_json(fig))["data"]]
+        assert all(isinstance(data, list) for data in sent if data is not None)
+        ids = sorted(i for data in sent if data is not None for i in data)
+        assert ids == [-2, -1, 0, 1, 2, 3, 4, 5]  # every context, and slot k as -1 - k

@@ -139,7 +139,9 @@ def weights_heatmap(
             y=cell_grid.ravel(),
             mode="markers",
             marker=dict(size=6, opacity=0),
-            customdata=np.stack([cell_grid.ravel(), slot_grid.ravel(), values.ravel()], axis=1),
+            customdata=np.stack(
+                [cell_grid.ravel(), slot_grid.ravel(), values.ravel()], axis=1
+            ).tolist(),
             hovertemplate="cell %{y} · slot %{x}<br>"
             + title
             + " %{customdata[2]:.4f}<extra></extra>",

@@ -1,9 +1,9 @@
-"""The dashboard's pages, in menu order. app.py shows every entry whose file exists.
+"""The dashboard's pages, in menu order: app.py shows them all.
 
 To add a page: write `dashboard/views/<name>.py` (a script: it runs top to bottom on each rerun;
 see dashboard/model_state.py and dashboard/input_state.py for the shared model and input, and
-dashboard/keys.py for its session keys) and add a `PageSpec` here. An entry whose file is missing
-is left out of the menu, so pages can land one at a time.
+dashboard/keys.py for its session keys) and add a `PageSpec` here (tests/test_dashboard_app.py
+checks that every entry's file exists).
 
 The folder is not called `pages/`: beside app.py that name would put Streamlit in its legacy
 multipage mode, which runs a page's file without the router.
@@ -48,8 +48,3 @@ PAGES: list[PageSpec] = [
     INTERVENE,
     COMPARE,
 ]
-
-
-def available(pages: list[PageSpec] = PAGES, root: Path = DASHBOARD) -> list[PageSpec]:
-    """The entries whose page file exists, in order."""
-    return [page for page in pages if (root / page.file).is_file()]

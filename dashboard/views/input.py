@@ -10,6 +10,8 @@ from dashboard.clip_picker import PickerKeys, clip_picker
 from dashboard.downloads import input_downloads
 from dashboard.fingerprint import fingerprint
 from dashboard.input_state import (
+    DATASET_FILE,
+    MOTION_PROBE,
     PROBE_DIRECTION,
     PROBE_FAMILIES,
     PROBE_FUTURE,
@@ -19,6 +21,8 @@ from dashboard.input_state import (
     PROBE_SPEED,
     PROBE_TURN,
     SOURCES,
+    TEST_SET,
+    UPLOAD,
     Probe,
     probe_default_digit,
 )
@@ -367,18 +371,18 @@ def show_clip(clip: Clip) -> None:
             )
 
 
-st.session_state.setdefault(Input.SOURCE, SOURCES[0])
+st.session_state.setdefault(Input.SOURCE, TEST_SET)
 source = st.segmented_control("Source", list(SOURCES), key=Input.SOURCE, required=True)
 candidate, origin = None, None
 with st.container(border=True):
     try:
-        if source == "Test set":
+        if source == TEST_SET:
             candidate, origin = from_test_set()
-        elif source == "Motion probe":
+        elif source == MOTION_PROBE:
             candidate, origin = from_probe()
-        elif source == "Upload":
+        elif source == UPLOAD:
             candidate = from_upload()
-        elif source == "Dataset file":
+        elif source == DATASET_FILE:
             candidate, origin = from_dataset_file()
         else:
             candidate = from_frame_folder()
@@ -473,7 +477,7 @@ def sweep_panel() -> None:
     )
 
 
-if source == "Motion probe":
+if source == MOTION_PROBE:
     sweep_panel()
 
 shown_clip = candidate if candidate is not None else current

@@ -26,10 +26,14 @@ from lmc.analysis.inputs import default_out_len
 from lmc.analysis.projection import max_weight
 from lmc.analysis.recall import trace_arrays
 
-SOURCES = ("one memory slot", "another test clip's recall")
-WHERE = ("the whole grid", "one cell")
+# The radios' options, each named once (the code compares with the name, never a position).
+ONE_SLOT, OTHER_CLIP = "one memory slot", "another test clip's recall"
+SOURCES = (ONE_SLOT, OTHER_CLIP)
+WHOLE_GRID, ONE_CELL = "the whole grid", "one cell"
+WHERE = (WHOLE_GRID, ONE_CELL)
 DONOR_WHAT = {"its addressing weights": "weights", "its readout": "readout"}
-STRENGTHS = ("the most the softmax allows", "the slot alone (one-hot)")
+MOST_ALLOWED, ONE_HOT = "the most the softmax allows", "the slot alone (one-hot)"
+STRENGTHS = (MOST_ALLOWED, ONE_HOT)
 STRIP_SIDE = 128  # pixels per frame in the strip, at least (a 64-pixel frame is drawn twice as big)
 ENLARGED_SIDE = 256  # pixels per frame in the enlarged view, at least
 # Below this a change of a prediction in [0, 1] is float32 rounding (a few ulps of 1.0, 1.2e-7).
@@ -70,7 +74,7 @@ def _pick_cell() -> None:
     cells = selected_ids(st.session_state.get(Intervene.GRID_CHART))
     if cells:
         st.session_state[Intervene.CELL] = cells[0]
-        st.session_state[Intervene.WHERE] = WHERE[1]
+        st.session_state[Intervene.WHERE] = ONE_CELL
 
 
 @url_state.fragment
@@ -83,8 +87,8 @@ def _panel(loaded, clip, shelf: Shelf) -> None:
     rows, cols = _grid(model, clip)
     cells = rows * cols
     for key, default in (
-        (Intervene.SOURCE, SOURCES[0]),
-        (Intervene.WHERE, WHERE[0]),
+        (Intervene.SOURCE, ONE_SLOT),
+        (Intervene.WHERE, WHOLE_GRID),
         (Intervene.CELL, 0),
     ):
         st.session_state.setdefault(key, default)
@@ -98,7 +102,7 @@ def _panel(loaded, clip, shelf: Shelf) -> None:
         st.markdown("**Where** — click a cell to intervene there alone")
         where_cells = (
             [st.session_state[Intervene.CELL]]
-            if st.session_state[Intervene.WHERE] == WHERE[1]
+            if st.session_state[Intervene.WHERE] == ONE_CELL
             else list(range(cells))
         )
         st.plotly_chart(
@@ -112,15 +116,15 @@ def _panel(loaded, clip, shelf: Shelf) -> None:
             config={"displayModeBar": False},
         )
         st.radio("intervene in", WHERE, key=Intervene.WHERE, horizontal=True)
-        if st.session_state[Intervene.WHERE] == WHERE[1]:
+        if st.session_state[Intervene.WHERE] == ONE_CELL:
             st.selectbox("cell", range(cells), key=Intervene.CELL)
     with right:
         st.markdown("**What the memory recalls instead**")
         st.radio("recall", SOURCES, key=Intervene.SOURCE, horizontal=True)
-        if st.session_state[Intervene.SOURCE] == SOURCES[0]:
+        if st.session_state[Intervene.SOURCE] == ONE_SLOT:
             st.number_input(f"slot (0 .. {size - 1})", 0, size - 1, step=1, key=Intervene.SLOT)
             top = max_weight(size, cfg.temperature, cfg.addressing)
-            st.session_state.setdefault(Intervene.STRENGTH, STRENGTHS[0])
+            st.session_state.setdefault(Intervene.STRENGTH, MOST_ALLOWED)
             st.radio(
                 "strength",
                 STRENGTHS,
@@ -131,7 +135,7 @@ def _panel(loaded, clip, shelf: Shelf) -> None:
                 "readout the model met in training.",
             )
             slot = int(st.session_state[Intervene.SLOT])
-            one_hot = st.session_state[Intervene.STRENGTH] == STRENGTHS[1]
+            one_hot = st.session_state[Intervene.STRENGTH] == ONE_HOT
             weight = 1.0 if one_hot else top
             explain = (
                 f"slot {slot} alone (weight 1, readout = M[{slot}])"
@@ -173,9 +177,9 @@ def _panel(loaded, clip, shelf: Shelf) -> None:
                     len(donor_short),
                 )
             )
-    one_cell = st.session_state[Intervene.WHERE] == WHERE[1]
+    one_cell = st.session_state[Intervene.WHERE] == ONE_CELL
     target = [st.session_state[Intervene.CELL]] if one_cell else None
-    if st.session_state[Intervene.SOURCE] == SOURCES[0]:
+    if st.session_state[Intervene.SOURCE] == ONE_SLOT:
         override = iv.slot_override(slot, cells, size, cells=target, weight=weight)
     else:
         override = iv.transplant_override(donor, cells=target, what=what)

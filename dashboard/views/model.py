@@ -11,6 +11,7 @@ from dashboard.checkpoint_picker import FolderChoice
 from dashboard.downloads import Shelf, model_downloads
 from dashboard.keys import Model
 from dashboard.page_stop import stop_page
+from dashboard.second_model import DEMO, FOLDERS
 from dashboard.settings import beside, display_path, load_settings
 from dashboard.start_here import start_here
 from dashboard.trace import trace
@@ -19,7 +20,8 @@ from lmc.demos import DEMO_TITLES, available_demos, demo_label, demo_path
 from lmc.model import parameter_counts
 from lmc.training import metrics_log
 
-SOURCES = ["Bundled demo", "Checkpoint folders", "Upload"]
+UPLOAD = "Upload"
+SOURCES = [DEMO, FOLDERS, UPLOAD]  # the same words as the Compare page's second model
 DATASETS = {"movingmnist": "Moving-MNIST (64x64, gray)", "kth": "KTH (128x128, gray, sigmoid)"}
 
 trace("page model")
@@ -70,11 +72,11 @@ def dataset_choice(key: str) -> str:
 
 
 with st.container(border=True):
-    st.session_state.setdefault(Model.SOURCE, SOURCES[0])
+    st.session_state.setdefault(Model.SOURCE, DEMO)
     source = st.segmented_control(
         "Checkpoint", SOURCES, key=Model.SOURCE, required=True, label_visibility="collapsed"
     )
-    if source == "Bundled demo":
+    if source == DEMO:
         demos = bundled_demos(settings.demo_checkpoint)
         if not demos:
             st.warning(
@@ -115,7 +117,7 @@ with st.container(border=True):
             )
         if error := st.session_state.get(Model.DEMO_ERROR):
             st.error(f"The bundled demo could not be opened: {error}", icon=":material/error:")
-    elif source == "Checkpoint folders":
+    elif source == FOLDERS:
         left, right = st.columns([3, 2])
         choice = FolderChoice(left, settings.roots, Model.PICK, Model.TYPED_PATH)
         with right:
@@ -187,7 +189,7 @@ left, right = st.columns([2, 3], gap="large")
 with left:
     st.markdown("##### Configuration")
     rows = [{"field": f"`{k}`", "value": str(v)} for k, v in cfg.to_dict().items()]
-    st.markdown(widgets.markdown_table(rows))
+    st.table(rows, hide_index=True)
     metrics = meta.get("metrics")
     if isinstance(metrics, dict) and metrics:
         st.markdown("##### Validation scores saved with it")
@@ -195,7 +197,7 @@ with left:
             str(name).upper(): f"{value:.4g}" if isinstance(value, (int, float)) else "not a number"
             for name, value in metrics.items()
         }
-        st.markdown(widgets.markdown_table([shown], right=tuple(shown)))
+        st.table([shown], hide_index=True)
         if meta.get("metrics_source"):
             st.caption(f"on {str(meta['metrics_source'])[:200]}; MSE and MAE are per-frame sums")
 with right:
@@ -210,7 +212,7 @@ with right:
                 "This checkpoint carries no model card, and no MODEL_CARD.md lies beside it."
             )
     st.markdown("##### Parameters by part")
-    st.markdown(widgets.markdown_table(parts, right=("parameters", "share")))
+    st.table(parts, hide_index=True)
     st.caption(
         "The context encoder reads the long-term sequence in training phase 1 only, so inference "
         f"uses {counts['inference']:,} of the {total:,} parameters."

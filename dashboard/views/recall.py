@@ -23,8 +23,8 @@ from dashboard.trace import trace
 from dashboard.widgets import Row, grid_image, to_rgb
 from lmc.analysis import alignment as al
 from lmc.analysis.inputs import default_out_len
-from lmc.analysis.projection import max_weight
-from lmc.analysis.recall import RecallView, centred, recall_stats, recall_view, slot_ranks
+from lmc.analysis.projection import MAX_WEIGHT_FORMULA, max_weight
+from lmc.analysis.recall import RecallView, addressing_measure, recall_stats, recall_view
 from lmc.data.motion import cell_motion
 
 MEASURES = {
@@ -80,20 +80,8 @@ def _cell_motion(clip, grid):
 
 
 def _measure(arrays, name: str) -> tuple[np.ndarray, bool]:
-    """(cells, S) values of a measure of one recall's arrays and whether its colour scale
-    diverges around 0."""
-    kind = MEASURES[name]
-    if kind == "centred":
-        return centred(arrays.weights), True
-    if kind == "cell-specific":
-        # What one cell recalls more than the clip's cells on average: the per-slot offset that
-        # every cell shares (a slot most queries resemble) is taken out.
-        return arrays.weights - arrays.weights.mean(axis=0, keepdims=True), True
-    if kind == "cosine":
-        return arrays.cosine.astype(np.float64), True
-    if kind == "rank":
-        return slot_ranks(arrays.weights).astype(np.float64), False
-    return arrays.weights.astype(np.float64), False
+    """(cells, S) values of the measure the radio names, and whether they diverge around 0."""
+    return addressing_measure(arrays, MEASURES[name])
 
 
 def _pick_cell(chart_key: str, axis: str | None = None) -> None:
@@ -104,11 +92,6 @@ def _pick_cell(chart_key: str, axis: str | None = None) -> None:
         st.session_state[Recall.CELL] = cells[0]
 
 
-# How each addressing bounds the largest weight (lmc.analysis.projection.max_weight), and its name.
-BOUND_FORMULA = {
-    "cosine": "e^(2/T) / (e^(2/T) + S − 1)",
-    "standardized": "1 / (1 + (S − 1) e^(−S / (√(S − 1) T)))",
-}
 ADDRESSING_WORDS = {
     "cosine": "raw cosines",
     "standardized": "cosines standardised over the slots",
@@ -133,7 +116,7 @@ def _summary(view: RecallView, align, temperature: float, addressing: str) -> No
         "largest weight",
         f"{stats.max_weight.max():.4f}",
         help=f"uniform = 1/S = {1 / size:.4f}; the softmax allows at most "
-        f"{max_weight(size, temperature, addressing):.4f} ({BOUND_FORMULA[addressing]}, "
+        f"{max_weight(size, temperature, addressing):.4f} ({MAX_WEIGHT_FORMULA[addressing]}, "
         f"T = {temperature:g})",
     )
     if align is not None:
@@ -237,13 +220,13 @@ def _addressing(view: RecallView, cell: int, shelf: Shelf) -> None:
     c1, c2 = st.columns(2)
     st.session_state.setdefault(Recall.MEASURE, "weight − 1/S")
     c1.radio("show", list(MEASURES), key=Recall.MEASURE, horizontal=True)
-    phases = PHASES if long is not None else PHASES[:1]
-    st.session_state.setdefault(Recall.PHASE, PHASES[0])
+    phases = PHASES if long is not None else (SHORT_RECALL,)
+    st.session_state.setdefault(Recall.PHASE, SHORT_RECALL)
     if st.session_state[Recall.PHASE] not in phases:
-        st.session_state[Recall.PHASE] = PHASES[0]
+        st.session_state[Recall.PHASE] = SHORT_RECALL
     c2.radio("recall", phases, key=Recall.PHASE, horizontal=True)
     measure = st.session_state[Recall.MEASURE]
-    if st.session_state[Recall.PHASE] == PHASES[2]:
+    if st.session_state[Recall.PHASE] == BOTH_RECALLS:
         # One colour scale for both, so equal colours mean equal values.
         (v_long, diverging), (v_short, _) = _measure(long, measure), _measure(short, measure)
         both = np.concatenate([v_long, v_short])
@@ -268,7 +251,7 @@ def _addressing(view: RecallView, cell: int, shelf: Shelf) -> None:
                 selection_mode="points",
             )
     else:
-        arrays = long if st.session_state[Recall.PHASE] == PHASES[1] else short
+        arrays = long if st.session_state[Recall.PHASE] == LONG_RECALL else short
         values, diverging = _measure(arrays, measure)
         heat_col, ent_col = st.columns([4, 1])
         with heat_col:

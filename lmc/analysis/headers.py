@@ -3,9 +3,10 @@
 A small file can declare a huge clip: a GIF or PNG header of 65535x65535, a ZIP whose members
 unpack to gigabytes, an `.npy` of shape (10**6, 10**6). `lmc.analysis.inputs` compares these
 declarations with its frame and pixel budgets first, so that nothing big is allocated for a file
-it will refuse. Only the fixed-layout parts of each format are read here (PNG's IHDR chunk, a
-JPEG's frame header, a BMP's info header, a GIF's block structure, the `.npy` header, ffmpeg's
-description of a video); decoding the pixels is left to Pillow, numpy and ffmpeg.
+it will refuse. Only the fixed-layout parts of each format are read here (a GIF's block
+structure, the `.npy` header, ffmpeg's description of a video); a PNG, JPEG or BMP is opened by
+Pillow, which reads its header and decodes no pixel until asked. Decoding the pixels is left to
+Pillow, numpy and ffmpeg.
 
 Every reader raises InputError, naming the file, for a header it cannot read.
 """
@@ -16,18 +17,15 @@ import io
 import math
 import struct
 import tokenize
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from lmc.errors import InputError
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 GIF_SIGNATURES = (b"GIF87a", b"GIF89a")
-# JPEG start-of-frame markers: 0xC0-0xCF but DHT (C4), JPG (C8) and DAC (CC), which share the range.
-_JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-# Markers without a length field: TEM, SOI and the restart markers RST0-RST7.
-_JPEG_BARE_MARKERS = frozenset({0x01, 0xD8, *range(0xD0, 0xD8)})
+LAZY_FORMATS = ("PNG", "JPEG", "BMP")  # Pillow reads their size without decoding a pixel
 
 
 @dataclass(frozen=True)
@@ -133,48 +131,29 @@ def gif_layout(
 
 
 # ------------------------------------------------------------------------------ one image file
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """(height, width) of the last frame header before the first scan, as Pillow reads it."""
-    pos, size = 2, None
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker == 0xFF:  # a fill byte before the marker
-            pos += 1
-            continue
-        if marker in _JPEG_BARE_MARKERS:
-            pos += 2
-            continue
-        if marker in (0xD9, 0xDA):  # end of image, start of scan: no frame header follows
-            break
-        if marker in _JPEG_FRAME_MARKERS and pos + 9 <= len(data):
-            size = struct.unpack_from(">HH", data, pos + 5)  # after length and precision
-        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
-    return size
-
-
-def image_size(data: bytes) -> tuple[str, int, int] | None:
+def image_size(data: bytes, name: str = "the image") -> tuple[str, int, int] | None:
     """(format, height, width) that a PNG, JPEG, BMP or GIF file declares (for a GIF, its first
-    frame's canvas); None for any other file, or one cut short before its size."""
-    if data.startswith(PNG_SIGNATURE):
-        if len(data) < 24 or data[12:16] != b"IHDR":
-            return None
-        width, height = struct.unpack_from(">II", data, 16)
-        return "PNG", height, width
-    if data.startswith(b"\xff\xd8"):
-        size = _jpeg_size(data)
-        return None if size is None else ("JPEG", *size)
-    if data.startswith(b"BM"):
-        if len(data) < 26:
-            return None
-        if struct.unpack_from("<I", data, 14)[0] == 12:  # OS/2 1.x header: unsigned 16-bit sides
-            width, height = struct.unpack_from("<HH", data, 18)
-        else:  # Windows headers: signed 32-bit sides, a negative height for top-down rows
-            width, height = struct.unpack_from("<ii", data, 18)
-        return "BMP", abs(height), abs(width)
+    frame's canvas); None for any other file, or one cut short before its size.
+
+    A GIF's size comes from its block walk (`gif_layout`, which bounds what a GIF may make
+    Pillow read); the others from Pillow's lazy open, which reads the header and stops. Pillow's
+    pixel limit refuses an image above twice Image.MAX_IMAGE_PIXELS at open (InputError naming
+    `name`); below it, the caller's budgets decide, so Pillow's warning is not raised."""
     if data[:6] in GIF_SIGNATURES and len(data) >= 13:
         layout = gif_layout(data, max_frames=0)  # the first frame: the one Pillow opens
         return "GIF", layout.height, layout.width
-    return None
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=LAZY_FORMATS) as image:
+                return image.format, image.height, image.width
+    except Image.DecompressionBombError:
+        limit = 2 * Image.MAX_IMAGE_PIXELS
+        raise InputError(f"{name} declares more than {limit:,} pixels, Pillow's limit") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, struct.error):
+        return None  # not one of the formats, or cut short before its size
 
 
 # ---------------------------------------------------------------------------------------- .npy

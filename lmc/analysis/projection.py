@@ -141,6 +141,13 @@ def place_undefined(placed: np.ndarray, coords: np.ndarray, matrix) -> np.ndarra
     return placed
 
 
+# max_weight's bound in symbols, by addressing, for a caption beside the number.
+MAX_WEIGHT_FORMULA = {
+    "cosine": "e^(2/T) / (e^(2/T) + S − 1)",
+    "standardized": "1 / (1 + (S − 1) e^(−S / (√(S − 1) T)))",
+}
+
+
 def max_weight(memory_size: int, temperature: float = 1.0, addressing: str = "cosine") -> float:
     """The largest weight the addressing can give one slot.
 

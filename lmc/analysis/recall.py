@@ -49,6 +49,14 @@ def centred(weights: np.ndarray) -> np.ndarray:
     return w - 1.0 / w.shape[-1]
 
 
+def cell_specific(weights: np.ndarray) -> np.ndarray:
+    """(..., cells, S) -> each cell's weights minus their mean over the cells: what differs
+    between cells once what every cell shares (a slot most queries resemble, a stripe down the
+    addressing) is taken out."""
+    w = np.asarray(weights, dtype=np.float64)
+    return w - w.mean(axis=-2, keepdims=True)
+
+
 def slot_ranks(weights: np.ndarray) -> np.ndarray:
     """(..., S) -> (..., S) int rank of every slot, 0 for the largest weight (ties: lower index)."""
     order = np.argsort(-np.asarray(weights), axis=-1, kind="stable")
@@ -148,6 +156,34 @@ def trace_arrays(trace: MemoryTrace, index: int = 0) -> TraceArrays:
         phase=trace.phase,
         overridden=None if trace.overridden is None else trace.overridden.cpu().numpy(),
     )
+
+
+# The measures of one recall's addressing (cells, S) by name, and whether each diverges around 0
+# (a colour scale centred there).
+ADDRESSING_MEASURES = {
+    "centred": True,  # weight - 1/S
+    "cell-specific": True,  # weight - the mean over the cells
+    "cosine": True,
+    "rank": False,  # 0 = the top slot
+    "weight": False,
+}
+
+
+def addressing_measure(arrays: TraceArrays, kind: str) -> tuple[np.ndarray, bool]:
+    """(cells, S) float64 values of the measure `kind` (ADDRESSING_MEASURES) of one recall, and
+    whether they diverge around 0."""
+    if kind not in ADDRESSING_MEASURES:
+        raise ValueError(
+            f"unknown measure {kind!r}: the measures are {', '.join(ADDRESSING_MEASURES)}"
+        )
+    values = {
+        "centred": centred,
+        "cell-specific": cell_specific,
+        "cosine": lambda _: np.asarray(arrays.cosine, dtype=np.float64),
+        "rank": lambda w: slot_ranks(w).astype(np.float64),
+        "weight": lambda w: np.asarray(w, dtype=np.float64),
+    }[kind](arrays.weights)
+    return values, ADDRESSING_MEASURES[kind]
 
 
 @dataclass

@@ -295,7 +295,7 @@ def _member_size(
     archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, limits: UploadLimits = LIMITS
 ) -> tuple[int, int]:
     """(height, width) that one frame file declares, checked against MAX_SIDE."""
-    declared = image_size(_read_member(archive, info, name))
+    declared = image_size(_read_member(archive, info, name), f"{name}: {info.filename}")
     if declared is None:
         raise InputError(
             f"{name}: {info.filename} is not a {', '.join(ZIP_IMAGE_FORMATS)} image (or is cut "
