@@ -303,7 +303,7 @@ def test_the_family_filter_counts_the_cells_whose_family_is_known():
     assert pairs(both) == [(0, 1), (2, 2)]
     assert se.search_pass(result, se.Query(family="zigzag")).total == 0
     table = se.match_table(result, se.Query(cell=1), sort="clip")
-    assert table["family"].tolist() == ["orbit-cw", "none", FAMILIES[2]]
+    assert table["family"].tolist() == ["orbit-cw", "no family", FAMILIES[2]]
     with pytest.raises(ValueError, match="unknown motion family 'spin'; valid families: bounce"):
         se.search_pass(result, se.Query(family="spin"))
     with pytest.raises(ValueError, match=r"family=6: the families are 0 \.\. 5"):

@@ -11,7 +11,7 @@ from dashboard.memory_widgets.embedding_figure import D3, GREY
 from lmc.data.motion_contexts import FAMILIES
 
 # Each family's colour, the same on every page; a cell with no known family is grey.
-FAMILY_COLOURS = dict(zip(FAMILIES, D3, strict=False)) | {"none": GREY}
+FAMILY_COLOURS = dict(zip(FAMILIES, D3, strict=False)) | {"no family": GREY}
 
 
 def cells_text(cells: int, clips: int) -> str:

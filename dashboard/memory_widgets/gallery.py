@@ -49,8 +49,7 @@ def place_text(sample, clip: int, cell: int, clip_digits: bool = False) -> str:
     if sample.cell_digit is not None and sample.cell_digit[clip, cell] >= 0:
         text += f" · digit {sample.cell_digit[clip, cell]}"
     if (families := pass_families(sample)) is not None:
-        family = int(families[clip, cell])
-        text += f" · {family_name(family)}" if family >= 0 else " · no family"
+        text += f" · {family_name(int(families[clip, cell]))}"
     if clip_digits and sample.labels is not None:
         text += f" · clip's digits {', '.join(map(str, sample.labels[clip]))}"
     return text

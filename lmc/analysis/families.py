@@ -51,8 +51,8 @@ def known_families(
 
 
 def family_name(index: int) -> str:
-    """A family index as its name; "none" for -1 (no digit covers the cell enough)."""
-    return FAMILIES[index] if index >= 0 else "none"
+    """A family index as its name; "no family" for -1 (no digit covers the cell enough)."""
+    return FAMILIES[index] if index >= 0 else "no family"
 
 
 def family_health(
