@@ -286,3 +286,20 @@ def test_non_finite_weights_are_refused_naming_the_tensor(value, form, tmp_path)
     assert str(info.value).startswith(
         f"{path} holds non-finite weights: {name} ({nan} NaN, {inf} infinite)"
     )
+
+
+def test_the_slots_are_still_torch_randn_and_the_meta_count_draws_nothing():
+    """The slots start as torch.randn's values (drawn by normal_ off the meta device, since on it
+    normal_ imports sympy: seconds before a hostile config could be refused), and counting a
+    model on the meta device leaves the random stream where it was."""
+    from lmc.model import check_parameter_budget
+    from lmc.nn.memory import MotionMemory
+
+    torch.manual_seed(3)
+    expected = torch.randn(10, 8)
+    torch.manual_seed(3)  # the slots are MotionMemory's first draw
+    memory = MotionMemory(1, (2, 4, 8), 8, 10, 8, 8, "local", 1.0)
+    assert torch.equal(memory.slots.detach(), expected)
+    state = torch.random.get_rng_state()
+    check_parameter_budget(ModelConfig.preset("tiny", memory_size=3_500_000, memory_dim=128))
+    assert torch.equal(torch.random.get_rng_state(), state)

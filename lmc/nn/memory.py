@@ -98,7 +98,10 @@ class MotionMemory(nn.Module):
         self.query = query
         self.temperature = temperature
         self.standardized = addressing == "standardized"
-        self.slots = nn.Parameter(torch.randn(memory_size, memory_dim))
+        slots = torch.empty(memory_size, memory_dim)
+        if not slots.is_meta:  # torch.randn's values; on the meta device normal_ imports sympy
+            slots.normal_()
+        self.slots = nn.Parameter(slots)
         self.matching_encoder = MotionEncoder(
             image_channels, *motion_channels, memory_dim, padding_mode=query_padding
         )
