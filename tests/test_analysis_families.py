@@ -14,6 +14,7 @@ from lmc.analysis.health import names_context
 from lmc.analysis.health_report import FamilyHealth, HealthReport, figure_rows
 from lmc.data.motion_contexts import FAMILIES, displacement_features
 from lmc.data.moving_mnist import generate_clips
+from lmc.experiments.health import health_row
 
 N, CELLS = 120, 16
 
@@ -85,6 +86,10 @@ def test_family_figures_are_one_group_of_the_report_in_and_out_of_json():
     assert rows["family probe, readout"] == "0.750 (chance 0.180)"
     assert rows["labelled cells (family known)"] == "1234"
     assert HealthReport.from_dict({}).family is None  # a standard report has no group
+    row = health_row(report)
+    assert row["family_nmi"] == 0.4 and row["family_nmi_shuffled"] == 0.02
+    assert row["family_nmi_cell"] == 0.1 and row["family_probe_truth"] == 0.9
+    assert np.isnan(health_row(HealthReport())["family_nmi"])
     assert all("family" not in row.label for row in figure_rows(HealthReport()))
 
 

@@ -18,7 +18,7 @@ from lmc.experiments.grid import (
     train_seconds,
 )
 from lmc.experiments.health import HEALTH_COLUMNS, run_health, with_health
-from lmc.experiments.plots import plot_curves, plot_motion_map, plot_summary
+from lmc.experiments.plots import plot_curves, plot_family_paths, plot_motion_map, plot_summary
 from lmc.experiments.tables import evaluation_frame, summarize
 from lmc.experiments.variants import (
     AXES,
@@ -50,6 +50,7 @@ __all__ = [
     "load_grid",
     "memory_study_variants",
     "plot_curves",
+    "plot_family_paths",
     "plot_motion_map",
     "plot_summary",
     "read_run",

@@ -44,6 +44,7 @@ HEALTH_COLUMNS = (
     "family_chance",
 )
 FAMILY_PREFIX = "family_"
+FAMILY_FIELDS = {"nmi": "nmi_family", "nmi_shuffled": "nmi_family_shuffled"}  # the others: as named
 
 
 def _column(report: HealthReport, column: str):
@@ -53,7 +54,7 @@ def _column(report: HealthReport, column: str):
     if report.family is None:
         return None
     name = column.removeprefix(FAMILY_PREFIX)
-    return getattr(report.family, "nmi_" + name if name in ("nmi", "nmi_shuffled") else name)
+    return getattr(report.family, FAMILY_FIELDS.get(name, name))
 
 
 def _fingerprint(path: Path) -> list[int]:
