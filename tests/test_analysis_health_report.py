@@ -105,7 +105,8 @@ def test_every_row_control_and_grid_column_is_a_field_of_the_report():
     assert list(row) == list(HEALTH_COLUMNS)
     assert row["slots_alive"] == 87
     assert row["other_recall_change"] == pytest.approx(176.43 / 138.64 - 1, abs=1e-3)
-    assert all(math.isfinite(v) for v in row.values())
+    # The live demo was measured on standard clips: every figure but the motion-context ones.
+    assert all(math.isfinite(v) == (not k.startswith("family_")) for k, v in row.items())
     old = health_row(HealthReport.from_dict({"clips": 8}))
     assert all(math.isnan(v) for v in old.values())  # a figure a report lacks: NaN, no crash
 

@@ -179,8 +179,9 @@ def test_a_killed_export_leaves_no_dataset_and_running_it_again_writes_the_same(
     assert not out.exists()  # no half dataset a reader could take for a whole one
     (left,) = [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
     assert left.endswith("-train")
-    half, done = sorted(p.name for p in (tmp_path / left).iterdir())
-    assert half.startswith(".video_00001.") and done == "video_00000"
+    # meta.npz goes first, then the folders one by one: the first whole, the second half-renamed.
+    half, meta, done = sorted(p.name for p in (tmp_path / left).iterdir())
+    assert half.startswith(".video_00001.") and meta == "meta.npz" and done == "video_00000"
     data_cli(export(out, "train"))
     same_export(out, data / "train")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["child.log", "train"]

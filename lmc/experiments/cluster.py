@@ -223,6 +223,7 @@ def run_rows(
     budget: Any,
     cluster: str,
     *,
+    train_row: Callable[[Any, Any, bool], str | None],
     root: Path,
     done: int,
     total: int,
@@ -231,11 +232,11 @@ def run_rows(
     quiet: bool,
     finished: Callable[[str, Any, str | None], None],
 ) -> None:
-    """Train `todo`, (label, grid._Run) pairs, as Ray tasks; `finished(label, run, error)` is
-    called as each ends (error None when it finished). `done` of `total` rows need nothing."""
+    """Train `todo`, (label, grid._Run) pairs, as Ray tasks of `train_row(run, budget, quiet)`
+    (the grid's, handed in so that this module does not import the grid that imports it);
+    `finished(label, run, error)` is called as each ends (error None when it finished). `done` of
+    `total` rows need nothing."""
     from tqdm import tqdm
-
-    from lmc.experiments.grid import train_row
 
     token = prepare_root(root)  # before connecting: a root this machine cannot write fails fast
     try:

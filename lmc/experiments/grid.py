@@ -389,6 +389,7 @@ def run_grid(
             todo,
             budget,
             cluster,
+            train_row=train_row,
             root=root,
             done=len(runs) - len(todo),
             total=len(runs),
