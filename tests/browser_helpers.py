@@ -64,6 +64,22 @@ STILL_JS = """async (el) => {
   }
 }"""
 
+# The page pixel of point i of a Plotly trace: a bar's middle (vertical or horizontal), a
+# marker's centre. A click must land there: Plotly's drag layer lies over the bars.
+POINT_JS = """([key, trace, i]) => {
+  const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
+  const full = gd._fullData[trace], layout = gd._fullLayout;
+  const xa = layout[full.xaxis.replace('x', 'xaxis')], ya = layout[full.yaxis.replace('y', 'yaxis')];
+  let x, y;
+  if (full.type === 'bar' && full.orientation === 'h') {
+    x = gd.calcdata[trace][i].s / 2; y = gd.calcdata[trace][i].p;
+  } else if (full.type === 'bar') { x = gd.calcdata[trace][i].p; y = gd.calcdata[trace][i].s / 2; }
+  else if (full.type === 'scattergl') { x = full.x[i]; y = full.y[i]; }
+  else { x = gd.calcdata[trace][i].x; y = gd.calcdata[trace][i].y; }
+  const box = gd.getBoundingClientRect();
+  return [box.left + xa._offset + xa.c2p(x), box.top + ya._offset + ya.c2p(y)];
+}"""
+
 
 def open_tab(browser, url: str, height: int = 1000, first_wait_ms: int = WAIT_MS):
     """A fresh tab (its own Streamlit session) on `url`, counting script runs, once the
@@ -156,3 +172,14 @@ def screenshot(page, name: str) -> None:
     Path(folder).mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(Path(folder) / f"{name}.png"))
     page.set_viewport_size(size)
+
+
+def click_point(page, chart_key: str, trace: int, index: int) -> None:
+    """Click point `index` of trace `trace` of a Plotly chart, at the pixel where it is drawn,
+    and wait for the run the click starts."""
+    chart = page.locator(f".st-key-{chart_key} .js-plotly-plot").first
+    chart.wait_for()
+    chart.scroll_into_view_if_needed()
+    still(chart)  # the scroll and any re-layout have ended before measuring
+    x, y = page.evaluate(POINT_JS, [chart_key.replace(".", "-"), trace, index])
+    rerun(page, lambda: page.mouse.click(x, y))

@@ -150,6 +150,8 @@ def test_search_pages_by_slot_and_opens_a_card_on_recall(page, served):
     sidebar_clip(page, clip).wait_for()
     assert chosen(page, "recall-cell").startswith(f"cell {cell} ·")
     # The Recall page shares the cell's figure with Compare: its legend keeps off its title.
+    # Plotly draws the figure after the run ends: wait for its legend before measuring it.
+    page.locator(".st-key-recall-distribution .js-plotly-plot .legend").wait_for()
     assert page.evaluate(HEAD_JS, "recall-distribution") == []
     no_error(page)
 

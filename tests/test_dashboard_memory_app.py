@@ -73,7 +73,7 @@ def test_figures_carry_the_ids_their_clicks_return():
     # Plotly heatmaps answer no selection: the markers over it take the hover and the click, each
     # carrying (cell, slot, value) and standing on its cell's row.
     assert heat.data[0].hoverinfo == "skip"
-    cells = heat.data[1].customdata
+    cells = np.asarray(heat.data[1].customdata)  # sent as plain lists (dashboard/selection.py)
     assert cells.shape == (160, 3)
     assert cells[57].tolist() == [5, 7, 0.057] and heat.data[1].y[57] == 5
 
@@ -127,15 +127,19 @@ def test_axes_start_where_the_quantity_means_something():
     per_frame = per_frame_figure(scores, {"model": np.linspace(0.522, 0.537, 5)})
     assert tuple(per_frame.layout.yaxis4.range) == (0.0, 1.0)
     # A difference of 1e-12 in frames of [0, 1] stays a flat zero on an axis of one grey level,
-    # written as plain numbers (no "0.96p").
+    # written as plain numbers (no "0.96p"); one y axis, no second one beside it.
     tiny = mw.difference_figure(np.full(5, 1e-12), np.full(5, 1e-24), None)
     assert tuple(tiny.layout.yaxis.range) == pytest.approx((0.0, 1.05 / 255))
-    assert tuple(tiny.layout.yaxis2.range) == pytest.approx((0.0, 1.05 / 255**2))
-    assert tiny.layout.yaxis.exponentformat == "e" == tiny.layout.yaxis2.exponentformat
-    # A real change, or the model's own error, sets the axis.
+    assert tiny.layout.yaxis.exponentformat == "e" and "yaxis2" not in tiny.layout.to_plotly_json()
+    # The change and the model's own error: a panel each, on one shared scale that either sets.
     real = mw.difference_figure(np.array([0.1, 0.2]), np.array([0.01, 0.04]), np.array([0.3, 0.25]))
+    assert [t.xaxis for t in real.data] == ["x", "x2"] and [t.yaxis for t in real.data] == [
+        "y",
+        "y2",
+    ]
+    assert real.layout.yaxis2.matches == "y" and real.layout.yaxis2.overlaying is None
     assert tuple(real.layout.yaxis.range) == pytest.approx((0.0, 1.05 * 0.3))
-    assert tuple(real.layout.yaxis2.range) == pytest.approx((0.0, 1.05 * 0.04))
+    assert list(real.data[0].customdata) == [0.01, 0.04]  # the MSE, in the hover
     nan = mw.difference_figure(np.array([np.nan, 0.1]), np.array([np.nan, 0.01]), None)
     assert tuple(nan.layout.yaxis.range) == pytest.approx((0.0, 1.05 * 0.1))
 

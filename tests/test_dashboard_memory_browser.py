@@ -15,6 +15,7 @@ import pytest
 from browser_helpers import (
     CLIPS,
     chosen,
+    click_point,
     no_error,
     open_page,
     open_tab,
@@ -22,7 +23,6 @@ from browser_helpers import (
     run_pass,
     screenshot,
     settle,
-    still,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -37,18 +37,6 @@ def page(browser, served):
 
 # Where Plotly drew point `i` of trace `trace` of the chart with Streamlit key `key`, in page
 # pixels: its data coordinates through the trace's axes (a bar: the middle of its height).
-POINT_JS = """([key, trace, i]) => {
-  const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
-  const full = gd._fullData[trace], layout = gd._fullLayout;
-  const xa = layout[full.xaxis.replace('x', 'xaxis')], ya = layout[full.yaxis.replace('y', 'yaxis')];
-  let x, y;
-  if (full.type === 'bar') { x = gd.calcdata[trace][i].p; y = gd.calcdata[trace][i].s / 2; }
-  else if (full.type === 'scattergl') { x = full.x[i]; y = full.y[i]; }
-  else { x = gd.calcdata[trace][i].x; y = gd.calcdata[trace][i].y; }
-  const box = gd.getBoundingClientRect();
-  return [box.left + xa._offset + xa.c2p(x), box.top + ya._offset + ya.c2p(y)];
-}"""
-
 # A point of the map with no other point within `gap` pixels, so that a click on it cannot be
 # taken for a neighbour: [trace, index, hover text] of the first such point of a trace whose
 # name matches, or null.
@@ -69,17 +57,6 @@ LONE_POINT_JS = """([key, pattern, gap]) => {
   }
   return null;
 }"""
-
-
-def click_point(page, chart_key: str, trace: int, index: int) -> None:
-    """Click point `index` of trace `trace` of a Plotly chart, at the pixel where it is drawn,
-    and wait for the run the click starts."""
-    chart = page.locator(f".st-key-{chart_key} .js-plotly-plot").first
-    chart.wait_for()
-    chart.scroll_into_view_if_needed()
-    still(chart)  # the scroll and any re-layout have ended before measuring
-    x, y = page.evaluate(POINT_JS, [chart_key.replace(".", "-"), trace, index])
-    rerun(page, lambda: page.mouse.click(x, y))
 
 
 def shown_slot(page) -> int:
