@@ -13,7 +13,13 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NAMES = ["01_quickstart", "02_ablations", "03_memory_analysis", "04_memory_health"]
+NAMES = [
+    "01_quickstart",
+    "02_ablations",
+    "03_memory_analysis",
+    "04_memory_health",
+    "05_motion_contexts",
+]
 
 PROBE_HEAD = """import json, sys
 import numpy as np
@@ -59,6 +65,16 @@ facts["best_verdicts"] = report.verdicts
 facts["health_curve_points"] = int((result.curves["source"] == "health").sum())
 """,
 }
+PROBES["05_motion_contexts"] = """
+facts["families_drawn"] = sorted(set(int(f) for f in sample.families.ravel()))
+facts["paths_panels"] = len(plot_family_paths(sample).layout.annotations)
+facts["controls"] = {k: float(v) for k, v in controls.items()}
+facts["miss_families"] = misses["family"].tolist()
+facts["rows"] = table["variant"].tolist()
+facts["family_probe"] = [None if v != v else float(v) for v in table["family_probe_readout"]]
+facts["twin_ratio"] = float(table.loc[table["variant"] == "no-memory", "mse_vs_twin"].iloc[0])
+facts["best_verdicts"] = report.verdicts
+"""
 PROBE_TAIL = "\nprint(json.dumps(facts))\n"
 
 
@@ -168,3 +184,28 @@ def test_memory_health_runs_the_study_with_health_in_every_row(smoke_env, tmp_pa
     assert all(1 <= alive <= 100 for alive in facts["alive"])
     assert len(facts["best_verdicts"]) == 7
     assert facts["health_curve_points"] == 12 * 2 * 5  # variants x validations x measures
+
+
+@pytest.mark.slow
+def test_motion_contexts_runs_the_controls_and_the_study_with_family_figures(smoke_env, tmp_path):
+    facts = execute("05_motion_contexts", tmp_path)
+    assert facts["executable"] == sys.executable
+    assert facts["families_drawn"] == [0, 1, 2, 3, 4, 5] and facts["paths_panels"] == 6
+    controls = facts["controls"]
+    assert controls["chance (6 families)"] == pytest.approx(1 / 6)
+    # the smoke run's 300 clips: the whole input still tells the family far better than its end
+    assert controls["family from 9 input displacements"] > controls["family from the last 2"] + 0.2
+    assert facts["miss_families"] == [
+        "bounce",
+        "orbit-cw",
+        "orbit-ccw",
+        "zigzag",
+        "oscillate",
+        "stop-go",
+    ]
+    assert facts["rows"] == ["full", "standardized", "no-memory"]
+    probes = facts["family_probe"]
+    assert probes[2] is None and all(0.0 <= p <= 1.0 for p in probes[:2])  # no memory: no probe
+    assert facts["twin_ratio"] == pytest.approx(1.0)
+    assert len(facts["best_verdicts"]) == 8
+    assert any("motion context" in v for v in facts["best_verdicts"])
