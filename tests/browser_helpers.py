@@ -29,12 +29,20 @@ WAIT_MS = 30_000 * TIME_SCALE
 CLIPS = 500 if os.environ.get("LMC_SCREENSHOTS") else 100
 
 # Installed in every document of a tab before its scripts run: counts the script runs started.
+# Counts the runs seen: a change to 'running' or out of it. The observer reads records after the
+# DOM changed, so a short run can be over (state 'notRunning' again) when its records are read:
+# the record's old value still shows it ran (seen in CI: "no run started" after a quick click).
+# A click on a menu link can also load the page anew (a full navigation, seen on a loaded
+# machine): the new document starts its own count, so each document carries a token of its own.
 COUNT_RUNS_JS = """
 window.__lmcRuns = 0;
+window.__lmcDocument = Math.random();
 new MutationObserver((records) => {
   for (const r of records)
-    if (r.target.getAttribute('data-test-script-state') === 'running') window.__lmcRuns++;
-}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+    if (r.oldValue === 'running'
+        || r.target.getAttribute('data-test-script-state') === 'running') window.__lmcRuns++;
+}).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
+                      attributeFilter: ['data-test-script-state']});
 """
 IDLE_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
@@ -42,13 +50,15 @@ IDLE_JS = """() => {
     && app.getAttribute('data-test-script-state') === 'notRunning'
     && !document.querySelector('[data-stale="true"]');
 }"""
-RAN_SINCE_JS = f"(n) => window.__lmcRuns > n && ({IDLE_JS})()"
+RAN_SINCE_JS = f"""([doc, n]) =>
+  (window.__lmcDocument === doc ? window.__lmcRuns > n : window.__lmcRuns > 0) && ({IDLE_JS})()"""
 STATE_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   const stale = Array.from(document.querySelectorAll('[data-stale="true"]'));
   return `script ${app?.getAttribute('data-test-script-state')}, connection `
     + `${app?.getAttribute('data-test-connection-state')}, ${window.__lmcRuns} runs seen, `
-    + `${stale.length} stale elements ` + stale.slice(0, 5).map((e) => e.dataset.testid).join(' ');
+    + `${stale.length} stale elements ` + stale.slice(0, 5).map((e) => e.dataset.testid).join(' ')
+    + `; this document loaded ${performance.getEntriesByType('navigation')[0]?.name}`;
 }"""
 # Resolves once an element's box has stayed put for two animation frames (after a scroll or a
 # re-layout), so that a click lands where the element is drawn.
@@ -116,9 +126,35 @@ def settle(page, timeout: float = WAIT_MS) -> None:
 def rerun(page, action: Callable[[], object], timeout: float = WAIT_MS) -> None:
     """Do `action` (a click, a key press, an upload) and wait for the script run it starts to
     end; fails after `timeout` ms when none starts or it does not end."""
-    before = page.evaluate("() => window.__lmcRuns")
+    before = page.evaluate("() => [window.__lmcDocument, window.__lmcRuns]")
     action()
     _wait(page, RAN_SINCE_JS, before, timeout, "no run started by the action ended")
+
+
+def press(page, find: Callable[[], object], key: str, tries: int = 3) -> None:
+    """Press `key` on the slider `find()` gives and wait for the run its new value starts. A press
+    can be lost on a loaded machine (a run redrew the slider between focus and key, and the key
+    went nowhere): when the value has not moved within a few seconds, the slider is found, focused
+    and pressed again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(tries):
+        slider = find()
+        value = slider.input_value()
+        before = page.evaluate("() => [window.__lmcDocument, window.__lmcRuns]")
+        slider.focus()
+        slider.press(key)
+        try:
+            page.wait_for_function(
+                "([el, v]) => !el.isConnected || el.value !== v",
+                arg=[slider.element_handle(), value],
+                timeout=5_000 * TIME_SCALE,
+            )
+        except PlaywrightTimeout:
+            continue  # the press was lost: nothing to wait for
+        _wait(page, RAN_SINCE_JS, before, WAIT_MS, "no run started by the key press ended")
+        return
+    raise AssertionError(f"{tries} presses of {key} did not move the slider")
 
 
 def still(locator) -> None:
@@ -139,8 +175,8 @@ def run_pass(page, prefix: str) -> None:
     slider = page.locator(f".st-key-{prefix}-clips").get_by_role("slider")
     slider.wait_for()
     if CLIPS == 100 and slider.input_value() != "100":
-        slider.focus()
-        rerun(page, lambda: slider.press("Home"))  # the slider's first step: 100 clips
+        # the slider's first step: 100 clips
+        press(page, lambda: page.locator(f".st-key-{prefix}-clips").get_by_role("slider"), "Home")
     assert slider.input_value() == str(CLIPS)
     run = page.locator(f".st-key-{prefix}-run-button button")
     if run.count():

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 import pytest
-from browser_helpers import open_tab, rerun, screenshot, settle
+from browser_helpers import open_tab, press, rerun, screenshot, settle
 from dashboard_helpers import npy_bytes
 
 from lmc.demos import demo_path
@@ -51,13 +51,14 @@ def upload(page, label: str, name: str, data: bytes) -> None:
 def press_slider(page, label: str, key: str, times: int = 1) -> None:
     """Move a slider by `times` key presses, each after the run the last one started has ended
     (a press during a run can be lost)."""
+
+    def find():  # found anew each time: a run may replace the slider's element
+        return page.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
+
     for _ in range(times):
-        # Found anew each time: a run may replace the slider's element.
-        slider = page.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
-        before = slider.input_value()
-        slider.focus()
-        rerun(page, lambda: slider.press(key))  # noqa: B023 (called at once)
-        assert slider.input_value() != before
+        before = find().input_value()
+        press(page, find, key)
+        assert find().input_value() != before
 
 
 def second_checkpoint(served) -> str:
