@@ -241,3 +241,18 @@ def test_a_stream_resumes_only_with_its_own_motion():
     resumed = MovingMNISTStream(2, 6, seed=1, motion="contexts")
     resumed.load_state_dict(state)
     assert np.array_equal(resumed.next_clips().frames, stream.next_clips().frames)
+
+
+def test_the_controls_command_prints_both_controls(capsys):
+    from lmc.experiments.contexts import MIN_CLIPS, main
+
+    result = main(["--clips", "300"])
+    out = capsys.readouterr().out
+    assert f"all 9 displacements  {result['whole']:.3f}" in out
+    assert f"the last 2           {result['last2']:.3f}" in out
+    assert "(300 test digits, chance 0.167)" in out  # 150 test clips of two digits
+    assert result["whole"] > result["last2"] + 0.2  # the context needs the whole input
+    assert list(result["misses"]["family"]) == list(FAMILIES)
+    assert (result["misses"]["miss_reflected"] > 3).all()
+    with pytest.raises(ValueError, match=f"clips=10: must be between {MIN_CLIPS} and"):
+        main(["--clips", "10"])

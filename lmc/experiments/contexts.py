@@ -9,15 +9,22 @@ are true, and both are measured here rather than assumed:
   (`family_from_input`);
 - the future depends on the context: carrying the last input displacement on, the rule of
   standard Moving-MNIST, misses the future by several pixels (`constant_velocity_miss`).
+
+`python -m lmc.experiments.contexts [--clips N]` measures both on freshly generated clips (N
+training clips for the classifier, N // 2 test clips of 40 frames, the notebook's seeds).
 """
 
 from __future__ import annotations
 
+import argparse
+import time
+
 import numpy as np
 import pandas as pd
 
+from lmc import cli
 from lmc.data.motion_contexts import FAMILIES, displacement_features
-from lmc.data.moving_mnist import MovingMNISTClips, reflect
+from lmc.data.moving_mnist import MovingMNISTClips, generate_clips, reflect
 
 
 def _digit_paths(clips: MovingMNISTClips, frames: slice) -> np.ndarray:
@@ -99,3 +106,53 @@ def constant_velocity_miss(
             }
         )
     return pd.DataFrame(rows)
+
+
+MIN_CLIPS, MAX_CLIPS = 50, 20_000
+
+
+def controls(clips: int, input_len: int = 10, horizon: int = 30) -> dict:
+    """Both controls on `clips` training clips and `clips // 2` test clips (seeds 12 and 11, as
+    in notebooks/05_motion_contexts): {"whole": accuracy from every input displacement, "last2":
+    from the last two, "chance": 1/6, "misses": constant_velocity_miss's table}."""
+    if not MIN_CLIPS <= clips <= MAX_CLIPS:
+        raise ValueError(f"clips={clips}: must be between {MIN_CLIPS} and {MAX_CLIPS}")
+    train = generate_clips(clips, input_len, seed=12, split="train", motion="contexts")
+    test = generate_clips(clips // 2, input_len + horizon, seed=11, split="test", motion="contexts")
+    return {
+        "whole": family_from_input(train, test, input_len),
+        "last2": family_from_input(train, test, input_len, last=2),
+        "chance": 1 / len(FAMILIES),
+        "misses": constant_velocity_miss(test, input_len, horizon),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(
+        prog="python -m lmc.experiments.contexts",
+        description="How much of a digit's motion family its input tells, and how far the "
+        "rule of standard Moving-MNIST misses its future.",
+    )
+    parser.add_argument(
+        "--clips",
+        type=int,
+        default=1500,
+        help="training clips (default 1500; half as many to test)",
+    )
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    result = controls(args.clips)
+    digits = int(result["misses"]["digits"].sum())
+    print(
+        f"family of a digit from its input ({digits} test digits, chance {result['chance']:.3f}):"
+    )
+    print(f"  all 9 displacements  {result['whole']:.3f}")
+    print(f"  the last 2           {result['last2']:.3f}")
+    print("mean miss over the next 30 frames of carrying the last displacement on (pixels):")
+    print(result["misses"].round(1).to_string(index=False))
+    print(f"\n({time.perf_counter() - start:.1f} s)")
+    return result
+
+
+if __name__ == "__main__":
+    cli.run(main, prog="lmc.experiments.contexts")
