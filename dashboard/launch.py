@@ -36,11 +36,17 @@ OPTIONS: dict[str, str] = {
     # escapes shows Streamlit's generic message, never a traceback (it goes to the server's log).
     "client.showErrorDetails": "none",
     "client.toolbarMode": "viewer",
-    "theme.primaryColor": "#2563eb",
-    "theme.backgroundColor": "#ffffff",
-    "theme.secondaryBackgroundColor": "#f4f6fb",
-    "theme.textColor": "#1f2937",
+    # A light theme and a dark one: the page follows the browser's choice (and the settings
+    # menu switches it); the figures draw on Streamlit's theme, so they follow it too.
     "theme.font": "sans serif",
+    "theme.light.primaryColor": "#2563eb",
+    "theme.light.backgroundColor": "#ffffff",
+    "theme.light.secondaryBackgroundColor": "#f4f6fb",
+    "theme.light.textColor": "#1f2937",
+    "theme.dark.primaryColor": "#60a5fa",
+    "theme.dark.backgroundColor": "#0f172a",
+    "theme.dark.secondaryBackgroundColor": "#1e293b",
+    "theme.dark.textColor": "#e5e7eb",
 }
 
 

@@ -91,10 +91,15 @@ POINT_JS = """([key, trace, i]) => {
 }"""
 
 
-def open_tab(browser, url: str, height: int = 1000, first_wait_ms: int = WAIT_MS):
+def open_tab(
+    browser, url: str, height: int = 1000, first_wait_ms: int = WAIT_MS, colors: str = "light"
+):
     """A fresh tab (its own Streamlit session) on `url`, counting script runs, once the
-    dashboard's first run has ended (within `first_wait_ms`)."""
-    context = browser.new_context(viewport={"width": 1400, "height": height}, accept_downloads=True)
+    dashboard's first run has ended (within `first_wait_ms`); `colors` is the browser's theme,
+    "light" or "dark"."""
+    context = browser.new_context(
+        viewport={"width": 1400, "height": height}, accept_downloads=True, color_scheme=colors
+    )
     context.add_init_script(COUNT_RUNS_JS)
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
@@ -162,10 +167,28 @@ def still(locator) -> None:
     locator.evaluate(STILL_JS)
 
 
-def open_page(page, title: str, timeout: float = WAIT_MS) -> None:
-    """Open a page from the sidebar's menu and wait for its run to end."""
+STARTED_JS = """([doc, n]) => window.__lmcDocument !== doc || window.__lmcRuns > n
+  || document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state')
+     === 'running'"""
+
+
+def open_page(page, title: str, timeout: float = WAIT_MS, tries: int = 3) -> None:
+    """Open a page from the sidebar's menu and wait for its run to end. A click can go nowhere
+    just after a run (the menu redrawn under it: seen in fresh tabs on a loaded machine); when no
+    run has started within a few seconds, the link is clicked again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     link = page.locator("[data-testid='stSidebarNav'] a", has_text=title).first
-    rerun(page, lambda: link.click(timeout=timeout), timeout)
+    for _ in range(tries):
+        before = page.evaluate("() => [window.__lmcDocument, window.__lmcRuns]")
+        link.click(timeout=timeout)
+        try:
+            page.wait_for_function(STARTED_JS, arg=before, timeout=10_000 * TIME_SCALE)
+        except PlaywrightTimeout:
+            continue
+        _wait(page, RAN_SINCE_JS, before, timeout, f"the {title} page's run did not end")
+        return
+    raise AssertionError(f"{tries} clicks on {title!r} in the menu started no run")
 
 
 def run_pass(page, prefix: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from dashboard.memory_widgets.cells import DIVERGING
+from dashboard.memory_widgets.cells import DIVERGING, INK
 
 
 def usage_figure(
@@ -37,7 +37,7 @@ def usage_figure(
                 cmin=-bound,
                 cmax=bound,
                 colorbar=dict(title=dict(text="mean w − 1/S", side="right"), thickness=12),
-                line=dict(color="black", width=line_width),
+                line=dict(color=INK, width=line_width),
             ),
             customdata=np.stack([slots, mean_centred], axis=1).tolist(),
             hovertext=[f"<br>{n}" if n else "" for n in notes] if notes else None,

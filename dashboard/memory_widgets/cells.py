@@ -14,6 +14,10 @@ ARROWS = ("→", "↗", "↑", "↖", "←", "↙", "↓", "↘")
 HIGHLIGHT = (230, 40, 40)
 CYCLIC = "Phase"  # direction is an angle: the colour scale must wrap around
 DIVERGING = "RdBu_r"
+# Outlines and markers drawn on the page's own background: a mid grey that reads on the light
+# theme and the dark one alike (black vanished on the dark background). Lines over a frame (a
+# picture of digits) keep their own colours.
+INK = "#8b93a1"
 
 
 def arrow(direction: float) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 import plotly.colors as pc
 import plotly.graph_objects as go
 
-from dashboard.memory_widgets.cells import CYCLIC
+from dashboard.memory_widgets.cells import CYCLIC, INK
 
 D3 = pc.qualitative.D3
 DARK24 = pc.qualitative.Dark24
@@ -124,8 +124,8 @@ def embedding_figure(
                 marker=dict(
                     symbol=np.where(outside, "diamond-open", "diamond"),
                     size=9,
-                    color="black",
-                    line=dict(color=np.where(outside, "black", "white"), width=1),
+                    color=INK,
+                    line=dict(color=INK, width=1),
                 ),
                 name="memory slots",
                 customdata=[

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.memory_widgets.cells import DIVERGING, to_gray_uint8
+from dashboard.memory_widgets.cells import DIVERGING, INK, to_gray_uint8
 from dashboard.series import LONG_RECALL, RECALL_COLORS, SHORT_RECALL
 
 # The distribution figure's head, in pixels: its title's line, then a line per legend entry.
@@ -156,7 +156,7 @@ def weights_heatmap(
             x1=size - 0.5,
             y0=selected_cell - 0.5,
             y1=selected_cell + 0.5,
-            line=dict(color="black", width=2),
+            line=dict(color=INK, width=2),
         )
     fig.update_yaxes(
         title="query cell", range=[cells - 0.5, -0.5], dtick=1 if cells <= 16 else None
