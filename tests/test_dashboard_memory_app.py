@@ -365,3 +365,12 @@ def test_no_model_gets_a_message(page, tmp_path, monkeypatch):
     assert any("No model is loaded" in i.value for i in at.info)
     assert model_label(at) is None
     assert "none loaded: open one on the Model page" in [c.value for c in at.sidebar.caption]
+
+
+def test_a_cards_weight_says_how_far_it_is_above_uniform():
+    from dashboard.memory_widgets import gallery
+
+    assert gallery.weight_text(3, 0.0142, 100) == "slot 3: weight 0.0142 (+0.0042 over 1/S)"
+    assert gallery.weight_text(7, 0.05, 10, rank=1) == (
+        "slot 7: weight 0.0500 (-0.0500 over 1/S), rank 2 of 10"
+    )

@@ -27,9 +27,9 @@ def card(sample, clip: int, cell: int) -> np.ndarray:
 
 
 def weight_text(slot: int, weight: float, size: int, rank: int | None = None) -> str:
-    """ "slot 3: weight 0.0142 (1/S +0.0042)", and ", rank 2 of 100" when the rank (0 = top) is
-    given: a weight means little without the uniform 1/S beside it."""
-    text = f"slot {slot}: weight {weight:.4f} (1/S {weight - 1 / size:+.4f})"
+    """ "slot 3: weight 0.0142 (+0.0042 over 1/S)", and ", rank 2 of 100" when the rank (0 = top)
+    is given: a weight means little without the uniform 1/S beside it."""
+    text = f"slot {slot}: weight {weight:.4f} ({weight - 1 / size:+.4f} over 1/S)"
     return text if rank is None else f"{text}, rank {rank + 1} of {size}"
 
 
