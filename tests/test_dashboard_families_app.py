@@ -277,3 +277,29 @@ def test_compare_puts_the_family_figures_side_by_side(models, tmp_path, monkeypa
         f"{right.nmi_family_cell:.2f}",
     ]
     assert at.radio(key=Compare.MAP_COLOUR).value == "motion family"
+
+
+def test_health_measures_on_the_models_own_clips_with_the_family_figures(
+    models, tmp_path, monkeypatch
+):
+    from dashboard.keys import Health
+
+    at = start_app(
+        monkeypatch, tmp_path, models / "contexts.safetensors", page=views.HEALTH, timeout=TIMEOUT
+    )
+    assert at.radio(key=Input.TEST_MOTION).value == "contexts"  # its training data
+    assert any("no health report for 256 clips (motion contexts) yet" in i.value for i in at.info)
+    at.radio(key=Health.CLIPS).set_value(64).run()
+    at.button(key=Health.MEASURE_BUTTON).click().run()
+    assert_clean(at)
+    shown = texts(at)
+    assert "Measured on the first 64 clips of the generated test set (motion contexts" in shown
+    # the context verdict, whichever it is ("names the motion context", "does not name the
+    # motion context", "follows the cell more than the motion context"), in bold
+    assert "motion context**" in shown
+    measures = at.dataframe[0].value["measure"].tolist()
+    assert "NMI top slot ~ motion family" in measures
+    assert "family probe, true input motion (ceiling)" in measures
+    # The same model on standard clips: another report, without the family figures.
+    at.radio(key=Input.TEST_MOTION).set_value("standard").run()
+    assert any("no health report for 64 clips (Moving-MNIST) yet" in i.value for i in at.info)

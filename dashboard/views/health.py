@@ -16,7 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import model_state
+from dashboard import model_state, test_set
 from dashboard.downloads import health_downloads
 from dashboard.health_reports import EVIDENCE, kept_report
 from dashboard.keys import Health
@@ -28,25 +28,29 @@ from lmc.io import atomic_write
 CLIP_CHOICES = (64, 128, 256, 512, 1000)
 
 
-def _stored_path(model_key: str, clips: int) -> Path:
-    return cache_root() / "health" / f"{model_key}-test{clips}.json"
+def _stored_path(model_key: str, clips: int, motion: str) -> Path:
+    tail = "" if motion == "standard" else f"-{motion}"  # standard reports keep their old names
+    return cache_root() / "health" / f"{model_key}-test{clips}{tail}.json"
 
 
-def _measure(loaded, clips: int) -> HealthReport:
-    """Run the health check (seconds to a minute) and keep the report on disk."""
+def _measure(loaded, clips: int, motion: str) -> HealthReport:
+    """Run the health check (seconds to a minute) on the session's test set and keep the
+    report on disk; on the motion-context clips it holds the family figures too."""
     from lmc.analysis.health_check import health_check
     from lmc.data.fixed_sets import fixed_set
 
     model = loaded.model
-    sample = fixed_set("test", max(clips, 1000), 20, image_size=model.config.image_size)
+    sample = fixed_set(
+        "test", max(clips, 1000), 20, image_size=model.config.image_size, motion=motion
+    )
     report = health_check(model, sample.subset(slice(0, clips)), 10, 10)
     text = json.dumps(report.to_dict(), indent=1)
-    atomic_write(_stored_path(loaded.key, clips), lambda tmp: tmp.write_text(text + "\n"))
+    atomic_write(_stored_path(loaded.key, clips, motion), lambda tmp: tmp.write_text(text + "\n"))
     return report
 
 
-def _stored(loaded, clips: int) -> HealthReport | None:
-    path = _stored_path(loaded.key, clips)
+def _stored(loaded, clips: int, motion: str) -> HealthReport | None:
+    path = _stored_path(loaded.key, clips, motion)
     if path.is_file():
         try:
             return read_report(path)
@@ -97,29 +101,37 @@ st.caption(
 loaded = model_state.require_model()
 model_state.require_memory(loaded, "it has no memory whose health could be measured")
 
-carried = kept_report(loaded)  # in the checkpoint's metadata or beside it
+motion = test_set.test_set_choice(loaded)
+where = test_set.TEST_SETS[motion]
+# The report kept with a checkpoint was measured on the data it was trained on.
+carried = kept_report(loaded) if motion == test_set.model_default(loaded) else None
 clips = st.radio(
     "Generated test clips to measure on", CLIP_CHOICES, index=2, horizontal=True, key=Health.CLIPS
 )
-report = _stored(loaded, clips)
+report = _stored(loaded, clips, motion)
 if carried is not None and carried.clips == clips:
-    _show(loaded, carried, f"Kept with the checkpoint: measured on the first {clips} test clips.")
+    _show(
+        loaded,
+        carried,
+        f"Kept with the checkpoint: measured on the first {clips} test clips ({where}).",
+    )
 elif report is not None:
     _show(
         loaded,
         report,
-        f"Measured on the first {clips} clips of the generated test set (kept on disk).",
+        f"Measured on the first {clips} clips of the generated test set ({where}; kept on disk).",
     )
 else:
     st.info(
-        f"This checkpoint has no health report for {clips} clips yet. Measuring runs the memory "
+        f"This checkpoint has no health report for {clips} clips ({where}) yet. Measuring runs "
+        "the memory "
         "over the clips, three rollouts each (own recall, another clip's, uniform) and four "
         "linear probes."
     )
     if st.button(f"Measure on {clips} test clips", key=Health.MEASURE_BUTTON, type="primary"):
         start = time.perf_counter()
         with st.spinner(f"Measuring the memory's health on {clips} clips ..."):
-            report = _measure(loaded, clips)
+            report = _measure(loaded, clips, motion)
         st.session_state[Health.LAST_SECONDS] = time.perf_counter() - start
         st.rerun()
 if seconds := st.session_state.get(Health.LAST_SECONDS):
