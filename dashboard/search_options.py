@@ -1,4 +1,4 @@
-"""The Search page's choices, named once: the page draws them and a link (dashboard/url_memory.py)
+"""The Search page's choices, named once: the page draws them and a link (dashboard/link_table.py)
 names them, and a page script cannot be imported."""
 
 from __future__ import annotations

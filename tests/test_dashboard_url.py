@@ -5,7 +5,6 @@ previous / next / random move the clip within its bounds."""
 
 import numpy as np
 import pytest
-import torch
 from dashboard_helpers import (
     assert_clean,
     assert_no_exception,
@@ -23,7 +22,6 @@ from dashboard import input_state, model_state, views
 from dashboard.clip_picker import step
 from dashboard.keys import Input, Intervene, Model, Recall, Rollout
 from dashboard.series import LONG_RECALL, SHORT_RECALL
-from lmc import ModelConfig, build_model
 
 
 @pytest.fixture
@@ -150,17 +148,12 @@ def test_bad_probe_values_fall_back_one_by_one(models, tmp_path, monkeypatch):
     note = ignored(at)
     assert "`digits=3,x` is not a list of 1 .. 3 digits 0 .. 9" in note
     assert (
-        "`direction=7` is not a setting of the probe: the direction (degrees) is 0 .. 355 in steps of 5"
+        "`direction=7` is not a setting of the slider: the direction (degrees) is 0 .. 355 in steps of 5"
         in note
     )
-    assert (
-        "`speed=9` is not a setting of the probe: the speed (pixels per frame) is 0.0 .. 8.0"
-        in note
-    )
-    assert "`turn=20` is not a setting of the probe: the turn of each further digit" in note
-    assert (
-        "`future=99` is not a setting of the probe: the number of future frames is 0 .. 20" in note
-    )
+    assert "`speed=9` is out of range: the speed (pixels per frame) is 0.0 .. 8.0" in note
+    assert "`turn=20` is not a setting of the slider: the turn of each further digit" in note
+    assert "`future=99` is out of range: the number of future frames is 0 .. 20" in note
     assert "`frame=11` is out of range: the rollout predicts frames 1 .. 10" in note
     assert input_source(at) == "motion probe: digit 3 at 0 deg, 3 px/frame"  # the defaults
     assert at.slider(key=Rollout.FRAME).value == 1
@@ -184,32 +177,6 @@ def test_slots_beyond_the_memory_and_a_model_without_memory(models, tmp_path, mo
     assert "`slot=10` is out of range: this model's memory has slots 0 .. 9" in note
     assert "`cell=-1` is out of range" in note
     assert at.number_input(key=Intervene.SLOT).value == 0
-
-
-def test_a_link_to_a_symlink_loop_or_a_malformed_authors_file_is_noted_not_a_crash(
-    models, tmp_path, monkeypatch
-):
-
-    from lmc.official import ours_to_official
-
-    (tmp_path / "loop.pt").symlink_to(tmp_path / "loop.pt")  # outside the roots
-    (models / "loop.pt").symlink_to(models / "loop.pt")  # inside them
-    state = ours_to_official(build_model(ModelConfig.preset("tiny", image_size=64)))
-    state["module.encoder.0.weight"] = torch.zeros(4)  # rank 1: its shape[1] does not exist
-    torch.save(state, models / "rank1.pt")
-    cases = [
-        (str(tmp_path / "loop.pt"), "outside the folders the dashboard may read"),
-        (str(models / "loop.pt"), "cannot be resolved"),
-        (str(models / "rank1.pt"), "encoder.0.weight has shape (4,); expected 4 dimensions"),
-    ]
-    at = open_link(monkeypatch, tmp_path, models, views.RECALL, {"model": cases[0][0]})
-    for value, message in cases:
-        at.query_params = {"model": value}
-        at.run()
-        assert_no_exception(at)
-        assert f"`model={value}`" in ignored(at) and message in ignored(at)
-        assert model_label(at) == "bundled demo (demo.safetensors)"
-
     plain = str(models / "no-memory" / "best.safetensors")
     at = open_link(monkeypatch, tmp_path, models, views.RECALL, {"model": plain, "cell": "3"})
     assert "`cell=3`: this model has no memory, so no cells" in ignored(at)
@@ -248,6 +215,33 @@ def test_a_link_never_opens_a_file_outside_the_roots(models, tmp_path, monkeypat
     at.query_params = {"model": str(models / "data" / "standard.npy")}
     at.run()
     assert "is not a checkpoint: its name must end in .safetensors, .pt, .pth" in ignored(at)
+
+
+def test_a_link_to_a_symlink_loop_or_a_malformed_authors_file_is_noted_not_a_crash(
+    models, tmp_path, monkeypatch
+):
+    import torch
+
+    from lmc import ModelConfig, build_model
+    from lmc.official import ours_to_official
+
+    (tmp_path / "loop.pt").symlink_to(tmp_path / "loop.pt")  # outside the roots
+    (models / "loop.pt").symlink_to(models / "loop.pt")  # inside them
+    state = ours_to_official(build_model(ModelConfig.preset("tiny", image_size=64)))
+    state["module.encoder.0.weight"] = torch.zeros(4)  # rank 1: its shape[1] does not exist
+    torch.save(state, models / "rank1.pt")
+    cases = [
+        (str(tmp_path / "loop.pt"), "outside the folders the dashboard may read"),
+        (str(models / "loop.pt"), "cannot be resolved"),
+        (str(models / "rank1.pt"), "encoder.0.weight has shape (4,); expected 4 dimensions"),
+    ]
+    at = open_link(monkeypatch, tmp_path, models, views.RECALL, {"model": cases[0][0]})
+    for value, message in cases:
+        at.query_params = {"model": value}
+        at.run()
+        assert_no_exception(at)
+        assert f"`model={value}`" in ignored(at) and message in ignored(at)
+        assert model_label(at) == "bundled demo (demo.safetensors)"
 
 
 # ---------------------------------------------------------------------------------- navigation

@@ -1,4 +1,4 @@
-"""The Search and Compare memories pages' views in the URL (dashboard/url_memory.py), in
+"""The Search and Compare memories pages' views in the URL (dashboard/link_table.py), in
 Streamlit's AppTest: a link opens its search (filters, sort, page, phase, clips) and its second
 model, the page writes the same link back, and each bad value is named with its limit and left at
 its default; a second model outside the checkpoint roots is never opened."""
@@ -124,7 +124,7 @@ def test_bad_search_values_are_named_and_ignored(models, tmp_path, monkeypatch):
     assert "`digit=12` is out of range: the digits are 0 .. 9" in note
     assert "`sort=random` is not a sort of the search; they are weight, clip" in note
     assert "`page=0` is out of range: pages count from 1" in note
-    assert "`phase=both` is not a phase of this page; they are short, long" in note
+    assert "`phase=both` is not a phase of this page; the phases are short, long" in note
     assert (
         "`clips=150` is not a setting of the slider: the clip slider is 100 .. 2000 in steps of 100"
         in note

@@ -19,6 +19,7 @@ import streamlit as st
 
 from dashboard import memory_widgets as mw
 from dashboard import model_state, url_state
+from dashboard.choices import MAP_COLOURS
 from dashboard.compare_downloads import compare_downloads
 from dashboard.downloads import Shelf
 from dashboard.health_reports import kept_report
@@ -42,7 +43,6 @@ from lmc.analysis.slots import slot_usage
 MAP_POINTS = 2000  # contexts on each map: the same (clip, cell) pairs on both sides
 TOP_K = 5
 SIDES = ("left", "right")
-MAP_COLOURS = ("true direction", "motion family")
 
 
 @st.cache_data(max_entries=16, show_spinner="Measuring the memory ...")

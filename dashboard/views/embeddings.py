@@ -18,6 +18,7 @@ import streamlit as st
 
 from dashboard import memory_widgets as mw
 from dashboard import model_state
+from dashboard.choices import COLOURS, FAMILY, POINTS_DEFAULT, POINTS_RANGE, SPACES
 from dashboard.downloads import Shelf, embeddings_downloads
 from dashboard.fingerprint import fingerprint
 from dashboard.keys import Embeddings
@@ -34,13 +35,10 @@ from lmc.analysis.recall import normalised_entropy
 from lmc.analysis.search import pass_families
 from lmc.analysis.slots import cell_box
 
-SPACES = {"recalled contexts (readouts)": "readout", "queries": "query"}
 # What the mouse does on the map -> Plotly's dragmode. Streamlit answers clicks only outside the
 # lasso and box modes (there a click clears the selection), so picking one point is a mode of its
 # own, in which a drag zooms.
 MOUSE = {"click a point": "zoom", "lasso a group": "lasso", "box a group": "select"}
-POINTS_RANGE = (500, 8000, 500)
-FAMILY = "motion family"  # the colouring of a pass over clips with motion contexts
 MAX_CARDS = 40
 NEIGHBOURS = 6
 
@@ -254,19 +252,12 @@ def _map_panel(
         st.session_state[Embeddings.MAP] = "PCA"
     c1, c2, c3, c4 = st.columns([1, 2, 2, 2])
     c1.radio("map", maps, key=Embeddings.MAP, horizontal=True)
-    colour_options = [
-        "true direction",
-        "speed",
-        "digit",
-        "top slot",
-        "entropy / log S",
-        "occupancy",
-        "cell",
-    ]
+    shown = ("direction", "speed", "digit", "slot", "entropy", "occupancy", "cell")
     if sample.direction is None:
-        colour_options = ["top slot", "entropy / log S", "cell"]
+        shown = ("slot", "entropy", "cell")
+    colour_options = [COLOURS[name] for name in shown]  # the names a link gives them
     if sample.actions is not None:
-        colour_options.insert(0, "KTH action")
+        colour_options.insert(0, COLOURS["action"])
     if sample.has_families:
         colour_options.insert(0, FAMILY)
     st.session_state.setdefault(Embeddings.COLOUR, colour_options[0])
@@ -348,7 +339,7 @@ if st.session_state[Embeddings.PHASE] not in phases:
 c2.radio("recall", phases, key=Embeddings.PHASE, horizontal=True)
 total = sample.num_clips * sample.num_cells
 low, high, step = POINTS_RANGE
-st.session_state.setdefault(Embeddings.POINTS, 2000)
+st.session_state.setdefault(Embeddings.POINTS, POINTS_DEFAULT)
 c3.slider("points at most", low, high, step=step, key=Embeddings.POINTS)
 st.session_state.setdefault(Embeddings.OCCUPIED, False)
 st.checkbox(

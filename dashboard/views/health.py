@@ -17,6 +17,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import model_state, test_set
+from dashboard.choices import HEALTH_CLIPS, HEALTH_CLIPS_DEFAULT
 from dashboard.downloads import health_downloads
 from dashboard.health_reports import EVIDENCE, kept_report
 from dashboard.keys import Health
@@ -24,8 +25,6 @@ from lmc.analysis.dataset_pass import cache_root
 from lmc.analysis.health import PROBE_METHOD_BEFORE
 from lmc.analysis.health_report import HealthReport, figure_rows, read_report
 from lmc.io import atomic_write
-
-CLIP_CHOICES = (64, 128, 256, 512, 1000)
 
 
 def _stored_path(model_key: str, clips: int, motion: str) -> Path:
@@ -105,8 +104,9 @@ motion = test_set.test_set_choice(loaded)
 where = test_set.TEST_SETS[motion]
 # The report kept with a checkpoint was measured on the data it was trained on.
 carried = kept_report(loaded) if motion == test_set.model_default(loaded) else None
+st.session_state.setdefault(Health.CLIPS, HEALTH_CLIPS_DEFAULT)
 clips = st.radio(
-    "Generated test clips to measure on", CLIP_CHOICES, index=2, horizontal=True, key=Health.CLIPS
+    "Generated test clips to measure on", HEALTH_CLIPS, horizontal=True, key=Health.CLIPS
 )
 report = _stored(loaded, clips, motion)
 if carried is not None and carried.clips == clips:

@@ -14,6 +14,17 @@ import torch
 
 from dashboard import input_state, model_state, url_state
 from dashboard import memory_widgets as mw
+from dashboard.choices import (
+    DONOR_WHAT,
+    MOST_ALLOWED,
+    ONE_CELL,
+    ONE_HOT,
+    ONE_SLOT,
+    STRENGTHS,
+    WHERE,
+    WHOLE_GRID,
+)
+from dashboard.choices import INTERVENE_SOURCES as SOURCES
 from dashboard.downloads import Shelf, intervene_downloads
 from dashboard.fingerprint import fingerprint
 from dashboard.keys import Atlas, Intervene
@@ -26,14 +37,6 @@ from lmc.analysis.inputs import default_out_len
 from lmc.analysis.projection import max_weight
 from lmc.analysis.recall import trace_arrays
 
-# The radios' options, each named once (the code compares with the name, never a position).
-ONE_SLOT, OTHER_CLIP = "one memory slot", "another test clip's recall"
-SOURCES = (ONE_SLOT, OTHER_CLIP)
-WHOLE_GRID, ONE_CELL = "the whole grid", "one cell"
-WHERE = (WHOLE_GRID, ONE_CELL)
-DONOR_WHAT = {"its addressing weights": "weights", "its readout": "readout"}
-MOST_ALLOWED, ONE_HOT = "the most the softmax allows", "the slot alone (one-hot)"
-STRENGTHS = (MOST_ALLOWED, ONE_HOT)
 STRIP_SIDE = 128  # pixels per frame in the strip, at least (a 64-pixel frame is drawn twice as big)
 ENLARGED_SIDE = 256  # pixels per frame in the enlarged view, at least
 # Below this a change of a prediction in [0, 1] is float32 rounding (a few ulps of 1.0, 1.2e-7).

@@ -15,6 +15,7 @@ import streamlit as st
 
 from dashboard import input_state, model_state, url_state
 from dashboard import memory_widgets as mw
+from dashboard.choices import MEASURES
 from dashboard.downloads import Shelf, recall_downloads
 from dashboard.keys import Recall
 from dashboard.selection import selected_ids
@@ -27,13 +28,6 @@ from lmc.analysis.projection import MAX_WEIGHT_FORMULA, max_weight
 from lmc.analysis.recall import RecallView, addressing_measure, recall_stats, recall_view
 from lmc.data.motion import cell_motion
 
-MEASURES = {
-    "weight − 1/S": "centred",
-    "weight − mean of the cells": "cell-specific",
-    "cosine": "cosine",
-    "rank (0 = top)": "rank",
-    "weight": "weight",
-}
 PHASES = (SHORT_RECALL, LONG_RECALL, BOTH_RECALLS)
 # The figures of the cells panel, by their titles in the downloads.
 CELL_FIGURES = (

@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import input_state, model_state, url_state, widgets
+from dashboard.choices import NO_SECOND
 from dashboard.downloads import rollout_downloads
 from dashboard.keys import Rollout as Keys
 from dashboard.series import (
@@ -46,7 +47,7 @@ from lmc.analysis.rollout import (
 from lmc.analysis.uploads import read_npy
 from lmc.checkpoint import CheckpointError
 
-NONE = "(none)"
+NONE = NO_SECOND
 
 trace("page rollout")
 settings = load_settings()

@@ -17,8 +17,8 @@ import math
 import numpy as np
 import streamlit as st
 
+from dashboard import link_table, model_state, url_state
 from dashboard import memory_widgets as mw
-from dashboard import model_state, url_memory, url_state
 from dashboard.clip_picker import step
 from dashboard.keys import Search
 from dashboard.memory_widgets import gallery
@@ -211,8 +211,8 @@ def _search_panel(loaded, sample, phase: str) -> None:
         return
     # A new search starts on its first page, unless a link names its page.
     if st.session_state.get(Search.PAGE_FOR) != repr(key):
-        from_link = url_memory.page_from_link(first.num_pages)
-        noted = st.session_state.get(Search.PAGE_FOR) == url_memory.LINKED and not from_link
+        from_link = link_table.page_from_link(first.num_pages, st.session_state)
+        noted = st.session_state.get(Search.PAGE_FOR) == link_table.LINKED and not from_link
         st.session_state[Search.PAGE_FOR] = repr(key)
         if not from_link:
             st.session_state[Search.PAGE] = 1
