@@ -194,12 +194,16 @@ def test_atlas_and_embeddings_over_a_sample(checkpoints, tmp_path, monkeypatch):
     labels = [m.label for m in at.metric]
     assert "queries" in labels and "dead slots" in labels
     assert at.metric[0].value == "1,600"  # 100 clips x 16 cells
-    at.session_state[Atlas.SLOT] = 3
+    slots = next(t.value for t in at.dataframe if "slot" in t.value.columns)
+    alive = int(slots.loc[slots["dead"] != "dead", "slot"].iloc[0])
+    dead = int(slots.loc[slots["dead"] == "dead", "slot"].iloc[0])
+    at.session_state[Atlas.SLOT] = alive
     at.run()
     assert_clean(at)
-    assert "Slot 3: top choice of" in texts(at)
+    assert f"Slot {alive}: top choice of" in texts(at)
     # Every gallery card is labelled with the slot, the cell's weight on it and the cell.
-    gallery = [c for image in at.get("image") for c in image.captions if c.startswith("slot 3:")]
+    mine = f"slot {alive}:"
+    gallery = [c for image in at.get("image") for c in image.captions if c.startswith(mine)]
     assert len(gallery) == 16
     assert all("weight" in c and ", rank " in c and "· clip " in c for c in gallery)
     assert any("follows" in c or "no digit in the cell" in c for c in gallery)
@@ -210,6 +214,21 @@ def test_atlas_and_embeddings_over_a_sample(checkpoints, tmp_path, monkeypatch):
             assert "same top-1 slot (share of cells)" in table.value["measure"].tolist()
             assert not [m for m in table.value["measure"] if "_" in m]
     assert len(at.dataframe) == 2  # all slots, and the alignment over the sample
+    # A dead slot says so, instead of empty plots: the tiny memory has dead slots to pick.
+    at.session_state[Atlas.SLOT] = dead
+    at.run()
+    assert_clean(at)
+    said = [i.value for i in at.info]
+    assert any(
+        i.startswith(
+            f"Slot {dead} is dead: no cell picks it as its top choice in these 100 clips "
+            "(1,600 queries)"
+        )
+        for i in said
+    ), said
+    assert f"Slot {dead}: top choice of" not in texts(at)
+    at.session_state[Atlas.SLOT] = alive
+    at.run()
     at.radio(key=Atlas.PHASE).set_value("long window (phase 1)").run()
     assert_clean(at)
     stored = list((tmp_path / "cache" / "analysis").glob("*.npz"))

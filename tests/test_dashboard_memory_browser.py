@@ -115,10 +115,11 @@ def test_atlas_bar_click_opens_its_slot(page):
         # customdata, named by its x): a click on it opens that slot.
         other = int(dead[0])
         click_point(page, "atlas-usage_chart", 1, 0)
+        page.get_by_text(f"Slot {other} is dead: no cell picks it").wait_for()  # said, not drawn
     else:
         other = next(k for k, share in enumerate(shares) if k != busiest and share > 0)
         click_point(page, "atlas-usage_chart", 0, other)
-    page.get_by_text(f"Slot {other}: top choice of").wait_for()
+        page.get_by_text(f"Slot {other}: top choice of").wait_for()
     assert chosen(page, "atlas-slot").startswith(f"slot {other} ·")
     # The busiest bar carries (slot, mean weight), a row of a 2-D array: it opens its slot.
     click_point(page, "atlas-usage_chart", 0, busiest)

@@ -213,52 +213,62 @@ def _slot_panel(sample, phase: str, usage, motion, families, shelf: Shelf) -> No
     with left:
         if families is not None:
             _family_makeup(sample, weights, slot, families[slot], shelf)
-        if motion is not None:
-            top = weights.argmax(axis=-1)
-            chosen = (top == slot) & (sample.occupancy >= 0.5)
-            everyone = sample.occupancy >= 0.5
+        if usage.dead[slot]:
+            # Empty plots and ticks such as "0.2n" said nothing: the slot's state, in words.
+            st.info(
+                f"Slot {slot} is dead: no cell picks it as its top choice in these "
+                f"{sample.num_clips:,} clips ({usage.queries:,} queries). Its weight still enters "
+                f"every readout: mean w − 1/S = {usage.mean_centred[slot]:+.5f}."
+            )
+        else:
+            if motion is not None:
+                top = weights.argmax(axis=-1)
+                chosen = (top == slot) & (sample.occupancy >= 0.5)
+                everyone = sample.occupancy >= 0.5
+                st.plotly_chart(
+                    shelf.figure(
+                        "true direction of the slot's cells",
+                        mw.direction_rose(
+                            sample.direction[chosen],
+                            sample.direction[everyone],
+                            f"true direction of the {int(chosen.sum())} cells whose top slot is {slot}",
+                        ),
+                    ),
+                    key=Atlas.ROSE,
+                )
+                if motion.count[slot]:
+                    st.markdown(
+                        f"Mean motion {mw.motion_text(motion.mean_direction[slot], motion.mean_speed[slot])}, "
+                        f"direction consistency R = {motion.resultant[slot]:.2f} (1: one direction, 0: none)."
+                    )
+            else:
+                st.caption(
+                    "These clips carry no true motion, so the slot's motion cannot be shown."
+                )
+            st.markdown(
+                f"Slot {slot}: top choice of **{usage.top1_count[slot]}** of {usage.queries} queries "
+                f"({usage.top1_fraction[slot]:.2%}); mean w − 1/S = {usage.mean_centred[slot]:+.5f}."
+            )
+            per_cell = (weights.argmax(axis=-1) == slot).mean(axis=0)
             st.plotly_chart(
                 shelf.figure(
-                    "true direction of the slot's cells",
-                    mw.direction_rose(
-                        sample.direction[chosen],
-                        sample.direction[everyone],
-                        f"true direction of the {int(chosen.sum())} cells whose top slot is {slot}",
+                    "where the slot is the top choice",
+                    mw.cell_values_figure(
+                        per_cell,
+                        sample.grid,
+                        "where on the grid it is the top choice",
+                        [f"{c}: {v:.0%}" for c, v in enumerate(per_cell)],
+                        "Blues",
+                        0,
+                        max(float(per_cell.max()), 1e-9),
+                        height=240,
                     ),
                 ),
-                key=Atlas.ROSE,
+                key=Atlas.WHERE,
             )
-            if motion.count[slot]:
-                st.markdown(
-                    f"Mean motion {mw.motion_text(motion.mean_direction[slot], motion.mean_speed[slot])}, "
-                    f"direction consistency R = {motion.resultant[slot]:.2f} (1: one direction, 0: none)."
-                )
-        else:
-            st.caption("These clips carry no true motion, so the slot's motion cannot be shown.")
-        st.markdown(
-            f"Slot {slot}: top choice of **{usage.top1_count[slot]}** of {usage.queries} queries "
-            f"({usage.top1_fraction[slot]:.2%}); mean w − 1/S = {usage.mean_centred[slot]:+.5f}."
-        )
-        per_cell = (weights.argmax(axis=-1) == slot).mean(axis=0)
-        st.plotly_chart(
-            shelf.figure(
-                "where the slot is the top choice",
-                mw.cell_values_figure(
-                    per_cell,
-                    sample.grid,
-                    "where on the grid it is the top choice",
-                    [f"{c}: {v:.0%}" for c, v in enumerate(per_cell)],
-                    "Blues",
-                    0,
-                    max(float(per_cell.max()), 1e-9),
-                    height=240,
-                ),
-            ),
-            key=Atlas.WHERE,
-        )
-        st.caption(
-            "Share of the clips in which each cell picks this slot first. The memory has no position input; a slot tied to one cell reads position from the encoder's borders."
-        )
+            st.caption(
+                "Share of the clips in which each cell picks this slot first. The memory has no position input; a slot tied to one cell reads position from the encoder's borders."
+            )
     with right:
         st.markdown(
             f"**The {GALLERY} cells that give slot {slot} the most weight** (slot {slot} is the "
