@@ -279,3 +279,21 @@ def test_health_check_refuses_a_model_without_memory_and_short_clips(clips):
         ValueError, match="short_len \\+ out_len = 15: the clips have only 14 frames"
     ):
         health_check(build_model(ModelConfig.preset("tiny")), clips, 10, 5)
+
+
+def test_health_check_counts_its_clip_runs_and_gives_the_same_report(tiny_model, clips):
+    from lmc.analysis.health_check import RUNS_PER_CLIP
+
+    calls = []
+    report = health_check(
+        tiny_model, clips, 10, 4, progress=lambda done, total: calls.append((done, total))
+    )
+    total = RUNS_PER_CLIP * len(clips.frames)
+    assert {t for _, t in calls} == {total}
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and done[-1] == total  # forward only, and to the end
+    assert [d for d in done if d > 6] == [12, 18, 24, 30, 36]  # the five rollouts, one by one
+    quiet = health_check(tiny_model, clips, 10, 4)  # the same figures without a callback
+    assert quiet.mse_own == report.mse_own and quiet.mse_long_other_recall == (
+        report.mse_long_other_recall
+    )

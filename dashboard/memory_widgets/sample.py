@@ -39,8 +39,8 @@ class PassProgress:
     with the time left at the speed so far. `offset` counts clips done by earlier passes of the
     same bar; `label` names the pass running now."""
 
-    def __init__(self, bar, total: int):
-        self.bar, self.total = bar, total
+    def __init__(self, bar, total: int, unit: str = "clips"):
+        self.bar, self.total, self.unit = bar, total, unit
         self.shown = -1
         self.start = time.perf_counter()
         self.offset, self.label = 0, ""
@@ -50,7 +50,7 @@ class PassProgress:
         percent = 100 * done // self.total
         if percent != self.shown:
             self.shown = percent
-            text = progress_text(done, self.total, "clips", time.perf_counter() - self.start)
+            text = progress_text(done, self.total, self.unit, time.perf_counter() - self.start)
             self.bar.progress(done / self.total, text=f"{self.label}{text}")
 
 

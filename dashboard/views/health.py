@@ -21,8 +21,11 @@ from dashboard.choices import HEALTH_CLIPS, HEALTH_CLIPS_DEFAULT
 from dashboard.downloads import health_downloads
 from dashboard.health_reports import EVIDENCE, kept_report
 from dashboard.keys import Health
+from dashboard.memory_widgets.sample import PassProgress, seconds_per_clip
+from dashboard.progress_text import pass_estimate, progress_text
 from lmc.analysis.dataset_pass import cache_root
 from lmc.analysis.health import PROBE_METHOD_BEFORE
+from lmc.analysis.health_check import RUNS_PER_CLIP
 from lmc.analysis.health_report import HealthReport, figure_rows, read_report
 from lmc.io import atomic_write
 
@@ -33,8 +36,9 @@ def _stored_path(model_key: str, clips: int, motion: str) -> Path:
 
 
 def _measure(loaded, clips: int, motion: str) -> HealthReport:
-    """Run the health check (seconds to a minute) on the session's test set and keep the
-    report on disk; on the motion-context clips it holds the family figures too."""
+    """Run the health check (seconds to a minute) on the session's test set, with a progress
+    bar over its clip runs, and keep the report on disk; on the motion-context clips it holds
+    the family figures too."""
     from lmc.analysis.health_check import health_check
     from lmc.data.fixed_sets import fixed_set
 
@@ -42,7 +46,11 @@ def _measure(loaded, clips: int, motion: str) -> HealthReport:
     sample = fixed_set(
         "test", max(clips, 1000), 20, image_size=model.config.image_size, motion=motion
     )
-    report = health_check(model, sample.subset(slice(0, clips)), 10, 10)
+    total = RUNS_PER_CLIP * clips
+    bar = st.progress(0.0, text=progress_text(0, total, "clip runs", 0.0))
+    progress = PassProgress(bar, total, unit="clip runs")
+    progress.label = "The memory pass, then five rollouts of each clip: "
+    report = health_check(model, sample.subset(slice(0, clips)), 10, 10, progress=progress)
     text = json.dumps(report.to_dict(), indent=1)
     atomic_write(_stored_path(loaded.key, clips, motion), lambda tmp: tmp.write_text(text + "\n"))
     return report
@@ -122,8 +130,11 @@ elif report is not None:
         f"Measured on the first {clips} clips of the generated test set ({where}; kept on disk).",
     )
 else:
+    speed, measured = seconds_per_clip(loaded.key)
+    basis = "at the speed of this model's last pass" if measured else "on one CPU core"
     st.info(
-        f"This checkpoint has no health report for {clips} clips ({where}) yet. Measuring runs "
+        f"This checkpoint has no health report for {clips} clips ({where}) yet: "
+        f"{pass_estimate(RUNS_PER_CLIP * clips, speed)} {basis}. Measuring runs "
         "the memory "
         "over the clips, three rollouts each (own recall, another clip's, uniform) and four "
         "linear probes."

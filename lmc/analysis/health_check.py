@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from lmc.analysis import health as hl
-from lmc.analysis.dataset_pass import DatasetPass, run_dataset_pass
+from lmc.analysis.dataset_pass import DatasetPass, Progress, run_dataset_pass
 from lmc.analysis.families import cell_labels, family_health
 from lmc.analysis.health_report import FamilyHealth, HealthReport, health_path, read_report
 from lmc.data.moving_mnist import MovingMNISTClips
@@ -116,7 +116,9 @@ def feature_active(
     return active / total
 
 
-def _pass(model, clips: MovingMNISTClips, short_len: int, long_len: int | None) -> DatasetPass:
+def _pass(
+    model, clips: MovingMNISTClips, short_len: int, long_len: int | None, progress=None
+) -> DatasetPass:
     return run_dataset_pass(
         model,
         clips.frames,
@@ -126,7 +128,12 @@ def _pass(model, clips: MovingMNISTClips, short_len: int, long_len: int | None) 
         velocities=clips.velocities,
         labels=clips.labels,
         families=clips.families,
+        progress=progress,
     )
+
+
+# The clip runs of a health check, for its progress: the memory pass, then five rollouts.
+RUNS_PER_CLIP = 6
 
 
 def _family_figures(
@@ -161,13 +168,22 @@ def health_check(
     out_len: int = 10,
     long_len: int | None = None,
     seed: int = 0,
+    progress: Progress | None = None,
 ) -> HealthReport:
     """The full health report of `model`'s memory on `clips` (N clips of >= short_len + out_len
-    frames). long_len: the long window for the alignment (default: short_len + out_len)."""
+    frames). long_len: the long window for the alignment (default: short_len + out_len).
+    progress(done, total) counts clip runs: the memory pass over each clip, then each of the
+    five rollouts (total RUNS_PER_CLIP * N); the probes between them take seconds."""
     _check(model, clips, short_len, out_len)
     start = time.perf_counter()
     long_len = long_len or short_len + out_len
-    sample = _pass(model, clips, short_len, long_len)
+    total = RUNS_PER_CLIP * len(clips.frames)
+
+    def tick(done: int, _total: int | None = None) -> None:
+        if progress is not None:
+            progress(done, total)
+
+    sample = _pass(model, clips, short_len, long_len, tick)
     weights = sample.short_weights
     n, cells, size = weights.shape
     temperature = float(model.config.temperature)
@@ -187,6 +203,17 @@ def health_check(
 
     frames = clips.to_tensor()
     uniform = np.full_like(weights, 1.0 / size)
+    rollouts = {  # the five rollouts: own recall, another clip's, uniform, the long window's two
+        "mse_own": {},
+        "mse_other_recall": {"weights": np.roll(weights, 1, axis=0)},
+        "mse_uniform": {"weights": uniform},
+        "mse_long_recall": {"readout": sample.long_readout},
+        "mse_long_other_recall": {"readout": np.roll(sample.long_readout, 1, axis=0)},
+    }
+    mse = {}
+    for k, (name, recall) in enumerate(rollouts.items()):
+        mse[name] = recall_mse(model, frames, short_len, out_len, **recall)
+        tick(n * (k + 2))
     align = hl.alignment_health(sample.long_weights, weights)
     report = HealthReport(
         clips=n,
@@ -216,13 +243,7 @@ def health_check(
         probe_speed_query=p_spd_q.accuracy,
         probe_speed_chance=p_spd_r.chance,
         probe_samples=p_dir_r.samples,
-        mse_own=recall_mse(model, frames, short_len, out_len),
-        mse_other_recall=recall_mse(model, frames, short_len, out_len, np.roll(weights, 1, axis=0)),
-        mse_uniform=recall_mse(model, frames, short_len, out_len, uniform),
-        mse_long_recall=recall_mse(model, frames, short_len, out_len, readout=sample.long_readout),
-        mse_long_other_recall=recall_mse(
-            model, frames, short_len, out_len, readout=np.roll(sample.long_readout, 1, axis=0)
-        ),
+        **mse,
         readout_clip_correlation=hl.clip_correlation(sample.short_readout, sample.long_readout),
         readout_clip_correlation_shuffled=hl.clip_correlation(
             sample.short_readout, np.roll(sample.long_readout, 1, axis=0)
