@@ -1,6 +1,8 @@
 """Honest figures in AppTest: the probe delivers the motion asked for or says why it cannot, and
 the Rollout page scores the model against the better of its two baselines."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -163,7 +165,7 @@ def test_the_probe_sweep_tabulates_the_top_slots_of_each_motion(app, models):
     assert "slot" in heatmap.proto.spec
 
 
-def test_sweep_figure_shows_probed_motions_and_chosen_slots_on_a_full_scale():
+def test_sweep_figure_shows_probed_motions_and_chosen_slots_on_a_scale_of_the_data():
     from dashboard.memory_widgets.sweep_figure import sweep_figure
     from lmc.analysis.probe_sweep import ProbeSweep
 
@@ -184,3 +186,10 @@ def test_sweep_figure_shows_probed_motions_and_chosen_slots_on_a_full_scale():
     np.testing.assert_allclose(heat.z, [[0.75, 0.25], [0.0, 1.0]])
     assert (heat.zmin, heat.zmax) == (0.0, 1.0)
     assert heat.text.tolist() == [["75 %", "25 %"], ["", "100 %"]]
+    # Shares that stay small fill the colour scale: it ends at the largest share, not at 100 %.
+    spread = np.full((2, 2, 1, 8), -1)
+    spread[0, 0, 0] = [1, 2, 3, 4, 5, 6, 7, 0]
+    spread[1, 0, 0] = [1, 1, 2, 3, 4, 5, 6, 7]
+    small = sweep_figure(dataclasses.replace(sweep, top_slot=spread)).data[0]
+    assert (small.zmin, small.zmax) == (0.0, 0.25)
+    assert small.colorbar.tickformat == ".0%"

@@ -14,8 +14,9 @@ def motion_label(direction_deg: float, speed_px: float) -> str:
 
 def sweep_figure(sweep: ProbeSweep) -> go.Figure:
     """A heatmap with one row per probed motion and one column per slot that is some motion's
-    top choice; the colour is the share of that motion's clips x cells picking the slot, on
-    [0, 1] whatever the largest share, with the percentage written in each non-empty cell."""
+    top choice; the colour is the share of that motion's clips x cells picking the slot, on a
+    scale from 0 to the largest share (a sweep whose shares stay under 19 % drew every cell
+    pale on [0, 1]), with the percentage written in each non-empty cell."""
     size = sweep.memory_size
     shares = sweep.shares.reshape(-1, size)
     fits = sweep.fits.reshape(-1)
@@ -31,7 +32,7 @@ def sweep_figure(sweep: ProbeSweep) -> go.Figure:
             x=[f"slot {s}" for s in slots],
             y=rows,
             zmin=0.0,
-            zmax=1.0,
+            zmax=max(float(z.max()) if z.size else 0.0, 0.01),
             colorscale="Blues",
             text=text,
             texttemplate="%{text}",
