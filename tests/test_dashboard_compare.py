@@ -158,6 +158,11 @@ def test_usage_bars_of_two_memories_share_one_scale():
     shared = mw.usage_figure(shares, centred, shares == 0, None, top=0.8, colour_bound=0.05)
     assert tuple(shared.layout.yaxis.range) == (0, 0.8)
     assert (shared.data[0].marker.cmin, shared.data[0].marker.cmax) == (-0.05, 0.05)
+    # A bar near uniform is near white on the diverging scale: every bar has an edge, the
+    # chosen one a thick one.
+    chosen = mw.usage_figure(shares, centred, shares == 0, 1)
+    assert list(chosen.data[0].marker.line.width) == [0.75, 2.5, 0.75]
+    assert chosen.data[0].marker.line.color == mw.INK
 
 
 def test_the_cell_recall_legend_sits_under_its_title():

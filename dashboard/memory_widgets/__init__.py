@@ -12,6 +12,7 @@ Pages import this package as `mw`; each module holds one page's figures.
 
 from dashboard.memory_widgets.atlas_figures import direction_rose, usage_figure
 from dashboard.memory_widgets.cells import (
+    INK,
     arrow,
     cell_card,
     draw_box,
@@ -39,6 +40,7 @@ from dashboard.memory_widgets.recall_figures import (
 from dashboard.memory_widgets.sample import dataset_sample
 
 __all__ = [
+    "INK",
     "PIN_MARGIN",
     "arrow",
     "cell_card",
