@@ -195,6 +195,7 @@ def test_atlas_and_embeddings_over_a_sample(checkpoints, tmp_path, monkeypatch):
     labels = [m.label for m in at.metric]
     assert "queries" in labels and "dead slots" in labels
     assert at.metric[0].value == "1,600"  # 100 clips x 16 cells
+    assert "Every count above is over 100 clips × 16 cells = 1,600 queries" in texts(at)
     slots = next(t.value for t in at.dataframe if "slot" in t.value.columns)
     alive = int(slots.loc[slots["dead"] != "dead", "slot"].iloc[0])
     dead = int(slots.loc[slots["dead"] == "dead", "slot"].iloc[0])

@@ -365,8 +365,18 @@ c = st.columns(5)
 c[0].metric(
     "queries", f"{usage.queries:,}", help=f"{sample.num_clips} clips × {sample.num_cells} cells"
 )
-c[1].metric("slots ever top-1", f"{size - usage.num_dead} of {size}")
-c[2].metric("dead slots", usage.num_dead, help="never the top choice of any query in this sample")
+# Every count with its sample: "89 of 100" alone does not say over how many clips.
+over = f"over {sample.num_clips:,} clips"
+c[1].metric(
+    "slots ever top-1",
+    f"{size - usage.num_dead} of {size}",
+    help=f"slots that are the top choice of some query {over}",
+)
+c[2].metric(
+    "dead slots",
+    usage.num_dead,
+    help=f"never the top choice of any query {over} ({usage.queries:,} queries)",
+)
 busiest = int(np.argmax(usage.top1_count))
 c[3].metric(
     f"busiest: slot {busiest}",
@@ -381,6 +391,10 @@ if tuning is not None and not math.isnan(tuning):
         help="mean resultant length R of the true directions of the cells choosing each slot, "
         f"weighted by count; {chance:.2f} when the same top-1 counts go to random cells",
     )
+st.caption(
+    f"Every count above is over {sample.num_clips:,} clips × {sample.num_cells} cells = "
+    f"{usage.queries:,} queries, each choosing its top slot."
+)
 if sample.has_long:
     with st.expander(
         "Memory alignment over the sample (long window vs short input)", expanded=False
