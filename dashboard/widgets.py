@@ -201,7 +201,9 @@ def training_figure(records: list[dict]):
     titles = ["training loss", "validation MSE (per frame)", "validation SSIM"]
     if health:
         titles += ["slots alive (of S)", "another clip's recall: MSE ratio", "long/short top-1"]
-    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles)
+    # Three panels a row: six in one row ran their titles into each other (also in the PNG).
+    rows = 2 if health else 1
+    fig = make_subplots(rows=rows, cols=3, subplot_titles=titles, vertical_spacing=0.22)
     it = [r["iteration"] for r in records]
     # Three losses in three colours, none of them the validation model's blue.
     for name, color in (("phase1", "#7c3aed"), ("phase2", "#ea580c"), ("loss", "#0f766e")):
@@ -243,9 +245,9 @@ def training_figure(records: list[dict]):
     if health:
         hx = [r["iteration"] for r in health]
         for col, key, name, color in (
-            (4, "slots_alive", "slots alive", METHOD_COLORS[0]),
-            (5, "other_recall_mse_ratio", "other-recall MSE ratio", METHOD_COLORS[2]),
-            (6, "alignment_top1", "top-1 agreement", METHOD_COLORS[4]),
+            (1, "slots_alive", "slots alive", METHOD_COLORS[0]),
+            (2, "other_recall_mse_ratio", "other-recall MSE ratio", METHOD_COLORS[2]),
+            (3, "alignment_top1", "top-1 agreement", METHOD_COLORS[4]),
         ):
             fig.add_scatter(
                 x=hx,
@@ -253,7 +255,7 @@ def training_figure(records: list[dict]):
                 name=name,
                 line_color=color,
                 mode="lines+markers",
-                row=1,
+                row=2,
                 col=col,
             )
         fig.add_scatter(
@@ -261,16 +263,18 @@ def training_figure(records: list[dict]):
             y=[r["health"].get("alignment_top1_chance") for r in health],
             name="top-1 with another clip (chance)",
             line=dict(color=METHOD_COLORS[4], dash="dot"),  # the control of the curve beside it
-            row=1,
-            col=6,
+            row=2,
+            col=3,
         )
-        fig.add_hline(y=1.0, line=dict(color="#9ca3af", dash="dash"), row=1, col=5)
-        fig.update_yaxes(rangemode="tozero", row=1, col=4)
-        fig.update_yaxes(range=[0, 1], row=1, col=6)
+        fig.add_hline(y=1.0, line=dict(color="#9ca3af", dash="dash"), row=2, col=2)
+        fig.update_yaxes(rangemode="tozero", row=2, col=1)
+        fig.update_yaxes(range=[0, 1], row=2, col=3)
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_xaxes(title_text="iteration")
     fig.update_layout(
-        height=400, margin=dict(t=30, b=10, l=10, r=10), legend=dict(orientation="h", y=-0.25, x=0)
+        height=400 if rows == 1 else 720,
+        margin=dict(t=30, b=10, l=10, r=10),
+        legend=dict(orientation="h", y=-0.25 if rows == 1 else -0.12, x=0),
     )
     return fig
 

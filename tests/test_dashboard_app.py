@@ -326,6 +326,12 @@ def test_training_figure_plots_the_memory_health_beside_the_losses():
     ]
     alive = next(t for t in fig.data if t.name == "slots alive")
     assert list(alive.y) == [7, 7] and alive.xaxis == "x4"
+    # Two rows of three panels: six titles in one row ran into each other.
+    rows = sorted({round(a.y, 3) for a in fig.layout.annotations}, reverse=True)
+    assert len(rows) == 2
+    for y in rows:
+        assert len([a for a in fig.layout.annotations if round(a.y, 3) == y]) == 3
+    assert fig.layout.height == 720
 
 
 def test_training_curves_each_have_a_colour_and_a_legend_entry():
