@@ -403,3 +403,9 @@ def test_a_cards_weight_says_how_far_it_is_above_uniform():
     assert gallery.weight_text(7, 0.05, 10, rank=1) == (
         "slot 7: weight 0.0500 (-0.0500 over 1/S), rank 2 of 10"
     )
+
+
+def test_a_motion_without_speed_has_no_direction():
+    assert mw.motion_text(math.pi / 4, 2.0) == "↗ 45° 2.0 px/frame"
+    assert mw.motion_text(math.pi / 4, 0.0) == "still (0.0 px/frame)"  # no arrow for no motion
+    assert mw.motion_text(float("nan"), 0.0) == "no digit"

@@ -27,9 +27,18 @@ def arrow(direction: float) -> str:
     return ARROWS[int(round(direction / (math.pi / 4))) % 8]
 
 
+# Below this speed (pixels per frame, rounded to one decimal as written) a motion has no
+# direction worth writing: a digit standing still (stop-go's pauses) or a cell it barely moves.
+STILL_SPEED = 0.05
+
+
 def motion_text(direction: float, speed: float) -> str:
+    """ "↗ 45° 2.0 px/frame" (screen angle: 0° right, 90° up), "still" for no motion, "no digit"
+    where no digit covers the cell."""
     if direction is None or not np.isfinite(direction):
         return "no digit"
+    if speed is not None and np.isfinite(speed) and abs(speed) < STILL_SPEED:
+        return "still (0.0 px/frame)"
     return f"{arrow(direction)} {math.degrees(direction):.0f}° {speed:.1f} px/frame"
 
 
