@@ -18,6 +18,15 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+# The page-state scripts the dashboard's benchmark waits on too: one copy, there.
+from dashboard.bench_browser import (
+    COUNT_RUNS_JS,
+    IDLE_JS,
+    MARK_JS,
+    POINT_JS,
+    RAN_SINCE_JS,
+)
+
 # How much slower than an idle 2-core machine this one runs: LMC_TEST_TIME_SCALE=4 beside other
 # work multiplies every wait and timeout of the browser tests by 4.
 TIME_SCALE = float(os.environ.get("LMC_TEST_TIME_SCALE") or 1)
@@ -28,30 +37,6 @@ WAIT_MS = 30_000 * TIME_SCALE
 # Clips of the memory pages' passes: the pictures show the pages' default; the checks are quicker.
 CLIPS = 500 if os.environ.get("LMC_SCREENSHOTS") else 100
 
-# Installed in every document of a tab before its scripts run: counts the script runs started.
-# Counts the runs seen: a change to 'running' or out of it. The observer reads records after the
-# DOM changed, so a short run can be over (state 'notRunning' again) when its records are read:
-# the record's old value still shows it ran (seen in CI: "no run started" after a quick click).
-# A click on a menu link can also load the page anew (a full navigation, seen on a loaded
-# machine): the new document starts its own count, so each document carries a token of its own.
-COUNT_RUNS_JS = """
-window.__lmcRuns = 0;
-window.__lmcDocument = Math.random();
-new MutationObserver((records) => {
-  for (const r of records)
-    if (r.oldValue === 'running'
-        || r.target.getAttribute('data-test-script-state') === 'running') window.__lmcRuns++;
-}).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
-                      attributeFilter: ['data-test-script-state']});
-"""
-IDLE_JS = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  return app !== null && app.getAttribute('data-test-connection-state') === 'CONNECTED'
-    && app.getAttribute('data-test-script-state') === 'notRunning'
-    && !document.querySelector('[data-stale="true"]');
-}"""
-RAN_SINCE_JS = f"""([doc, n]) =>
-  (window.__lmcDocument === doc ? window.__lmcRuns > n : window.__lmcRuns > 0) && ({IDLE_JS})()"""
 STATE_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   const stale = Array.from(document.querySelectorAll('[data-stale="true"]'));
@@ -72,22 +57,6 @@ STILL_JS = """async (el) => {
     if (now === last) return;
     last = now;
   }
-}"""
-
-# The page pixel of point i of a Plotly trace: a bar's middle (vertical or horizontal), a
-# marker's centre. A click must land there: Plotly's drag layer lies over the bars.
-POINT_JS = """([key, trace, i]) => {
-  const gd = document.querySelector('.st-key-' + key + ' .js-plotly-plot');
-  const full = gd._fullData[trace], layout = gd._fullLayout;
-  const xa = layout[full.xaxis.replace('x', 'xaxis')], ya = layout[full.yaxis.replace('y', 'yaxis')];
-  let x, y;
-  if (full.type === 'bar' && full.orientation === 'h') {
-    x = gd.calcdata[trace][i].s / 2; y = gd.calcdata[trace][i].p;
-  } else if (full.type === 'bar') { x = gd.calcdata[trace][i].p; y = gd.calcdata[trace][i].s / 2; }
-  else if (full.type === 'scattergl') { x = full.x[i]; y = full.y[i]; }
-  else { x = gd.calcdata[trace][i].x; y = gd.calcdata[trace][i].y; }
-  const box = gd.getBoundingClientRect();
-  return [box.left + xa._offset + xa.c2p(x), box.top + ya._offset + ya.c2p(y)];
 }"""
 
 
@@ -131,7 +100,7 @@ def settle(page, timeout: float = WAIT_MS) -> None:
 def rerun(page, action: Callable[[], object], timeout: float = WAIT_MS) -> None:
     """Do `action` (a click, a key press, an upload) and wait for the script run it starts to
     end; fails after `timeout` ms when none starts or it does not end."""
-    before = page.evaluate("() => [window.__lmcDocument, window.__lmcRuns]")
+    before = page.evaluate(MARK_JS)
     action()
     _wait(page, RAN_SINCE_JS, before, timeout, "no run started by the action ended")
 
@@ -146,7 +115,7 @@ def press(page, find: Callable[[], object], key: str, tries: int = 3) -> None:
     for _ in range(tries):
         slider = find()
         value = slider.input_value()
-        before = page.evaluate("() => [window.__lmcDocument, window.__lmcRuns]")
+        before = page.evaluate(MARK_JS)
         slider.focus()
         slider.press(key)
         try:
@@ -180,7 +149,7 @@ def open_page(page, title: str, timeout: float = WAIT_MS, tries: int = 3) -> Non
 
     link = page.locator("[data-testid='stSidebarNav'] a", has_text=title).first
     for _ in range(tries):
-        before = page.evaluate("() => [window.__lmcDocument, window.__lmcRuns]")
+        before = page.evaluate(MARK_JS)
         link.click(timeout=timeout)
         try:
             page.wait_for_function(STARTED_JS, arg=before, timeout=10_000 * TIME_SCALE)
