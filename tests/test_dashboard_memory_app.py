@@ -18,9 +18,10 @@ from dashboard_helpers import (
     start_app,
     texts,
 )
+from streamlit.testing.v1 import AppTest
 
+from dashboard import APP, views
 from dashboard import memory_widgets as mw
-from dashboard import views
 from dashboard.keys import Atlas, Embeddings, Health, Intervene, Recall
 from lmc import ModelConfig, build_model, save_checkpoint
 
@@ -278,6 +279,16 @@ def test_embeddings_umap_button_stores_the_map(checkpoints, tmp_path, monkeypatc
     assert_clean(at)
     assert at.radio(key=Embeddings.MAP).value == "UMAP"
     assert len(list((tmp_path / "cache" / "analysis").glob("*-umap.npz"))) == 1
+    # The link names the map at once (the map panel reruns alone), and reopens it: the UMAP is
+    # kept (tests/test_dashboard_url_pages.py covers every other value of the page's links).
+    assert at.query_params["method"] == "umap"
+    link = {k: at.query_params[k] for k in at.query_params}
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params.update(link)
+    at.switch_page("views/embeddings.py").run()
+    assert_clean(at)
+    assert at.radio(key=Embeddings.MAP).value == "UMAP"
+    assert at.query_params["method"] == "umap"
 
 
 def test_intervene_shows_large_frames_and_one_step_enlarged(checkpoints, tmp_path, monkeypatch):
@@ -365,6 +376,9 @@ def test_health_page_shows_the_report_kept_beside_a_checkpoint(checkpoints, tmp_
     from lmc.analysis.health_check import health_path
 
     report = json.loads(DEMO_REPORT.read_text())
+    # As the report was written before the probe changed: no classifier named, no ceiling.
+    for key in [k for k in report if k.startswith("probe_direction_truth")] + ["probe_method"]:
+        report.pop(key)
     path = tmp_path / "kept.safetensors"
     path.write_bytes((checkpoints / "tiny.safetensors").read_bytes())
     health_path(path).write_text(json.dumps(report))
@@ -372,7 +386,6 @@ def test_health_page_shows_the_report_kept_beside_a_checkpoint(checkpoints, tmp_
     shown = texts(at)
     assert "Kept with the checkpoint" in shown and "3 of 100 slots ever chosen" in shown
     # A report from before the probe changed names the classifier it was measured with.
-    assert "probe_method" not in report
     assert any("linear classifiers (one-hot ridge)" in c.value for c in at.caption)
     assert not any("the ceiling is" in c.value for c in at.caption)  # that report has none
     assert not at.button  # nothing to measure

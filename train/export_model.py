@@ -239,7 +239,10 @@ def main(argv: list[str] | None = None) -> Path:
     train_cfg, model_cfg = config["train"], config["model"]
     model, meta = load_checkpoint(args.run_dir / f"{args.checkpoint}.safetensors")
     clip_len = train_cfg["short_len"] + train_cfg["out_len"]
-    clips = fixed_set("test", args.test_clips, clip_len, image_size=model.config.image_size)
+    motion = train_cfg.get("motion", "standard")  # a model of motion contexts is tested on them
+    clips = fixed_set(
+        "test", args.test_clips, clip_len, image_size=model.config.image_size, motion=motion
+    )
     sums = evaluate(
         model, batched(clips.to_tensor(), 50), train_cfg["short_len"], train_cfg["out_len"]
     )
@@ -265,7 +268,11 @@ def main(argv: list[str] | None = None) -> Path:
     health = None
     if args.health_clips and model.memory is not None:
         sample = fixed_set(
-            "test", max(args.health_clips, 1000), clip_len, image_size=model.config.image_size
+            "test",
+            max(args.health_clips, 1000),
+            clip_len,
+            image_size=model.config.image_size,
+            motion=motion,
         )
         health = health_check(
             model,
