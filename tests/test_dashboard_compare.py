@@ -3,6 +3,7 @@ hand onto a single slot, one at its random start) side by side on the same clips
 the page checked against a pass computed here apart from the app; a bad second model meets a
 message, never a traceback."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,17 @@ def test_two_memories_side_by_side_with_what_differs(checkpoints, tmp_path, monk
     assert_clean(at)
     weights = (left.short_weights[7, 5], right.short_weights[7, 5])
     assert cp.recall_sentence(weights, NAMES, 7, 5) in texts(at)
+    # Both sides on the same axes, holding both recalls (the collapsed one's near-uniform
+    # weights beside the live one's sharp ones, which their own scales made look alike).
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    cell_specs = [s for s in specs if "its whole addressing" in str(s["layout"].get("title"))]
+    assert len(cell_specs) == 2
+    ranges = [(s["layout"]["yaxis"]["range"], s["layout"]["yaxis2"]["range"]) for s in cell_specs]
+    assert ranges[0] == ranges[1]
+    (w_low, w_high), _ = ranges[0]
+    centred = [w[7, 5] - 0.1 for w in (left.short_weights, right.short_weights)]
+    assert w_low <= min(c.min() for c in centred) and w_high >= max(c.max() for c in centred)
+    assert w_high - w_low < 1.2 * (max(c.max() for c in centred) - min(c.min() for c in centred))
     top = np.argsort(-right.short_weights[7, 5], kind="stable")[:5]
     assert f"live.safetensors, top 5 slots (w − 1/S, cosine): **{top[0]}** (" in texts(at)
     # The long window's recall: the sentences follow the phase.

@@ -12,9 +12,11 @@ Pages import this package as `mw`; each module holds one page's figures.
 
 from dashboard.memory_widgets.atlas_figures import direction_rose, usage_figure
 from dashboard.memory_widgets.cells import (
+    DIRECTION_NOTE,
     INK,
     arrow,
     cell_card,
+    degrees_text,
     draw_box,
     enlarged,
     motion_text,
@@ -35,17 +37,20 @@ from dashboard.memory_widgets.recall_figures import (
     distribution_figure,
     gates_figure,
     grid_figure,
+    value_range,
     weights_heatmap,
 )
 from dashboard.memory_widgets.sample import dataset_sample
 
 __all__ = [
+    "DIRECTION_NOTE",
     "INK",
     "PIN_MARGIN",
     "arrow",
     "cell_card",
     "cell_stats_figure",
     "cell_values_figure",
+    "degrees_text",
     "dataset_sample",
     "difference_figure",
     "direction_rose",
@@ -61,6 +66,7 @@ __all__ = [
     "rgb",
     "to_gray_uint8",
     "usage_figure",
+    "value_range",
     "view_range",
     "weights_heatmap",
 ]

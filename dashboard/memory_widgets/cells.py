@@ -32,6 +32,13 @@ def arrow(direction: float) -> str:
 STILL_SPEED = 0.05
 
 
+# How every page writes a direction, said once on each page that writes one (motion_text).
+DIRECTION_NOTE = (
+    "Directions are screen angles, counterclockwise: → 0° right, ↑ 90° up, ← 180°, ↓ 270°; "
+    f"a motion under {STILL_SPEED:g} px/frame is written “still”."
+)
+
+
 def motion_text(direction: float, speed: float) -> str:
     """ "↗ 45° 2.0 px/frame" (screen angle: 0° right, 90° up), "still" for no motion, "no digit"
     where no digit covers the cell."""
@@ -39,7 +46,12 @@ def motion_text(direction: float, speed: float) -> str:
         return "no digit"
     if speed is not None and np.isfinite(speed) and abs(speed) < STILL_SPEED:
         return "still (0.0 px/frame)"
-    return f"{arrow(direction)} {math.degrees(direction):.0f}° {speed:.1f} px/frame"
+    return f"{arrow(direction)} {degrees_text(direction)} {speed:.1f} px/frame"
+
+
+def degrees_text(direction: float) -> str:
+    """ "270°" for -pi/2: whole degrees in 0 .. 359, as DIRECTION_NOTE counts them."""
+    return f"{round(math.degrees(direction)) % 360}°"
 
 
 def to_gray_uint8(frame: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ def embedding_figure(
     category_colours: Mapping[str, str] | None = None,
 ) -> go.Figure:
     """Contexts as points (customdata = their index in `coords`) coloured by `colour`: kind
-    "cyclic" (direction in degrees), "continuous" or "category" (one distinct colour per
+    "cyclic" (direction in degrees, 0 .. 360), "continuous" or "category" (one distinct colour per
     value, or the fixed colours of `category_colours`, in its order, each named alone in the
     legend: the motion families); memory slots as black diamonds.
 
@@ -90,7 +90,7 @@ def embedding_figure(
                 )
             )
         scale = (
-            dict(colorscale=CYCLIC, cmin=-180, cmax=180)
+            dict(colorscale=CYCLIC, cmin=0, cmax=360)  # mw.DIRECTION_NOTE's degrees
             if kind == "cyclic"
             else dict(colorscale="Viridis")
         )

@@ -198,10 +198,13 @@ def distribution_figure(
     cell: int = 0,
     height: int = 380,
     narrow: bool = False,
+    weight_range: tuple[float, float] | None = None,
+    cosine_range: tuple[float, float] | None = None,
 ) -> go.Figure:
     """One cell's whole addressing: weight - 1/S per slot (top) and cosine per slot (bottom), the
     short-input recall in blue and, when known, the long-term recall in orange. narrow: for a
-    column of about 300 px, where the title takes two lines."""
+    column of about 300 px, where the title takes two lines. weight_range, cosine_range: fixed
+    y ranges (`value_range`), so two figures side by side share their axes."""
     size = short_weights.shape[-1]
     slots = np.arange(size)
     fig = make_subplots(
@@ -240,8 +243,8 @@ def distribution_figure(
             row=2,
             col=1,
         )
-    fig.update_yaxes(title="w − 1/S", row=1, col=1)
-    fig.update_yaxes(title="cosine", row=2, col=1)
+    fig.update_yaxes(title="w − 1/S", range=weight_range, row=1, col=1)
+    fig.update_yaxes(title="cosine", range=cosine_range, row=2, col=1)
     fig.update_xaxes(title="memory slot", row=2, col=1)
     # The legend goes under the title, not beside it: side by side they overlap in a narrow
     # column (the Compare page's halves), where the two entries also wrap, so the head keeps a
@@ -274,6 +277,15 @@ def distribution_figure(
         ),
     )
     return fig
+
+
+def value_range(*arrays: np.ndarray | None, pad: float = 0.05) -> tuple[float, float]:
+    """One y range holding every value of `arrays` (None skipped) and zero, padded by `pad` of
+    its span: the common axis of figures put side by side."""
+    values = np.concatenate([np.ravel(a) for a in arrays if a is not None] + [np.zeros(1)])
+    low, high = float(values.min()), float(values.max())
+    margin = pad * (high - low) or 1e-6
+    return low - margin, high + margin
 
 
 def cell_values_figure(

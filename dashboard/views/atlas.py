@@ -349,6 +349,7 @@ st.caption(
     "Every query cell of every clip picks its top slot. A slot that stands for a motion is chosen "
     "by cells that move the same way; a slot no cell ever picks is dead."
 )
+st.caption(mw.DIRECTION_NOTE)
 sample = mw.dataset_sample(loaded, Atlas.CLIPS, Atlas.RUN_BUTTON)
 if sample is None:
     stop_page()

@@ -186,7 +186,7 @@ def _map_section(models, samples, names, phase: str, selection: str, shelf: Shel
             colour_name, kind = "family", "category"
         elif sample.direction is not None:
             colours, colour_name, kind = (
-                np.degrees(sample.direction[clip, cell]),
+                np.degrees(sample.direction[clip, cell]) % 360,
                 "direction (°)",
                 "cyclic",
             )
@@ -229,6 +229,18 @@ def _pick_cell() -> None:
         st.session_state[Compare.CELL] = cells[0]
 
 
+def _cell_recall(sample, clip: int, cell: int) -> tuple:
+    """(short weights, short cosines, long weights, long cosines) of one clip's cell; the long
+    ones None when the clips have no frames after the input."""
+    long = sample.has_long
+    return (
+        sample.short_weights[clip, cell],
+        sample.short_cosine[clip, cell],
+        sample.long_weights[clip, cell] if long else None,
+        sample.long_cosine[clip, cell] if long else None,
+    )
+
+
 @url_state.fragment
 def _recall_panel(samples, names, phase: str, shelf: Shelf) -> None:
     """One clip and cell, both models' addressing of it: reruns alone when the cell changes."""
@@ -269,12 +281,26 @@ def _recall_panel(samples, names, phase: str, shelf: Shelf) -> None:
     with right:
         st.markdown(cp.recall_sentence(tuple(weights), names, clip, cell))
         keys = (Compare.CELL_LEFT, Compare.CELL_RIGHT)
-        for col, sample, name, key in zip(st.columns(2), samples, names, keys, strict=True):
-            short_w, short_c = sample.short_weights[clip, cell], sample.short_cosine[clip, cell]
-            long_w = sample.long_weights[clip, cell] if sample.has_long else None
-            long_c = sample.long_cosine[clip, cell] if sample.has_long else None
+        recalls = [_cell_recall(sample, clip, cell) for sample in samples]
+        # Both sides on the same axes: a recall 50 times sharper than the other's looks it.
+        centred = [
+            w - 1.0 / sample.memory_size
+            for sample, (short_w, _, long_w, _) in zip(samples, recalls, strict=True)
+            for w in (short_w, long_w)
+            if w is not None
+        ]
+        weight_range = mw.value_range(*centred)
+        cosine_range = mw.value_range(*(c for _, sc, _, lc in recalls for c in (sc, lc)))
+        for col, sample, recall, name, key in zip(
+            st.columns(2), samples, recalls, names, keys, strict=True
+        ):
             figure = mw.distribution_figure(
-                short_w, short_c, long_w, long_c, cell=cell, height=360, narrow=True
+                *recall,
+                cell=cell,
+                height=360,
+                narrow=True,
+                weight_range=weight_range,
+                cosine_range=cosine_range,
             )
             col.plotly_chart(shelf.figure(f"one cell's recall, {name}", figure), key=key)
             arrays = sample.phase(phase)
@@ -297,6 +323,7 @@ st.caption(
     "generated test set: what differs, in words, then the slot usage, the recalled contexts and "
     "one cell's recall side by side."
 )
+st.caption(mw.DIRECTION_NOTE)
 current = model_state.require_model()
 model_state.require_memory(current, "there is no memory to compare")
 with st.container(border=True):

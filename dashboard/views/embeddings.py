@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import memory_widgets as mw
-from dashboard import model_state
+from dashboard import model_state, url_state
 from dashboard.choices import COLOURS, FAMILY, POINTS_DEFAULT, POINTS_RANGE, SPACES
 from dashboard.downloads import Shelf, embeddings_downloads
 from dashboard.fingerprint import fingerprint
@@ -104,7 +104,7 @@ def _colours(sample, phase: str, index: np.ndarray, by: str) -> tuple[np.ndarray
     clip, cell = np.divmod(index, sample.num_cells)
     weights = sample.phase(phase)["weights"]
     if by == "true direction":
-        return np.degrees(sample.direction[clip, cell]), "direction (°)", "cyclic"
+        return np.degrees(sample.direction[clip, cell]) % 360, "direction (°)", "cyclic"
     if by == "speed":
         return sample.speed[clip, cell], "px/frame", "continuous"
     if by == "digit":
@@ -222,7 +222,7 @@ def _selection_panel(
         if len(d):
             mean = np.arctan2(np.sin(d).mean(), np.cos(d).mean())
             resultant = np.hypot(np.sin(d).mean(), np.cos(d).mean())
-            summary += f" · mean direction {mw.arrow(mean)} {np.degrees(mean):.0f}° (R {resultant:.2f}, {len(d)} with a digit)"
+            summary += f" · mean direction {mw.arrow(mean)} {mw.degrees_text(mean)} (R {resultant:.2f}, {len(d)} with a digit)"
     st.caption(
         summary
         + f" · cells: {', '.join(f'{c}×{n}' for c, n in zip(*np.unique(cell, return_counts=True), strict=True))}"
@@ -234,7 +234,7 @@ def _selection_panel(
     st.image([c for c, _ in cards], caption=[t for _, t in cards], width=150)
 
 
-@st.fragment
+@url_state.fragment  # its map, colour and slot switches go into the link at once
 def _map_panel(
     loaded, sample, phase: str, space: str, index: np.ndarray, total: int, key: str, shelf: Shelf
 ) -> None:
@@ -248,6 +248,8 @@ def _map_panel(
     st.session_state.setdefault(Embeddings.MAP, maps[-1])
     if st.session_state.pop(Embeddings.UMAP_DONE, False):
         st.session_state[Embeddings.MAP] = "UMAP"  # set before the radio exists
+    # UMAP asked for (by a link, or before the points changed) but not made for these points.
+    umap_missing = st.session_state[Embeddings.MAP] == "UMAP" and "UMAP" not in maps
     if st.session_state[Embeddings.MAP] not in maps:
         st.session_state[Embeddings.MAP] = "PCA"
     c1, c2, c3, c4 = st.columns([1, 2, 2, 2])
@@ -270,6 +272,12 @@ def _map_panel(
     st.session_state.setdefault(Embeddings.SHOW_SLOTS, True)
     c4.checkbox("show the memory slots", key=Embeddings.SHOW_SLOTS)
     if "UMAP" not in maps:
+        if umap_missing:
+            st.info(
+                f"The UMAP of these {len(points):,} points is not computed yet, so PCA is shown: "
+                "Compute UMAP makes it (once; it is kept).",
+                icon=":material/info:",
+            )
         if st.button(
             "Compute UMAP",
             key=Embeddings.UMAP_BUTTON,
@@ -326,6 +334,10 @@ trace("embeddings")
 st.title("Embeddings")
 loaded = model_state.require_model()
 model_state.require_memory(loaded, "it recalls no contexts to map")
+st.caption(
+    "Each point is one cell's recalled motion context, mapped to two dimensions and coloured by "
+    "what the cell truly saw. " + mw.DIRECTION_NOTE
+)
 sample = mw.dataset_sample(loaded, Embeddings.CLIPS, Embeddings.RUN_BUTTON)
 if sample is None:
     stop_page()

@@ -388,6 +388,8 @@ elif clip.future.shape[0] == 0:
     st.caption("The clip has no future frames, so the long-term recall (phase 1) cannot be shown.")
 _summary(view, align, model.config.temperature, model.config.addressing)
 motion = _cell_motion(clip, view.short.grid)
+if motion is not None:  # the cells' labels and table write each cell's true motion
+    st.caption(mw.DIRECTION_NOTE)
 shelf = Shelf()
 _cells_panel(view, motion, align, shelf)
 if align is not None:

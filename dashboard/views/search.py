@@ -159,7 +159,7 @@ def _filters(sample, size: int) -> tuple[se.Query, str]:
                 st.session_state.setdefault(Search.DEGREES_TO, DEGREES_DEFAULT[1])
                 a = start.number_input("from (°)", 0, 360, step=5, key=Search.DEGREES_FROM)
                 b = end.number_input("to (°)", 0, 360, step=5, key=Search.DEGREES_TO)
-                st.caption("Counterclockwise from → 0°, ↑ 90°; from > to wraps through 0°.")
+                st.caption("From > to wraps through 0°.")
                 values["degrees"] = (a, b)
             elif direction != ANY:
                 values["direction"] = direction
@@ -277,6 +277,7 @@ st.caption(
     "motion family; all filters must hold. Open a result to see "
     "its clip and cell on the Recall page."
 )
+st.caption(mw.DIRECTION_NOTE)
 sample = mw.dataset_sample(loaded, Search.CLIPS, Search.RUN_BUTTON)
 if sample is None:
     stop_page()
