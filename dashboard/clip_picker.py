@@ -3,7 +3,8 @@ buttons, all on one session key (the Input page's test set and dataset files).
 
     index = clip_picker("Test clip", count, PickerKeys(Input.TEST_INDEX, Input.TEST_NUMBER, ...))
 
-The buttons act in on_click callbacks, before the page runs, so the slider is drawn with the
+Previous and next are on the ← and → keys (dashboard/stepper.py). The buttons act in on_click
+callbacks, before the page runs, so the slider is drawn with the
 clip they chose. Previous and next stop at the ends (and are disabled there); random draws
 another clip from the session's generator (`session_rng`), which a test seeds through
 keys.Input.RANDOM_SEED.
@@ -17,9 +18,11 @@ import numpy as np
 import streamlit as st
 
 from dashboard.keys import Input
+from dashboard.stepper import BACK_KEY, FORWARD_KEY
 from dashboard.widget_state import seed_widget
 
 MOVES = ("previous", "next", "random")
+ARROWS = {"previous": "←", "next": "→"}  # their keys
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,10 @@ def clip_picker(label: str, count: int, keys: PickerKeys) -> int:
     index = st.session_state[keys.index]
     # The number follows the slider: set before it is drawn, so both show the same clip.
     st.session_state[keys.number] = index
-    slide, number, back, forward, draw = st.columns([5, 2, 1, 1, 1], vertical_alignment="bottom")
+    # Wide enough for the buttons' words at 1400 px (a column's button truncates its label).
+    slide, number, back, forward, draw = st.columns(
+        [4, 2, 1.5, 1.3, 1.5], vertical_alignment="bottom"
+    )
     if count > 1:
         index = slide.slider(label, 0, top, key=keys.index)
     else:
@@ -92,7 +98,10 @@ def clip_picker(label: str, count: int, keys: PickerKeys) -> int:
             move.capitalize(),
             key=key,
             icon=icon,
-            help=f"the {move} clip" if move != "random" else "another clip, drawn at random",
+            help=f"the {move} clip ({ARROWS[move]})"
+            if move != "random"
+            else "another clip, drawn at random",
+            shortcut={"previous": BACK_KEY, "next": FORWARD_KEY}.get(move),
             disabled=disabled,
             on_click=_move,
             args=(keys, count, move),

@@ -30,6 +30,7 @@ from dashboard.fingerprint import fingerprint
 from dashboard.keys import Atlas, Intervene
 from dashboard.selection import selected_ids
 from dashboard.settings import load_settings
+from dashboard.stepper import step_slider
 from dashboard.trace import trace
 from dashboard.widgets import Row, grid_image, heat, to_rgb
 from lmc.analysis import intervention as iv
@@ -211,7 +212,7 @@ def _panel(loaded, clip, shelf: Shelf) -> None:
     st.markdown("**One output step, enlarged**")
     if st.session_state.get(Intervene.STEP) not in range(1, out_len + 1):
         st.session_state[Intervene.STEP] = 1
-    step = st.slider("output step", 1, out_len, key=Intervene.STEP) if out_len > 1 else 1
+    step = step_slider("output step", 1, out_len, Intervene.STEP, "step") if out_len > 1 else 1
     frames = {}
     if step <= truth.shape[0]:
         frames["truth"] = to_rgb(truth[step - 1 : step])[0]

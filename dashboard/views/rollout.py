@@ -25,6 +25,7 @@ from dashboard.settings import (
     label_paths,
     load_settings,
 )
+from dashboard.stepper import step_slider
 from dashboard.trace import trace
 from dashboard.widget_state import seed_widget
 from dashboard.widgets import Row, heat, to_rgb
@@ -244,7 +245,7 @@ def viewer() -> None:
     st.markdown("##### Frame by frame")
     if out_len > 1:
         key = seed_widget(Keys.FRAME, 1, (1, int(out_len)))
-        k = st.slider("Predicted frame", 1, int(out_len), key=key)
+        k = step_slider("Predicted frame", 1, int(out_len), key, "frame")
     else:
         k = 1
     panels = [("last input", to_rgb(main.inputs[-1:])[0])]
