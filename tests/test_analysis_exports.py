@@ -49,7 +49,7 @@ def sample(tiny):
 def test_export_names_say_what_they_hold():
     name = ex.export_name("lmc-small-mnist", "test clip 0", "recall", "phase2", ext="npz")
     assert name == "lmc-small-mnist_test-clip-0_recall_phase2.npz"
-    probe = "motion probe: digit 3 at 45 deg, 2.5 px/frame"
+    probe = "motion probe: digit 3 at 45°, 2.5 px/frame"
     assert ex.export_name("demo", probe, "", ext=".gif") == (
         "demo_motion-probe-digit-3-at-45-deg-2.5-px-frame.gif"
     )

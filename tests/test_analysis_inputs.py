@@ -267,7 +267,7 @@ def test_a_motion_too_fast_for_the_input_is_refused_with_its_numbers():
     message = str(err.value)
     for part in ("6 px/frame", "10 input frames", "64x64", "54.0 px", "at most 4.00 px/frame"):
         assert part in message
-    with pytest.raises(InputError, match="At 45 deg at most 5.66 px/frame"):
+    with pytest.raises(InputError, match="At 45° at most 5.66 px/frame"):
         motion_probe([3], 45, 6.0, num_frames=10, short_len=10)
     with pytest.raises(InputError, match="4 input frames of a 32x32 frame"):
         motion_probe([3], 90, 1.5, num_frames=4, image_size=32)

@@ -199,7 +199,7 @@ def test_motion_probe_and_dataset_file_become_the_input(app):
     app.slider(key=Input.PROBE_DIRECTION).set_value(90)
     app.slider(key=Input.PROBE_FUTURE).set_value(0).run()
     assert_no_exception(app)
-    assert input_source(app) == "motion probe: digit 3 at 90 deg, 3 px/frame"
+    assert input_source(app) == "motion probe: digit 3 at 90°, 3 px/frame"
     assert any("no frames after the input" in i.value for i in app.info)
     go(app, views.ROLLOUT)
     assert any("No ground truth" in i.value for i in app.info) and not app.error

@@ -107,7 +107,7 @@ def test_input_page_sources_and_bad_clips(page):
     screenshot(page, "input")
     choose(page, "Motion probe")
     press_slider(page, "Direction", "PageUp")  # a tenth of the range, to the step: 35 degrees
-    page.get_by_test_id("stSidebar").get_by_text("motion probe: digit 3 at 35 deg").wait_for()
+    page.get_by_test_id("stSidebar").get_by_text("motion probe: digit 3 at 35°").wait_for()
     screenshot(page, "input-probe")
     choose(page, "Upload")
     # A 16x16 GIF header and nothing a GIF decoder can read after it (the header is checked

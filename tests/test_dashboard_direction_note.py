@@ -7,7 +7,14 @@ from dashboard_helpers import assert_clean, go, start_app, texts, write_fixture
 from dashboard import memory_widgets as mw
 from dashboard import views
 
-WRITES_DIRECTIONS = (views.RECALL, views.ATLAS, views.SEARCH, views.EMBEDDINGS, views.COMPARE)
+WRITES_DIRECTIONS = (
+    views.INPUT,
+    views.RECALL,
+    views.ATLAS,
+    views.SEARCH,
+    views.EMBEDDINGS,
+    views.COMPARE,
+)
 WRITES_NONE = (views.MODEL, views.ROLLOUT, views.HEALTH)
 
 

@@ -154,7 +154,7 @@ def test_the_probe_draws_a_digit_of_a_chosen_family(models, tmp_path, monkeypatc
     assert at.session_state[Input.CLIP].frames.shape[0] == 14
     at = open_link(monkeypatch, tmp_path, models, views.INPUT, {**link, "family": "spin"})
     assert "`family=spin` is not a motion family; the families are bounce" in ignored(at)
-    assert input_source(at).startswith("motion probe: digit 7 at 0 deg")
+    assert input_source(at).startswith("motion probe: digit 7 at 0°")
 
 
 def test_atlas_search_and_embeddings_know_the_families(models, tmp_path, monkeypatch):

@@ -48,8 +48,8 @@ def true_motion(app) -> list[tuple[str, str]]:
 def test_the_probe_moves_as_asked_or_says_why_it_cannot(app):
     probe(app, 0, 4.0)
     assert not app.error
-    assert input_source(app) == "motion probe: digit 3 at 0 deg, 4 px/frame"
-    assert true_motion(app) == [("0 deg", "4.00 px/frame")]
+    assert input_source(app) == "motion probe: digit 3 at 0°, 4 px/frame"
+    assert true_motion(app) == [("→ 0°", "4.00 px/frame")]
     captions = " ".join(c.value for c in app.caption)
     assert "at most 4.00 px/frame" in captions
     assert "bounces off a border before frame 11, after the input" in captions
@@ -60,9 +60,9 @@ def test_the_probe_moves_as_asked_or_says_why_it_cannot(app):
     message = errors(app)
     for part in ("6 px/frame", "10 input frames", "64x64", "at most 4.00 px/frame"):
         assert part in message
-    assert input_source(app) == "motion probe: digit 3 at 0 deg, 4 px/frame"
+    assert input_source(app) == "motion probe: digit 3 at 0°, 4 px/frame"
     probe(app, 45, 5.5)
-    assert not app.error and true_motion(app) == [("45 deg", "5.50 px/frame")]
+    assert not app.error and true_motion(app) == [("↗ 45°", "5.50 px/frame")]
 
 
 def test_a_probe_input_stretched_over_its_bounce_is_flagged(app):

@@ -78,7 +78,7 @@ def test_widgets_write_the_link_and_it_restores_the_view(models, tmp_path, monke
     # A new session opened by that link shows the same probe and frame.
     again = open_link(monkeypatch, tmp_path, models, views.ROLLOUT, link)
     assert_clean(again) and not ignored(again)
-    assert input_source(again) == source == "motion probe: digit 3 at 45 deg, 2.5 px/frame"
+    assert input_source(again) == source == "motion probe: digit 3 at 45°, 2.5 px/frame"
     assert at.session_state[Input.CLIP].key == key
     assert again.slider(key=Rollout.FRAME).value == 4
     go(again, views.INPUT)
@@ -128,7 +128,7 @@ def test_bad_values_on_the_recall_page_are_named_and_ignored(models, tmp_path, m
     note = ignored(at)
     assert "`cell=two` is not a whole number; this model's query grid" in note
     assert "`phase=long`: the input has no frames after the 10 the model sees" in note
-    assert input_source(at) == "motion probe: digit 3 at 0 deg, 3 px/frame"
+    assert input_source(at) == "motion probe: digit 3 at 0°, 3 px/frame"
     assert at.radio(key=Recall.PHASE).value == SHORT_RECALL
     go(at, views.INPUT)  # the note belongs to the page the link opened
     assert not ignored(at)
@@ -155,14 +155,14 @@ def test_bad_probe_values_fall_back_one_by_one(models, tmp_path, monkeypatch):
     assert "`turn=20` is not a setting of the slider: the turn of each further digit" in note
     assert "`future=99` is out of range: the number of future frames is 0 .. 20" in note
     assert "`frame=11` is out of range: the rollout predicts frames 1 .. 10" in note
-    assert input_source(at) == "motion probe: digit 3 at 0 deg, 3 px/frame"  # the defaults
+    assert input_source(at) == "motion probe: digit 3 at 0°, 3 px/frame"  # the defaults
     assert at.slider(key=Rollout.FRAME).value == 1
     # A probe the input cannot hold without a bounce is refused whole: the input stays.
     at.query_params = {"input": "probe", "speed": "8", "direction": "0"}
     at.run()
     assert "the link's motion probe cannot be made" in ignored(at)
-    assert "At 0 deg at most 4.00 px/frame fits" in ignored(at)
-    assert input_source(at) == "motion probe: digit 3 at 0 deg, 3 px/frame"
+    assert "At 0° at most 4.00 px/frame fits" in ignored(at)
+    assert input_source(at) == "motion probe: digit 3 at 0°, 3 px/frame"
     at.query_params = {"input": "webcam", "dataset": "imagenet"}
     at.run()
     assert "`input=webcam` is not an input of a link; the inputs are test, probe, file" in ignored(

@@ -46,7 +46,15 @@ def motion_text(direction: float, speed: float) -> str:
         return "no digit"
     if speed is not None and np.isfinite(speed) and abs(speed) < STILL_SPEED:
         return "still (0.0 px/frame)"
-    return f"{arrow(direction)} {degrees_text(direction)} {speed:.1f} px/frame"
+    return f"{direction_text(direction)} {speed:.1f} px/frame"
+
+
+def direction_text(direction: float, speed: float | None = None) -> str:
+    """ "↖ 121°", or "still" when `speed` is under STILL_SPEED: a direction alone, as
+    motion_text writes it."""
+    if speed is not None and np.isfinite(speed) and abs(speed) < STILL_SPEED:
+        return "still"
+    return f"{arrow(direction)} {degrees_text(direction)}"
 
 
 def degrees_text(direction: float) -> str:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 
+from dashboard.memory_widgets.cells import direction_text
 from lmc.analysis.probe_sweep import ProbeSweep
 
 
 def motion_label(direction_deg: float, speed_px: float) -> str:
-    return f"{direction_deg:g}°, {speed_px:g} px/frame"
+    return f"{direction_text(math.radians(direction_deg))}, {speed_px:g} px/frame"
 
 
 def sweep_figure(sweep: ProbeSweep) -> go.Figure:

@@ -2,10 +2,13 @@
 a motion probe with a chosen motion, an uploaded clip, a clip of a dataset file or a frame
 folder. A valid choice becomes the input at once; an invalid one says why and changes nothing."""
 
+import math
+
 import numpy as np
 import streamlit as st
 
 from dashboard import input_state, model_state, widgets
+from dashboard import memory_widgets as mw
 from dashboard.clip_picker import PickerKeys, clip_picker
 from dashboard.downloads import input_downloads
 from dashboard.fingerprint import fingerprint
@@ -80,7 +83,7 @@ st.title("Input")
 st.caption(
     f"The model sees the first frames of a clip (at least {MIN_MOTION_FRAMES}) and predicts the "
     f"rest; frames must be {cfg.image_channels}-channel with sides a multiple of {SIDE_MULTIPLE} "
-    f"(this model was trained on {cfg.image_size}x{cfg.image_size})."
+    f"(this model was trained on {cfg.image_size}x{cfg.image_size}). " + mw.DIRECTION_NOTE
 )
 
 
@@ -174,7 +177,7 @@ def from_probe() -> tuple[Clip, tuple]:
     with right:
         low, high, step = PROBE_DIRECTION
         direction = st.slider(
-            "Direction (degrees; 0 right, 90 up)",
+            "Direction (°)",
             low,
             high,
             step=step,
@@ -346,7 +349,9 @@ def show_clip(clip: Clip) -> None:
                     {
                         "digit": r["digit"],
                         **({} if r["family"] is None else {"family": r["family"]}),
-                        "direction": f"{r['direction_deg']:.0f} deg",
+                        "direction": mw.direction_text(
+                            math.radians(r["direction_deg"]), r["speed_px"]
+                        ),
                         "speed": f"{r['speed_px']:.2f} px/frame",
                     }
                     for r in rows

@@ -35,7 +35,8 @@ def export_name(*parts: object, ext: str) -> str:
     parts by '_', nothing a file system or a shell would trip on. Empty parts are left out."""
     words = []
     for part in parts:
-        slug = re.sub(r"[^a-z0-9.]+", "-", str(part).lower()).strip("-.")
+        text = str(part).lower().replace("°", " deg")  # "45°" -> "45-deg", not "45"
+        slug = re.sub(r"[^a-z0-9.]+", "-", text).strip("-.")
         if slug:
             words.append(slug[:48].rstrip("-."))
     if not words:

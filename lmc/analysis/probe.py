@@ -51,11 +51,11 @@ def _too_fast(speed: float, direction_deg: float, num_frames: int, image_size: i
     )
     limit = max_probe_speed(direction_deg, num_frames, image_size)
     return (
-        f"{speed:g} px/frame at {direction_deg:g} deg cannot cross the {num_frames} input frames "
+        f"{speed:g} px/frame at {direction_deg:g}° cannot cross the {num_frames} input frames "
         f"of a {image_size}x{image_size} frame without a bounce: its {num_frames - 1} steps "
         f"travel {path:.1f} px along one axis, and a {DIGIT_SIZE}-pixel digit has {free} px to "
         f"move. A bounce would turn the motion the model sees into another one. At "
-        f"{direction_deg:g} deg at most {limit:.2f} px/frame fits; choose a lower speed or fewer "
+        f"{direction_deg:g}° at most {limit:.2f} px/frame fits; choose a lower speed or fewer "
         "input frames."
     )
 
@@ -181,11 +181,11 @@ def motion_probe(
     corners = np.rint(positions).astype(np.int64)
     frames = _paste(probe_digit_images(labels, variant)[None], corners[None], image_size)[0]
     names = ", ".join(str(label) for label in labels)
-    angle = ", ".join(f"{a:g}" for a in dict.fromkeys(directions.tolist()))
+    angle = ", ".join(f"{a % 360:g}°" for a in dict.fromkeys(directions.tolist()))
     return Clip(
         frames=np.divide(frames, 255.0, dtype=np.float32)[:, None],
         short_len=min(short_len, num_frames),
-        source=f"motion probe: digit{'s' if d > 1 else ''} {names} at {angle} deg, {speed:g} px/frame",
+        source=f"motion probe: digit{'s' if d > 1 else ''} {names} at {angle}, {speed:g} px/frame",
         motion=TrueMotion(
             positions=corners.astype(np.float32),
             velocities=velocities.astype(np.float32),
