@@ -101,8 +101,15 @@ def test_recall_view_short_and_long(tiny):
     assert view.future.shape == (4, 1, 32, 32)
     assert view.gates.shape == (3, tiny.config.feature_channels)
     # The short recall is the model's own trace for the input.
-    trace = tiny.predict(clip[None, :10], 3).memory
-    np.testing.assert_allclose(view.short.weights, trace.weights[0].numpy(), rtol=1e-5)
+    short = tiny.predict(clip[None, :10], 3)
+    np.testing.assert_allclose(view.short.weights, short.memory.weights[0].numpy(), rtol=1e-5)
+    # Both rollouts run in one batch: the same frames and gates as two calls of predict.
+    long = tiny.predict(clip[None, :10], 3, long=clip[None], phase=1)
+    for got, pred in ((view.prediction, short), (view.long_prediction, long)):
+        np.testing.assert_allclose(got, pred.frames[0].clamp(0, 1).numpy(), atol=1e-5)
+    np.testing.assert_allclose(view.gates, short.memory.gates[0].numpy(), atol=1e-6)
+    np.testing.assert_allclose(view.long_gates, long.memory.gates[0].numpy(), atol=1e-6)
+    np.testing.assert_allclose(view.long.weights, long.memory.weights[0].numpy(), rtol=1e-5)
     # Without frames after the input there is no long-term recall.
     alone = rc.recall_view(tiny, Clip(clip[:10].numpy(), 10, "test"), out_len=2)
     assert alone.long is None and alone.future is None and alone.long_prediction is None
