@@ -150,7 +150,9 @@ def test_the_probe_sweep_tabulates_the_top_slots_of_each_motion(app, models):
     assert not app.error
     table = next(d.value for d in app.dataframe if d.value.columns[0] == "motion")
     assert list(table["motion"]) == [
-        f"{a}°, {v:g} px/frame" for a in (0, 90, 180, 270) for v in (1.0, 5.0)
+        f"{arrow} {a}°, {v:g} px/frame"
+        for a, arrow in ((0, "→"), (90, "↑"), (180, "←"), (270, "↓"))
+        for v in (1.0, 5.0)
     ]
     model, _ = load_checkpoint(models / "demo.safetensors")
     oracle = probe_sweep(model, [0, 90, 180, 270], [1.0, 5.0], [0, 1], short_len=10)
@@ -181,7 +183,7 @@ def test_sweep_figure_shows_probed_motions_and_chosen_slots_on_a_scale_of_the_da
         memory_size=8,
     )
     heat = sweep_figure(sweep).data[0]
-    assert list(heat.y) == ["0°, 1 px/frame", "90°, 1 px/frame"]  # not probed: no row
+    assert list(heat.y) == ["→ 0°, 1 px/frame", "↑ 90°, 1 px/frame"]  # not probed: no row
     assert list(heat.x) == ["slot 2", "slot 5"]  # only slots some motion picks
     np.testing.assert_allclose(heat.z, [[0.75, 0.25], [0.0, 1.0]])
     assert (heat.zmin, heat.zmax) == (0.0, 1.0)

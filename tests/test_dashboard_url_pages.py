@@ -4,23 +4,23 @@ a new session with nothing ignored, the page draws those values, and the URL it 
 link as it came; opened again, that URL shows the same view. A value added to the table without a
 link here fails `test_the_links_cover_every_value_of_the_table`.
 
-The same links open in Chromium in tests/test_dashboard_url_browser.py."""
+The first link of each page opens in Chromium in tests/test_dashboard_url_browser.py."""
 
 import pytest
 from dashboard_helpers import assert_clean, ignored, open_link, write_link_models
 from page_links import ELSEWHERE, LINKS, page_link
 
 from dashboard import link_table, views
-from dashboard.keys import Compare, Embeddings, Intervene, Search
+from dashboard.keys import Compare, Embeddings, Intervene
 
 # Widgets to read back, beside the written URL: (session key, the value the link sets).
 SHOWN = {
-    views.SEARCH.title: [(Search.SORT, "clip, then cell")],
-    views.EMBEDDINGS.title: [(Embeddings.SPACE, "queries"), (Embeddings.POINTS, 1000)],
     views.INTERVENE.title: [(Intervene.CELL, 5), (Intervene.STEP, 3)],
     views.COMPARE.title: [(Compare.CLIP, 2), (Compare.CELL, 5)],
 }
-CASES = [(page, i) for page, links in LINKS.items() for i in range(len(links))]
+# Each page's first link opens in Chromium (test_dashboard_url_browser.py) and, for two pages,
+# twice here (test_the_written_url_opens_the_same_view_again); the others open here.
+CASES = [(page, i) for page, links in LINKS.items() for i in range(1, len(links))]
 
 
 def test_the_links_cover_every_value_of_the_table():
@@ -56,8 +56,6 @@ def test_a_link_opens_every_value_and_is_written_back_as_it_came(
     assert_clean(at)
     assert not ignored(at), ignored(at)
     assert {k: at.query_params.get(k) for k in link} == link
-    for key, value in SHOWN.get(page, []) if index == 0 else []:
-        assert at.session_state[key] == value, key
 
 
 @pytest.mark.parametrize("page", [views.INTERVENE.title, views.COMPARE.title])
