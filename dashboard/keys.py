@@ -176,6 +176,7 @@ class Search:
     SORT = "search.sort"
     PAGE = "search.page"
     PAGE_FOR = "search.page_for"  # the search the page number belongs to: a new one starts at 1
+    OPEN = "search.open.pending"  # (pass clip, cell) an "Open on Recall" button asked for
     PREVIOUS = "search.previous.button"
     NEXT = "search.next.button"
 

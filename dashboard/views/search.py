@@ -198,9 +198,17 @@ def _pager(num_pages: int) -> int:
     )
 
 
+def _ask_open(clip: int, cell: int) -> None:
+    st.session_state[Search.OPEN] = (clip, cell)
+
+
 @url_state.fragment
 def _search_panel(loaded, sample, phase: str) -> None:
     trace("search.panel")
+    # A card's "Open on Recall" asked in its callback: go at once, before the filters and the
+    # 16 cards are drawn again for a page the user is leaving.
+    if (pending := st.session_state.pop(Search.OPEN, None)) is not None:
+        open_on_recall(loaded, sample, *pending, phase)  # on failure: an error, and the page
     size = sample.memory_size
     query, sort = _filters(sample, size)
     key = (loaded.key, str(sample.selection), PHASES[phase], dataclasses.astuple(query), sort)
@@ -242,14 +250,15 @@ def _search_panel(loaded, sample, phase: str) -> None:
 
     def open_button(i: int) -> None:
         clip, cell = int(found.clip[i]), int(found.cell[i])
-        if st.button(
+        st.button(
             "Open on Recall",
             key=Search.open_button(i),
             icon=":material/psychology:",
             help=f"clip {sample.clip_index[clip]} as the input, cell {cell} on the Recall page",
             width="stretch",
-        ):
-            open_on_recall(loaded, sample, clip, cell, phase)
+            on_click=_ask_open,
+            args=(clip, cell),
+        )
 
     gallery.show(
         [gallery.card(sample, c, k) for c, k in zip(found.clip, found.cell, strict=True)],
