@@ -105,3 +105,28 @@ def test_departures_name_a_limited_predictor_and_reinitialised_parts():
         {"checkpoint_load": True, "checkpoint_load_file": "a.pt", "reinitialize": "fusion"}, {}
     )
     assert lines[-1] == "after that load, fresh initial weights for fusion"
+
+
+def test_two_models_in_one_folder_each_keep_their_card_metrics_and_log(tmp_path, monkeypatch):
+    monkeypatch.setenv("LMC_CACHE_DIR", str(tmp_path / "cache"))
+    runs = {"memory": [], "twin": ["--no-memory"]}
+    for name, flags in runs.items():
+        train.main([*TINY, *flags, "--run_dir", str(tmp_path / name)])
+    folder = tmp_path / "models"
+    for name in runs:
+        export_model.main(
+            [
+                *("--run_dir", str(tmp_path / name), "--out", str(folder / f"{name}.safetensors")),
+                *("--command", f"train {name}", "--test_clips", "4", "--health_clips", "0"),
+                "--shared_folder",
+            ]
+        )
+    assert not (folder / "MODEL_CARD.md").exists()
+    for name in runs:
+        card = (folder / f"{name}.MODEL_CARD.md").read_text()
+        assert f"train {name}" in card
+        assert load_checkpoint(folder / f"{name}.safetensors")[1]["model_card"] == card
+        metrics = json.loads((folder / f"{name}.test_metrics.json").read_text())
+        assert set(metrics) >= {"model", "copy_last", "zeros"}
+        log = (folder / f"{name}.metrics.jsonl").read_text()
+        assert log == (tmp_path / name / "metrics.jsonl").read_text() and log.strip()

@@ -228,6 +228,12 @@ def main(argv: list[str] | None = None) -> Path:
         "--health_clips", type=int, default=256, help="test clips of the memory health (0: none)"
     )
     p.add_argument(
+        "--shared_folder",
+        action="store_true",
+        help="the folder holds more than one model (a model and its twin): name the card, test "
+        "metrics and training log after the checkpoint (NAME.MODEL_CARD.md, ...)",
+    )
+    p.add_argument(
         "--machine",
         default=f"{platform.machine()}, {torch.get_num_threads()} torch threads, CPU only",
     )
@@ -302,10 +308,17 @@ def main(argv: list[str] | None = None) -> Path:
             health_path(args.out),
             lambda tmp: tmp.write_text(json.dumps(health.to_dict(), indent=1) + "\n"),
         )
-    atomic_write(args.out.parent / "MODEL_CARD.md", lambda tmp: tmp.write_text(text))
+    # One model in the folder: MODEL_CARD.md, ...; several (a model and its no-memory twin):
+    # each file named after its checkpoint, NAME.MODEL_CARD.md, ...
+    prefix = f"{args.out.stem}." if args.shared_folder else ""
+    atomic_write(args.out.parent / f"{prefix}MODEL_CARD.md", lambda tmp: tmp.write_text(text))
     atomic_write(
-        args.out.parent / "test_metrics.json",
+        args.out.parent / f"{prefix}test_metrics.json",
         lambda tmp: tmp.write_text(json.dumps(report, indent=1) + "\n"),
+    )
+    log = (args.run_dir / metrics_log.FILE_NAME).read_text()  # the Model page's curves
+    atomic_write(
+        args.out.parent / f"{prefix}{metrics_log.FILE_NAME}", lambda tmp: tmp.write_text(log)
     )
     print(text)
     return args.out

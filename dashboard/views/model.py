@@ -218,7 +218,13 @@ with right:
         f"uses {counts['inference']:,} of the {total:,} parameters."
     )
 
-log = None if uploaded else beside(loaded.path, metrics_log.FILE_NAME)
+# Its own log (NAME.metrics.jsonl, where a folder holds two models), else the folder's.
+log = (
+    None
+    if uploaded
+    else beside(loaded.path, f"{loaded.path.stem}.{metrics_log.FILE_NAME}")
+    or beside(loaded.path, metrics_log.FILE_NAME)
+)
 records: list[dict] = []
 shelf = Shelf()
 st.markdown("##### Training curves")
