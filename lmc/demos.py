@@ -1,11 +1,14 @@
 """The demo models that ship in the repository's `models/` folder, named once for everyone.
 
-Two demos of the `small` preset, trained on a 2-core CPU on the same generated data:
+Three demos of the `small` preset, trained on a 2-core CPU on generated data:
 - "paper": the published recipe; its memory collapsed (docs/memory-health.md says how);
 - "live": this project's recipe whose memory the prediction reads: a standardized addressing
   that keeps most slots in use, a slot-usage balance term, the short input's addressing aligned
   to the long window's, and a predictor that sees only the last input frame, so the motion must
-  come through the recall (its card says which criteria of a live memory it meets and which not).
+  come through the recall (its card says which criteria of a live memory it meets and which not);
+- "contexts": the live demo trained on with Moving-MNIST of motion contexts
+  (`lmc.data.motion_contexts`), the study of docs/memory-health.md, with its no-memory twin
+  beside it in the same folder (its card says which criteria of issue 24 it meets).
 The dashboard opens the first demo of DEMOS that is on disk, so the live one where it exists.
 
 Paths are relative to the repository root (`REPO_ROOT`), where the README's commands run.
@@ -20,14 +23,20 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMOS = {
     "live": Path("models") / "demo-live" / "lmc-small-mnist-live.safetensors",
     "paper": Path("models") / "demo" / "lmc-small-mnist.safetensors",
+    "contexts": Path("models") / "demo-contexts" / "lmc-small-contexts.safetensors",
 }
 DEMO_TITLES = {
     "live": "live memory (this project's recipe)",
     "paper": "published recipe (collapsed memory)",
+    "contexts": "motion contexts (the live recipe on six motion families)",
 }
 PAPER_DEMO = "paper"
 # How the sidebar and the pages name a demo in one breath.
-DEMO_SHORT_NAMES = {"live": "live memory", "paper": "published recipe"}
+DEMO_SHORT_NAMES = {
+    "live": "live memory",
+    "paper": "published recipe",
+    "contexts": "motion contexts",
+}
 
 
 def demo_path(name: str) -> Path:

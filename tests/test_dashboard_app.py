@@ -81,11 +81,11 @@ def test_model_page_offers_every_bundled_demo_beside_the_start_checkpoint(app):
     assert choice.value == "opened at start: demo.safetensors"  # the open model is chosen
     assert app.button(key=Model.DEMO_BUTTON).disabled
     assert titles  # the paper demo ships in the repository
-    choice.set_value(titles[-1]).run()
+    choice.set_value(DEMO_TITLES["paper"]).run()
     assert not app.button(key=Model.DEMO_BUTTON).disabled
     app.button(key=Model.DEMO_BUTTON).click().run()
     assert_no_exception(app)
-    assert "lmc-small-mnist" in model_label(app)
+    assert "(lmc-small-mnist.safetensors)" in model_label(app)
     assert app.button(key=Model.DEMO_BUTTON).disabled  # "This demo is open"
 
 

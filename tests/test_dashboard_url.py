@@ -103,7 +103,7 @@ def test_bad_values_on_the_recall_page_are_named_and_ignored(models, tmp_path, m
     link = {"model": "nonexistent", "clip": "4", "cell": "16", "phase": "sideways", "cel": "5"}
     at = open_link(monkeypatch, tmp_path, models, views.RECALL, link)
     note = ignored(at)
-    assert "`model=nonexistent` is neither a bundled demo (live, paper)" in note
+    assert "`model=nonexistent` is neither a bundled demo (live, paper, contexts)" in note
     assert "`clip=4` is out of range: the test set has clips 0 .. 3" in note
     assert (
         "`cell=16` is out of range: this model's query grid on this input has cells 0 .. 15" in note

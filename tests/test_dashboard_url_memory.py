@@ -195,7 +195,7 @@ def test_a_bad_second_model_is_named_and_never_opened(models, tmp_path, monkeypa
     for value, message in (
         (str(outside), "outside the folders the dashboard may read"),
         (str(models / "planted.safetensors"), "outside the folders the dashboard may read"),
-        ("nonexistent", "is neither a bundled demo (live, paper)"),
+        ("nonexistent", "is neither a bundled demo (live, paper, contexts)"),
         (str(models / "data" / "standard.npy"), "is not a checkpoint: its name must end in"),
         (str(models / "corrupt.safetensors"), "could not be opened"),
     ):
