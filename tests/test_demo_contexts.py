@@ -17,7 +17,7 @@ from lmc.evaluation import batched, evaluate, finalize
 CONTEXTS = demo_path("contexts")
 TWIN = CONTEXTS.with_name("lmc-small-contexts-no-memory.safetensors")
 SHORT, OUT = 10, 20
-SUBSET = 32
+SUBSET = 16
 
 
 def test_the_demo_and_its_twin_ship_with_their_cards_and_health():
@@ -40,7 +40,7 @@ def test_the_demo_and_its_twin_ship_with_their_cards_and_health():
     assert demo_label(CONTEXTS) == "bundled demo, motion contexts (lmc-small-contexts.safetensors)"
 
 
-@pytest.mark.slow  # a health check and two evaluations of the small model over 32 clips
+@pytest.mark.slow  # a health check and two evaluations of the small model over 16 clips
 def test_the_demo_reads_its_recall_and_beats_its_twin(tmp_path):
     model, _ = load_checkpoint(CONTEXTS)
     twin, _ = load_checkpoint(TWIN)
