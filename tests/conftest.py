@@ -165,3 +165,12 @@ def served(tmp_path_factory, browser) -> dict:
             "trace": root / "trace.txt",
             "cache": root / "cache" / "analysis",
         }
+
+
+@pytest.fixture(scope="module")
+def page(browser, served):
+    """A tab of the served dashboard for each browser test module (its own Streamlit session);
+    a module that needs another window size defines its own."""
+    tab = open_tab(browser, served["url"])
+    yield tab
+    tab.context.close()

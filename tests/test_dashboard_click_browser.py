@@ -22,7 +22,6 @@ from browser_helpers import (
     chosen,
     no_error,
     open_page,
-    open_tab,
     rerun,
     run_pass,
     screenshot,
@@ -60,13 +59,6 @@ HEAD_JS = """(key) => {
     problems.push('the title is cut');
   return problems;
 }"""
-
-
-@pytest.fixture(scope="module")
-def page(browser, served):
-    tab = open_tab(browser, served["url"])
-    yield tab
-    tab.context.close()
 
 
 def stored_pass(served, checkpoint: Path) -> dp.DatasetPass:

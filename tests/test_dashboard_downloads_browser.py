@@ -19,13 +19,6 @@ from dashboard_helpers import figures_in
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def page(browser, served):
-    tab = open_tab(browser, served["url"])
-    yield tab
-    tab.context.close()
-
-
 def read(path: Path) -> object:
     """The file opened as a user would; fails on a file that does not hold what its name says."""
     kind = path.suffix

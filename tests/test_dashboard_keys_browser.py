@@ -3,16 +3,9 @@ page's output step and the Input page's test clip (dashboard/stepper.py), from a
 page; a focused slider still steps once per key press, not twice."""
 
 import pytest
-from browser_helpers import no_error, open_page, open_tab, rerun, settle
+from browser_helpers import no_error, open_page, rerun, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def page(browser, served):
-    tab = open_tab(browser, served["url"])
-    yield tab
-    tab.context.close()
 
 
 def _slider(page, key: str):

@@ -18,7 +18,6 @@ from browser_helpers import (
     click_point,
     no_error,
     open_page,
-    open_tab,
     rerun,
     run_pass,
     screenshot,
@@ -26,13 +25,6 @@ from browser_helpers import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def page(browser, served):
-    tab = open_tab(browser, served["url"])
-    yield tab
-    tab.context.close()
 
 
 # Where Plotly drew point `i` of trace `trace` of the chart with Streamlit key `key`, in page
