@@ -18,11 +18,11 @@ import numpy as np
 import streamlit as st
 
 from dashboard.keys import Input
-from dashboard.stepper import BACK_KEY, FORWARD_KEY
+from dashboard.stepper import BACK_KEY, FORWARD_KEY, SIGNS
 from dashboard.widget_state import seed_widget
 
 MOVES = ("previous", "next", "random")
-ARROWS = {"previous": "←", "next": "→"}  # their keys
+SHORTCUTS = {"previous": BACK_KEY, "next": FORWARD_KEY}
 
 
 @dataclass(frozen=True)
@@ -98,10 +98,10 @@ def clip_picker(label: str, count: int, keys: PickerKeys) -> int:
             move.capitalize(),
             key=key,
             icon=icon,
-            help=f"the {move} clip ({ARROWS[move]})"
+            help=f"the {move} clip ({SIGNS[SHORTCUTS[move]]})"
             if move != "random"
             else "another clip, drawn at random",
-            shortcut={"previous": BACK_KEY, "next": FORWARD_KEY}.get(move),
+            shortcut=SHORTCUTS.get(move),
             disabled=disabled,
             on_click=_move,
             args=(keys, count, move),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 BACK_KEY, FORWARD_KEY = "Left", "Right"
+SIGNS = {BACK_KEY: "←", FORWARD_KEY: "→"}  # how a help text names each key
 
 
 def shift(key: str, by: int, low: int, high: int) -> None:
@@ -16,9 +17,8 @@ def shift(key: str, by: int, low: int, high: int) -> None:
     st.session_state[key] = min(max(int(st.session_state[key]) + by, low), high)
 
 
-def step_buttons(columns, key: str, low: int, high: int, what: str, on_move=None) -> None:
-    """The ‹ and › buttons of `key` (in the two `columns`), on ← and →. `on_move(by)` replaces
-    the plain shift where moving means more (the clip picker's)."""
+def step_buttons(columns, key: str, low: int, high: int, what: str) -> None:
+    """The ‹ and › buttons of `key` (in the two `columns`), on ← and →."""
     value = int(st.session_state[key])
     for column, by, icon, shortcut, word, disabled in (
         (columns[0], -1, ":material/chevron_left:", BACK_KEY, "previous", value <= low),
@@ -28,11 +28,11 @@ def step_buttons(columns, key: str, low: int, high: int, what: str, on_move=None
             "",
             icon=icon,
             key=f"{key}.{word}.button",  # a button key ends so (keys.ACTION_SUFFIXES)
-            help=f"the {word} {what} ({'←' if by < 0 else '→'})",
+            help=f"the {word} {what} ({SIGNS[shortcut]})",
             shortcut=shortcut,
             disabled=disabled,
-            on_click=on_move or shift,
-            args=(by,) if on_move else (key, by, low, high),
+            on_click=shift,
+            args=(key, by, low, high),
             width="stretch",
         )
 

@@ -130,3 +130,18 @@ def test_two_models_in_one_folder_each_keep_their_card_metrics_and_log(tmp_path,
         assert set(metrics) >= {"model", "copy_last", "zeros"}
         log = (folder / f"{name}.metrics.jsonl").read_text()
         assert log == (tmp_path / name / "metrics.jsonl").read_text() and log.strip()
+
+
+def test_a_run_without_its_training_log_is_refused_before_anything_is_written(
+    tmp_path, monkeypatch
+):
+    import pytest
+
+    monkeypatch.setenv("LMC_CACHE_DIR", str(tmp_path / "cache"))
+    run_dir = tmp_path / "run"
+    train.main([*TINY, "--run_dir", str(run_dir)])
+    (run_dir / "metrics.jsonl").unlink()
+    out = tmp_path / "models" / "m.safetensors"
+    with pytest.raises(FileNotFoundError, match="metrics.jsonl"):
+        export_model.main(["--run_dir", str(run_dir), "--out", str(out), "--command", "c"])
+    assert not out.parent.exists() or not any(out.parent.iterdir())

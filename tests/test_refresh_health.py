@@ -107,3 +107,13 @@ def test_a_model_without_memory_is_refused_and_nothing_is_written(tmp_path):
     with pytest.raises(ValueError, match="has no memory"):
         main([str(checkpoint)])
     assert checkpoint.read_bytes() == before and not health_path(checkpoint).exists()
+
+
+def test_in_a_folder_of_several_models_the_models_own_card_is_the_one_written(tmp_path):
+    from train.refresh_health import card_file
+
+    checkpoint = tmp_path / "m.safetensors"
+    (tmp_path / "MODEL_CARD.md").write_text(CARD)
+    assert card_file(checkpoint) == tmp_path / "MODEL_CARD.md"
+    (tmp_path / "m.MODEL_CARD.md").write_text(CARD)  # `export_model --shared_folder`
+    assert card_file(checkpoint) == tmp_path / "m.MODEL_CARD.md"

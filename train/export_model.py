@@ -241,6 +241,7 @@ def main(argv: list[str] | None = None) -> Path:
 
     # Read before anything is measured, so a missing note fails at once and writes nothing.
     note = args.note.read_text() if args.note is not None else None
+    log = (args.run_dir / metrics_log.FILE_NAME).read_text()  # the Model page's curves
     config = json.loads((args.run_dir / "config.json").read_text())
     train_cfg, model_cfg = config["train"], config["model"]
     model, meta = load_checkpoint(args.run_dir / f"{args.checkpoint}.safetensors")
@@ -316,7 +317,6 @@ def main(argv: list[str] | None = None) -> Path:
         args.out.parent / f"{prefix}test_metrics.json",
         lambda tmp: tmp.write_text(json.dumps(report, indent=1) + "\n"),
     )
-    log = (args.run_dir / metrics_log.FILE_NAME).read_text()  # the Model page's curves
     atomic_write(
         args.out.parent / f"{prefix}{metrics_log.FILE_NAME}", lambda tmp: tmp.write_text(log)
     )

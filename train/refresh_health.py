@@ -50,16 +50,23 @@ def with_section(card: str, section: str) -> str:
 
 
 def stored_lengths(checkpoint: Path, metadata: dict) -> tuple[int, int, int]:
-    """(clips, short_len, out_len) of the report the model ships with, else the export's
-    defaults (256 clips, 10 -> 10)."""
-    carried = metadata.get("health")
+    """(clips, short_len, out_len) of the report the model ships with (carried in its metadata,
+    else kept beside it), else the export's defaults (256 clips, 10 -> 10)."""
+    carried, kept = metadata.get("health"), health_path(checkpoint)
     if isinstance(carried, dict):
-        return int(carried["clips"]), int(carried["short_len"]), int(carried["out_len"])
-    kept = health_path(checkpoint)
-    if kept.is_file():
+        report = HealthReport.from_dict(carried)
+    elif kept.is_file():
         report = read_report(kept)
-        return report.clips, report.short_len, report.out_len
-    return 256, 10, 10
+    else:
+        return 256, 10, 10
+    return report.clips or 256, report.short_len or 10, report.out_len or 10
+
+
+def card_file(checkpoint: Path) -> Path:
+    """The model's card file: NAME.MODEL_CARD.md in a folder of several models
+    (`train.export_model --shared_folder`), else the folder's MODEL_CARD.md."""
+    own = checkpoint.with_name(f"{checkpoint.stem}.MODEL_CARD.md")
+    return own if own.is_file() else checkpoint.parent / "MODEL_CARD.md"
 
 
 def refresh(checkpoint: Path, clips: int | None = None) -> HealthReport:
@@ -79,7 +86,7 @@ def refresh(checkpoint: Path, clips: int | None = None) -> HealthReport:
 
     # Everything is measured before anything is written: a failure leaves the model as it was.
     section = health_section(report)
-    card_file = checkpoint.parent / "MODEL_CARD.md"
+    card = card_file(checkpoint)
     metadata = {**metadata, "health": report.to_dict()}
     if isinstance(metadata.get("model_card"), str):
         metadata["model_card"] = with_section(metadata["model_card"], section)
@@ -88,9 +95,9 @@ def refresh(checkpoint: Path, clips: int | None = None) -> HealthReport:
         health_path(checkpoint),
         lambda tmp: tmp.write_text(json.dumps(report.to_dict(), indent=1) + "\n"),
     )
-    if card_file.is_file():
-        card = with_section(card_file.read_text(), section)
-        atomic_write(card_file, lambda tmp: tmp.write_text(card))
+    if card.is_file():
+        text = with_section(card.read_text(), section)
+        atomic_write(card, lambda tmp: tmp.write_text(text))
     return report
 
 

@@ -44,17 +44,20 @@ def motion_text(direction: float, speed: float) -> str:
     where no digit covers the cell."""
     if direction is None or not np.isfinite(direction):
         return "no digit"
-    if speed is not None and np.isfinite(speed) and abs(speed) < STILL_SPEED:
+    if is_still(speed):
         return "still (0.0 px/frame)"
     return f"{direction_text(direction)} {speed:.1f} px/frame"
+
+
+def is_still(speed: float | None) -> bool:
+    """Whether a motion of `speed` px/frame is written "still" (no direction)."""
+    return speed is not None and bool(np.isfinite(speed)) and abs(speed) < STILL_SPEED
 
 
 def direction_text(direction: float, speed: float | None = None) -> str:
     """ "↖ 121°", or "still" when `speed` is under STILL_SPEED: a direction alone, as
     motion_text writes it."""
-    if speed is not None and np.isfinite(speed) and abs(speed) < STILL_SPEED:
-        return "still"
-    return f"{arrow(direction)} {degrees_text(direction)}"
+    return "still" if is_still(speed) else f"{arrow(direction)} {degrees_text(direction)}"
 
 
 def degrees_text(direction: float) -> str:

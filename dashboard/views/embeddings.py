@@ -222,7 +222,7 @@ def _selection_panel(
         if len(d):
             mean = np.arctan2(np.sin(d).mean(), np.cos(d).mean())
             resultant = np.hypot(np.sin(d).mean(), np.cos(d).mean())
-            summary += f" · mean direction {mw.arrow(mean)} {mw.degrees_text(mean)} (R {resultant:.2f}, {len(d)} with a digit)"
+            summary += f" · mean direction {mw.direction_text(mean)} (R {resultant:.2f}, {len(d)} with a digit)"
     st.caption(
         summary
         + f" · cells: {', '.join(f'{c}×{n}' for c, n in zip(*np.unique(cell, return_counts=True), strict=True))}"

@@ -208,7 +208,7 @@ def _search_panel(loaded, sample, phase: str) -> None:
     # A card's "Open on Recall" asked in its callback: go at once, before the filters and the
     # 16 cards are drawn again for a page the user is leaving.
     if (pending := st.session_state.pop(Search.OPEN, None)) is not None:
-        open_on_recall(loaded, sample, *pending, phase)  # on failure: an error, and the page
+        open_on_recall(loaded, sample, *pending, phase)  # or says why not, and stays
     size = sample.memory_size
     query, sort = _filters(sample, size)
     key = (loaded.key, str(sample.selection), PHASES[phase], dataclasses.astuple(query), sort)
