@@ -328,15 +328,37 @@ def parameter_counts(model: LMCMemoryModel) -> dict[str, int]:
     return counts
 
 
+def _check_part(model: LMCMemoryModel, part: str) -> None:
+    if part not in PARTS:
+        raise ValueError(f"part {part!r}: must be one of {PARTS}")
+    if part.startswith(("memory", "fusion")) and model.memory is None:
+        raise ValueError(f"part {part!r}: this model was built with memory=False")
+
+
+def freeze(model: LMCMemoryModel, parts: list[str]) -> None:
+    """Keep the named parts (from PARTS) as they are through training: their parameters stop
+    asking for gradients, so an optimizer built from the trainable ones never moves them (a
+    motion query taught elsewhere, `lmc.experiments.query_capacity`; not published)."""
+    for part in parts:
+        _check_part(model, part)
+    for part in parts:
+        if part == "memory.slots":
+            model._require_memory().slots.requires_grad_(False)
+        else:
+            model.get_submodule(part).requires_grad_(False)
+
+
+def trainable_parameters(model: nn.Module) -> list[nn.Parameter]:
+    """The parameters an optimizer should move: those `freeze` left asking for gradients."""
+    return [p for p in model.parameters() if p.requires_grad]
+
+
 def reinitialize(model: LMCMemoryModel, parts: list[str]) -> None:
     """Give the named parts (from PARTS) fresh initial weights, as a new model would have, leaving
     every other weight as it is: a way to reopen a path that training has shut (a ReLU that is
     zero for every input gets no gradient and never opens again)."""
     for part in parts:
-        if part not in PARTS:
-            raise ValueError(f"part {part!r}: must be one of {PARTS}")
-        if part.startswith(("memory", "fusion")) and model.memory is None:
-            raise ValueError(f"part {part!r}: this model was built with memory=False")
+        _check_part(model, part)
         if part == "memory.slots":
             with torch.no_grad():
                 model._require_memory().slots.normal_()  # as built: torch.randn

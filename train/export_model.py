@@ -181,6 +181,8 @@ def departures(train_cfg: dict, model_cfg: dict) -> list[str]:
         )
     if train_cfg.get("reinitialize"):
         out.append(f"after that load, fresh initial weights for {train_cfg['reinitialize']}")
+    if train_cfg.get("freeze"):
+        out.append(f"kept as loaded through training (frozen): {train_cfg['freeze']}")
     return out
 
 

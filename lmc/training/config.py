@@ -84,6 +84,9 @@ class TrainConfig:
     # Parts (lmc.model.PARTS, comma-separated) given fresh initial weights after checkpoint_load,
     # e.g. "memory.embedder" to reopen a memory path whose ReLUs a run has silenced.
     reinitialize: str = ""
+    # Parts (lmc.model.PARTS, comma-separated) kept as they are through training: no gradient, not
+    # in the optimizer; e.g. motion encoders taught the family elsewhere (not published).
+    freeze: str = ""
     align_weight: float = 0.0  # > 0: an explicit query alignment term in phase 2 (not published)
     address_align_weight: float = 0.0  # > 0: KL(long || short) of the addressing in phase 2
     balance_weight: float = 0.0  # > 0: a slot-usage balance term in each phase (not published)
@@ -152,9 +155,11 @@ class TrainConfig:
             raise ValueError(
                 "dataset=kth needs --train_data_dir (make one with `python -m lmc.data kth RAW_DIR OUT_DIR`)"
             )
-        unknown = [p for p in self.reinitialize_parts() if p not in PARTS]
-        if unknown:
-            raise ValueError(f"reinitialize={self.reinitialize!r}: {unknown} not among {PARTS}")
+        for name in ("reinitialize", "freeze"):
+            unknown = [p for p in self.parts(name) if p not in PARTS]
+            if unknown:
+                value = getattr(self, name)
+                raise ValueError(f"{name}={value!r}: {unknown} not among {PARTS}")
         if self.reinitialize and not self.checkpoint_load:
             raise ValueError(
                 f"reinitialize={self.reinitialize!r} needs --checkpoint_load True: a fresh run "
@@ -173,8 +178,12 @@ class TrainConfig:
         if self.checkpoint_load and not self.checkpoint_load_file:
             raise ValueError("--checkpoint_load True needs --checkpoint_load_file PATH")
 
+    def parts(self, name: str) -> list[str]:
+        """The comma-separated parts of the `reinitialize` or `freeze` setting."""
+        return [p.strip() for p in getattr(self, name).split(",") if p.strip()]
+
     def reinitialize_parts(self) -> list[str]:
-        return [p.strip() for p in self.reinitialize.split(",") if p.strip()]
+        return self.parts("reinitialize")
 
     def memory_terms(self) -> MemoryTerms:
         """The extra training terms of this run (all 0: the published recipe)."""

@@ -40,7 +40,7 @@ from lmc.device import resolve_device
 from lmc.errors import ConfigError, TrainingStopped
 from lmc.evaluation import batched, evaluate, finalize
 from lmc.io import atomic_write, remove_stale_temps
-from lmc.model import build_model, parameter_counts, reinitialize
+from lmc.model import build_model, freeze, parameter_counts, reinitialize, trainable_parameters
 from lmc.training import metrics_log
 from lmc.training.config import TrainConfig
 from lmc.training.data import make_train_source, validation_clips
@@ -109,7 +109,8 @@ def run(cfg: TrainConfig) -> dict:
         loaded, _ = load_checkpoint(cfg.checkpoint_load_file, dataset=cfg.dataset)
         load_state_strict(model, loaded.state_dict(), cfg.checkpoint_load_file)
         reinitialize(model, cfg.reinitialize_parts())
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    freeze(model, cfg.parts("freeze"))
+    optimizer = torch.optim.Adam(trainable_parameters(model), lr=cfg.lr)
     start, best_val = 0, None
     if resume is not None:
         resume.restore(model, optimizer, source)
