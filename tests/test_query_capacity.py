@@ -111,3 +111,29 @@ def test_save_needs_a_checkpoint(tmp_path):
     with pytest.raises(ValueError, match="save needs a checkpoint"):
         capacity(clips=8, test_clips=8, steps=1, preset="tiny", save=str(tmp_path / "x"))
     assert not (tmp_path / "x").exists()
+
+
+def test_a_fresh_replicate_padded_query_is_saved_with_its_padding(tmp_path):
+    from lmc.checkpoint import load_checkpoint
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig.preset("tiny", image_size=64))
+    source, out = tmp_path / "tiny.safetensors", tmp_path / "taught.safetensors"
+    save_checkpoint(model, source)
+    result = capacity(
+        str(source),
+        clips=8,
+        test_clips=40,
+        steps=1,
+        save=str(out),
+        from_scratch=True,
+        query_padding="replicate",
+    )
+    taught, metadata = load_checkpoint(out)
+    assert taught.config.query_padding == "replicate" and model.config.query_padding == "zeros"
+    assert taught.memory.matching_encoder[0].padding_mode == "replicate"
+    assert metadata["taught_query"]["from_scratch"] is True
+    # The place probe: 16 cells, each a class; chance is the commonest cell's share.
+    assert 1 / 16 <= result["cell_chance"] <= 1.0
+    assert 0.0 <= result["cell_probe_trained_query"] <= 1.0
+    assert 0.0 <= result["cell_probe_checkpoint_query"] <= 1.0

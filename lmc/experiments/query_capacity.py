@@ -38,7 +38,7 @@ from lmc import cli
 from lmc.analysis.families import cell_labels, labelled_cells
 from lmc.analysis.health import probe
 from lmc.clips import query_grid
-from lmc.config import ModelConfig
+from lmc.config import QUERY_PADDINGS, ModelConfig
 from lmc.data.motion_contexts import FAMILIES
 from lmc.data.moving_mnist import MovingMNISTClips, generate_clips
 from lmc.nn.motion_encoder import MotionEncoder
@@ -133,9 +133,16 @@ def capacity(
     short_len: int = 10,
     seed: int = 0,
     save: str | None = None,
+    from_scratch: bool = False,
+    query_padding: str | None = None,
 ) -> dict:
     """The figures of the module docstring, on `clips` training and `test_clips` test clips;
-    `save` (with a checkpoint): where to write it with both motion encoders taught."""
+    `save` (with a checkpoint): where to write it with both motion encoders taught.
+
+    from_scratch: teach a fresh encoder rather than the checkpoint's; query_padding: the taught
+    encoder's padding ("zeros", "replicate"; default the model's), written into the saved
+    checkpoint's config. Beside the family, each query's cell (16 places) is probed the same way:
+    how much of the place the query holds."""
     for name, value in (("clips", clips), ("test_clips", test_clips)):
         if not MIN_CLIPS <= value <= MAX_CLIPS:
             raise ValueError(f"{name}={value}: must be between {MIN_CLIPS} and {MAX_CLIPS}")
@@ -151,6 +158,8 @@ def capacity(
         config, own = model.config, model.memory.matching_encoder
     else:
         config = ModelConfig.preset(preset)
+    if query_padding is not None:
+        config = config.replace(query_padding=query_padding)
     length = short_len
     train = cell_set(
         generate_clips(clips, length, seed=TRAIN_SEED, split="train", motion="contexts"),
@@ -163,12 +172,13 @@ def capacity(
     encoder = MotionEncoder(
         config.image_channels, *config.motion_channels, config.memory_dim, config.query_padding
     )
-    if own is not None:
+    if own is not None and not from_scratch:
         encoder.load_state_dict(own.state_dict())
     start = time.perf_counter()
     head, losses = train_family_query(encoder, train, steps, seed=seed)
     keep = test.labelled
     labels = test.family[keep]
+    places = np.broadcast_to(np.arange(keep.shape[1]), keep.shape)[keep]
     trained = encode(encoder, test.diffs)
     with torch.inference_mode():
         head_pred = head(trained).argmax(-1).numpy()
@@ -179,23 +189,35 @@ def capacity(
         "probe_trained_query": probe(trained.numpy()[keep], labels, seed=seed).accuracy,
         "probe_truth": probe(test.truth[keep], labels, seed=seed).accuracy,
         "probe_checkpoint_query": None,
+        "cell_probe_trained_query": probe(trained.numpy()[keep], places, seed=seed).accuracy,
+        "cell_probe_checkpoint_query": None,
+        "cell_chance": probe(trained.numpy()[keep], places, seed=seed).chance,
         "loss_first": float(np.mean(losses[:20])),
         "loss_last": float(np.mean(losses[-20:])),
         "train_seconds": time.perf_counter() - start,
     }
     if own is not None:
-        result["probe_checkpoint_query"] = probe(
-            encode(own, test.diffs).numpy()[keep], labels, seed=seed
-        ).accuracy
+        queries = encode(own, test.diffs).numpy()[keep]
+        result["probe_checkpoint_query"] = probe(queries, labels, seed=seed).accuracy
+        result["cell_probe_checkpoint_query"] = probe(queries, places, seed=seed).accuracy
     if save is not None:
-        save_taught(model, metadata, encoder, save, steps=steps, clips=clips, result=result)
+        taught = dict(steps=steps, clips=clips, from_scratch=from_scratch, result=result)
+        save_taught(model, metadata, encoder, config.query_padding, save, **taught)
     return result
 
 
-def save_taught(model, metadata: dict, encoder: MotionEncoder, path: str, **taught) -> None:
-    """Write `model` with its matching and context encoders set to the taught `encoder`."""
+def save_taught(
+    model, metadata: dict, encoder: MotionEncoder, query_padding: str, path: str, **taught
+) -> None:
+    """Write `model` with its matching and context encoders set to the taught `encoder` (and its
+    config's query padding set to the encoder's)."""
     from lmc.checkpoint import save_checkpoint
+    from lmc.model import build_model
 
+    if model.config.query_padding != query_padding:
+        padded = build_model(model.config.replace(query_padding=query_padding))
+        padded.load_state_dict(model.state_dict())
+        model = padded
     for part in (model.memory.matching_encoder, model.memory.context_encoder):
         part.load_state_dict(encoder.state_dict())
     record = {k: v for k, v in metadata.items() if k in ("motion", "run_dir", "step")}
@@ -215,6 +237,13 @@ def format_capacity(result: dict, source: str) -> str:
         )
     lines += [
         f"  linear probe (LDA), true input motion {result['probe_truth']:.3f}",
+        f"each cell's place (of {result['cells']} cells; chance {result['cell_chance']:.3f}), "
+        f"linear probe (LDA): trained query {result['cell_probe_trained_query']:.3f}"
+        + (
+            ""
+            if result["cell_probe_checkpoint_query"] is None
+            else f", checkpoint query {result['cell_probe_checkpoint_query']:.3f}"
+        ),
         f"(loss {result['loss_first']:.3f} -> {result['loss_last']:.3f}; "
         f"{result['train_seconds']:.0f} s)",
     ]
@@ -234,6 +263,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--save", help="write the checkpoint with both motion encoders taught (needs CHECKPOINT)"
     )
+    parser.add_argument(
+        "--from_scratch", action="store_true", help="teach a fresh encoder, not the checkpoint's"
+    )
+    parser.add_argument(
+        "--query_padding", choices=QUERY_PADDINGS, help="the taught encoder's padding"
+    )
     args = parser.parse_args(argv)
     result = capacity(
         args.checkpoint,
@@ -243,6 +278,8 @@ def main(argv: list[str] | None = None) -> dict:
         args.steps,
         seed=args.seed,
         save=args.save,
+        from_scratch=args.from_scratch,
+        query_padding=args.query_padding,
     )
     source = args.checkpoint or f"a fresh '{args.preset}' encoder"
     print(format_capacity(result, source))
