@@ -297,3 +297,26 @@ def test_health_check_counts_its_clip_runs_and_gives_the_same_report(tiny_model,
     assert quiet.mse_own == report.mse_own and quiet.mse_long_other_recall == (
         report.mse_long_other_recall
     )
+
+
+def test_slots_that_follow_the_family_are_not_called_positional():
+    # The taught-query memory of docs/memory-health.md at 200 iterations: its slots follow the
+    # cell a little above the shuffle (0.12 against 0.06) and the family far more (0.28).
+    family = {
+        "nmi_family": 0.28,
+        "nmi_family_shuffled": 0.05,
+        "nmi_cell": 0.12,
+        "probe_readout": 0.62,
+        "chance": 0.19,
+    }
+    tuned = DEAD | {"nmi_position": 0.12, "nmi_position_shuffled": 0.06, "nmi_direction": 0.07}
+    tuned |= {"nmi_direction_shuffled": 0.05, "family": family}
+    found = {f.name: f for f in _findings(tuned)}
+    assert found["tuning"].healthy
+    assert found["tuning"].verdict.startswith("family-tuned: slots follow the motion family")
+    assert "with the motion family 0.28" in found["tuning"].verdict
+    assert found["context"].verdict.startswith("names the motion context")
+    # A family NMI within its shuffle's margin leaves the verdict positional, as before.
+    at_chance = tuned | {"family": family | {"nmi_family": 0.07}}
+    found = {f.name: f for f in _findings(at_chance)}
+    assert found["tuning"].verdict.startswith("positional") and not found["tuning"].healthy

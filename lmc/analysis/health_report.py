@@ -346,18 +346,32 @@ def tuning_verdict(r: HealthReport) -> Finding | None:
     pos, pos_shuf = r.nmi_position, r.nmi_position_shuffled
     direc, shuf = r.nmi_direction, r.nmi_direction_shuffled
     tuned = direc > shuf + hl.MARGIN
-    positional = pos > pos_shuf + hl.MARGIN and pos > direc
+    # On clips with motion contexts the motion a slot may follow is also the family: a memory
+    # whose slots follow the family more than the cell is not positional (`context_verdict`).
+    f = r.family
+    family = (
+        f.nmi_family
+        if f is not None
+        and f.nmi_family is not None
+        and f.nmi_family_shuffled is not None
+        and f.nmi_family > f.nmi_family_shuffled + hl.MARGIN
+        else None
+    )
+    positional = pos > pos_shuf + hl.MARGIN and pos > max(direc, family or direc)
     if positional:
         word = "positional: slots follow cells, not motion"
     elif tuned:
         word = "motion-tuned: slots follow the direction of motion"
+    elif family is not None:
+        word = "family-tuned: slots follow the motion family more than the cell"
     else:
         word = "untuned: slots follow neither cells nor motion"
+    with_family = "" if family is None else f"; with the motion family {family:.2f}"
     return Finding(
         "tuning",
-        tuned and not positional,
+        (tuned or family is not None) and not positional,
         f"{word} (NMI with the cell {pos:.2f}, shuffled {pos_shuf:.2f}; with the direction "
-        f"{direc:.2f}, shuffled {shuf:.2f})",
+        f"{direc:.2f}, shuffled {shuf:.2f}{with_family})",
     )
 
 
