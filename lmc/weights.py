@@ -24,7 +24,7 @@ import torch
 
 from lmc.config import MAX_PARAMETERS, ModelConfig
 from lmc.errors import CheckpointError
-from lmc.model import LMCMemoryModel
+from lmc.model import LMCMemoryModel, freeze
 
 FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 # A file's own bytes hold at most one weight per 2 bytes (float16 or bfloat16); the margin keeps
@@ -73,12 +73,14 @@ def expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     return {key: tuple(value.shape) for key, value in model.state_dict().items()}
 
 
-def parameter_shapes(config: ModelConfig) -> list[tuple[int, ...]]:
-    """The shapes of the model's parameters in `parameters()` order, the order an optimizer's
-    state numbers them in (meta device, nothing allocated)."""
+def parameter_shapes(config: ModelConfig, frozen: list[str] = ()) -> list[tuple[int, ...]]:
+    """The shapes of the model's trainable parameters in `parameters()` order, the order an
+    optimizer's state numbers them in (meta device, nothing allocated); `frozen`: the parts a
+    run froze (`lmc.model.freeze`), which its optimizer does not hold."""
     with torch.device("meta"):
         model = LMCMemoryModel(config)
-    return [tuple(p.shape) for p in model.parameters()]
+    freeze(model, list(frozen))
+    return [tuple(p.shape) for p in model.parameters() if p.requires_grad]
 
 
 def _mismatches(

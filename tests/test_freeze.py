@@ -44,21 +44,23 @@ def test_a_run_keeps_frozen_parts_exactly_as_loaded(tmp_path, monkeypatch):
     start = build_model(ModelConfig.preset("tiny"))
     source = tmp_path / "start.safetensors"
     save_checkpoint(start, source)
-    train.main(
-        [
-            *TINY_CLI,
-            "--iterations",
-            "3",
-            "--checkpoint_load",
-            "True",
-            "--checkpoint_load_file",
-            str(source),
-            "--freeze",
-            f"{ENCODERS},memory.slots",
-            "--run_dir",
-            str(tmp_path / "run"),
-        ]
-    )
+    flags = [
+        *TINY_CLI,
+        "--print_freq",
+        "2",
+        "--checkpoint_load",
+        "True",
+        "--checkpoint_load_file",
+        str(source),
+        "--freeze",
+        f"{ENCODERS},memory.slots",
+        "--run_dir",
+        str(tmp_path / "run"),
+    ]
+    train.main([*flags, "--iterations", "2"])
+    # A resume reads an optimizer state that holds only the trainable parameters.
+    train.main([*flags, "--iterations", "3", "--resume", "auto"])
+    assert load_checkpoint(tmp_path / "run" / "last.safetensors")[1]["step"] == 3
     trained, _ = load_checkpoint(tmp_path / "run" / "last.safetensors")
     before, after = start.state_dict(), trained.state_dict()
     frozen = [k for k in before if k.startswith(("memory.matching_", "memory.context_"))]

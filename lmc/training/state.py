@@ -18,6 +18,7 @@ import torch
 from lmc.config import ModelConfig
 from lmc.errors import CheckpointError
 from lmc.io import atomic_write, safe_torch_load
+from lmc.model import PARTS
 from lmc.weights import (
     check_declared,
     check_finite,
@@ -130,7 +131,7 @@ def check_train_state(state: dict[str, Any], config: ModelConfig, path: str | Pa
     check_state_dict(state["model"], path)
     check_declared(tensor_declarations(state["model"]), config, path)
     check_finite(state["model"], path)
-    _check_optimizer(state["optimizer"], parameter_shapes(config), path)
+    _check_optimizer(state["optimizer"], parameter_shapes(config, _frozen(state, path)), path)
     _check_rng(state["rng"], path)
     data = state["data"]
     if not isinstance(data, dict) or not (
@@ -148,6 +149,19 @@ def check_train_state(state: dict[str, Any], config: ModelConfig, path: str | Pa
         raise CheckpointError(
             f"{path} has metadata of type {type(state['metadata']).__name__}; expected a dict"
         )
+
+
+def _frozen(state: dict[str, Any], path: str | Path) -> list[str]:
+    """The parts the run froze (its train config's `freeze`), which its optimizer does not hold."""
+    train_config = state.get("train_config")
+    value = train_config.get("freeze", "") if isinstance(train_config, dict) else ""
+    if not isinstance(value, str):
+        raise CheckpointError(f"{path} holds freeze {value!r}; expected comma-separated parts")
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        raise CheckpointError(f"{path} froze {unknown}, not among {PARTS}")
+    return parts
 
 
 def _check_optimizer(optimizer: Any, shapes: list[tuple[int, ...]], path: str | Path) -> None:
