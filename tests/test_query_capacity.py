@@ -66,19 +66,56 @@ def test_train_family_query_refuses_a_bad_step_count(context_clips):
         train_family_query(tiny_encoder(), cell_set(context_clips, 10), steps=0)
 
 
-def test_capacity_from_a_checkpoint_measures_its_own_query_too(tmp_path):
+@pytest.fixture(scope="module")
+def taught(tmp_path_factory):
+    """One tiny teaching run, saved: a fresh replicate-padded query from a zero-padded model."""
+    from lmc.checkpoint import load_checkpoint
+
+    root = tmp_path_factory.mktemp("taught")
     torch.manual_seed(0)
     model = build_model(ModelConfig.preset("tiny", image_size=64))
-    path = tmp_path / "tiny.safetensors"
-    save_checkpoint(model, path)
-    result = capacity(str(path), clips=8, test_clips=8, steps=2)
+    source, out = root / "tiny.safetensors", root / "taught.safetensors"
+    save_checkpoint(model, source, motion="contexts", step=7)
+    result = capacity(
+        str(source),
+        clips=8,
+        test_clips=40,
+        steps=2,
+        save=str(out),
+        from_scratch=True,
+        query_padding="replicate",
+    )
+    return model, result, *load_checkpoint(out)
+
+
+def test_capacity_from_a_checkpoint_measures_its_own_query_too(taught):
+    _, result, _, _ = taught
     assert result["cells"] > 0
-    for name in ("head", "probe_trained_query", "probe_truth", "chance"):
-        assert 0.0 <= result[name] <= 1.0 or np.isnan(result[name])
-    assert result["probe_checkpoint_query"] is not None
+    names = ("head", "probe_trained_query", "probe_truth", "chance", "probe_checkpoint_query")
+    for name in (*names, "cell_probe_trained_query", "cell_probe_checkpoint_query"):
+        assert 0.0 <= result[name] <= 1.0, name
+    # The place probe: 16 cells, each a class; chance is the commonest cell's share.
+    assert 1 / 16 <= result["cell_chance"] <= 1.0
     text = format_capacity(result, "tiny")
     assert "checkpoint query" in text and f"{result['cells']} labelled test cells" in text
     assert capacity(clips=8, test_clips=8, steps=1, preset="tiny")["probe_checkpoint_query"] is None
+
+
+def test_save_writes_the_checkpoint_with_both_encoders_taught(taught):
+    model, _, saved, metadata = taught
+    assert metadata["taught_query"]["steps"] == 2 and metadata["motion"] == "contexts"
+    assert metadata["taught_query"]["from_scratch"] is True
+    assert saved.config.query_padding == "replicate" and model.config.query_padding == "zeros"
+    assert saved.memory.matching_encoder[0].padding_mode == "replicate"
+    matching = saved.memory.matching_encoder.state_dict()
+    context = saved.memory.context_encoder.state_dict()
+    original = model.memory.matching_encoder.state_dict()
+    assert all(torch.equal(matching[k], context[k]) for k in matching)
+    assert any(not torch.equal(matching[k], original[k]) for k in matching)
+    # Everything but the motion encoders is the source's.
+    before, after = model.state_dict(), saved.state_dict()
+    rest = [k for k in before if "_encoder." not in k or not k.startswith("memory.")]
+    assert all(torch.equal(before[k], after[k]) for k in rest)
 
 
 def test_capacity_refuses_too_few_clips():
@@ -86,54 +123,7 @@ def test_capacity_refuses_too_few_clips():
         capacity(clips=2, preset="tiny")
 
 
-def test_save_writes_the_checkpoint_with_both_encoders_taught(tmp_path):
-    from lmc.checkpoint import load_checkpoint
-
-    torch.manual_seed(0)
-    model = build_model(ModelConfig.preset("tiny", image_size=64))
-    source, out = tmp_path / "tiny.safetensors", tmp_path / "taught.safetensors"
-    save_checkpoint(model, source, motion="contexts", step=7)
-    capacity(str(source), clips=8, test_clips=8, steps=2, save=str(out))
-    taught, metadata = load_checkpoint(out)
-    assert metadata["taught_query"]["steps"] == 2 and metadata["motion"] == "contexts"
-    matching = taught.memory.matching_encoder.state_dict()
-    context = taught.memory.context_encoder.state_dict()
-    original = model.memory.matching_encoder.state_dict()
-    assert all(torch.equal(matching[k], context[k]) for k in matching)
-    assert any(not torch.equal(matching[k], original[k]) for k in matching)
-    # Everything but the motion encoders is the source's.
-    before, after = model.state_dict(), taught.state_dict()
-    rest = [k for k in before if "_encoder." not in k or not k.startswith("memory.")]
-    assert all(torch.equal(before[k], after[k]) for k in rest)
-
-
 def test_save_needs_a_checkpoint(tmp_path):
     with pytest.raises(ValueError, match="save needs a checkpoint"):
         capacity(clips=8, test_clips=8, steps=1, preset="tiny", save=str(tmp_path / "x"))
     assert not (tmp_path / "x").exists()
-
-
-def test_a_fresh_replicate_padded_query_is_saved_with_its_padding(tmp_path):
-    from lmc.checkpoint import load_checkpoint
-
-    torch.manual_seed(0)
-    model = build_model(ModelConfig.preset("tiny", image_size=64))
-    source, out = tmp_path / "tiny.safetensors", tmp_path / "taught.safetensors"
-    save_checkpoint(model, source)
-    result = capacity(
-        str(source),
-        clips=8,
-        test_clips=40,
-        steps=1,
-        save=str(out),
-        from_scratch=True,
-        query_padding="replicate",
-    )
-    taught, metadata = load_checkpoint(out)
-    assert taught.config.query_padding == "replicate" and model.config.query_padding == "zeros"
-    assert taught.memory.matching_encoder[0].padding_mode == "replicate"
-    assert metadata["taught_query"]["from_scratch"] is True
-    # The place probe: 16 cells, each a class; chance is the commonest cell's share.
-    assert 1 / 16 <= result["cell_chance"] <= 1.0
-    assert 0.0 <= result["cell_probe_trained_query"] <= 1.0
-    assert 0.0 <= result["cell_probe_checkpoint_query"] <= 1.0

@@ -160,13 +160,12 @@ def capacity(
         config = ModelConfig.preset(preset)
     if query_padding is not None:
         config = config.replace(query_padding=query_padding)
-    length = short_len
     train = cell_set(
-        generate_clips(clips, length, seed=TRAIN_SEED, split="train", motion="contexts"),
+        generate_clips(clips, short_len, seed=TRAIN_SEED, split="train", motion="contexts"),
         short_len,
     )
     test = cell_set(
-        generate_clips(test_clips, length, seed=TEST_SEED, split="test", motion="contexts"),
+        generate_clips(test_clips, short_len, seed=TEST_SEED, split="test", motion="contexts"),
         short_len,
     )
     encoder = MotionEncoder(
@@ -182,16 +181,18 @@ def capacity(
     trained = encode(encoder, test.diffs)
     with torch.inference_mode():
         head_pred = head(trained).argmax(-1).numpy()
+    truth = probe(test.truth[keep], labels, seed=seed)
+    place = probe(trained.numpy()[keep], places, seed=seed)
     result = {
         "cells": int(keep.sum()),
-        "chance": probe(test.truth[keep], labels, seed=seed).chance,
+        "chance": truth.chance,
         "head": float((head_pred[keep] == labels).mean()),
         "probe_trained_query": probe(trained.numpy()[keep], labels, seed=seed).accuracy,
-        "probe_truth": probe(test.truth[keep], labels, seed=seed).accuracy,
+        "probe_truth": truth.accuracy,
         "probe_checkpoint_query": None,
-        "cell_probe_trained_query": probe(trained.numpy()[keep], places, seed=seed).accuracy,
+        "cell_probe_trained_query": place.accuracy,
         "cell_probe_checkpoint_query": None,
-        "cell_chance": probe(trained.numpy()[keep], places, seed=seed).chance,
+        "cell_chance": place.chance,
         "loss_first": float(np.mean(losses[:20])),
         "loss_last": float(np.mean(losses[-20:])),
         "train_seconds": time.perf_counter() - start,
