@@ -328,6 +328,11 @@ def parameter_counts(model: LMCMemoryModel) -> dict[str, int]:
     return counts
 
 
+def parse_parts(text: str) -> list[str]:
+    """Comma-separated part names (a `--reinitialize` or `--freeze` value) as a list."""
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
 def _check_part(model: LMCMemoryModel, part: str) -> None:
     if part not in PARTS:
         raise ValueError(f"part {part!r}: must be one of {PARTS}")

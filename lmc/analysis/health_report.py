@@ -357,7 +357,8 @@ def tuning_verdict(r: HealthReport) -> Finding | None:
         and f.nmi_family > f.nmi_family_shuffled + hl.MARGIN
         else None
     )
-    positional = pos > pos_shuf + hl.MARGIN and pos > max(direc, family or direc)
+    motion = direc if family is None else max(direc, family)
+    positional = pos > pos_shuf + hl.MARGIN and pos > motion
     if positional:
         word = "positional: slots follow cells, not motion"
     elif tuned:

@@ -77,14 +77,17 @@ def cell_set(clips: MovingMNISTClips, short_len: int) -> CellSet:
     return CellSet(diffs, family, truth)
 
 
+def cell_queries(encoder: nn.Module, diffs: torch.Tensor) -> torch.Tensor:
+    """(N, C, T-1, H, W) -> one query per cell (N, cells, D), cells in row-major order."""
+    return encoder(diffs)[:, :, 0].flatten(2).transpose(1, 2)
+
+
 def encode(encoder: nn.Module, diffs: torch.Tensor, batch: int = 64) -> torch.Tensor:
-    """(N, C, T-1, H, W) -> queries (N, cells, D), without autograd."""
-    out = []
+    """`cell_queries` in batches, without autograd."""
     with torch.inference_mode():
-        for start in range(0, len(diffs), batch):
-            query_map = encoder(diffs[start : start + batch])[:, :, 0]
-            out.append(query_map.flatten(2).transpose(1, 2))
-    return torch.cat(out)
+        return torch.cat(
+            [cell_queries(encoder, diffs[i : i + batch]) for i in range(0, len(diffs), batch)]
+        )
 
 
 def train_family_query(
@@ -113,8 +116,7 @@ def train_family_query(
         target = labels[pick]
         if not (target >= 0).any():
             continue
-        queries = encoder(train.diffs[pick])[:, :, 0].flatten(2).transpose(1, 2)
-        logits = head(queries)
+        logits = head(cell_queries(encoder, train.diffs[pick]))
         loss = nn.functional.cross_entropy(logits[target >= 0], target[target >= 0].long())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -22,7 +22,7 @@ from lmc.config import QUERY_MODES, ModelConfig
 from lmc.data.moving_mnist import MOTIONS
 from lmc.device import check_device_name
 from lmc.errors import ConfigError
-from lmc.model import PARTS
+from lmc.model import PARTS, parse_parts
 from lmc.training.memory_terms import MemoryTerms
 from lmc.training.step import LONG_WINDOWS
 
@@ -180,7 +180,7 @@ class TrainConfig:
 
     def parts(self, name: str) -> list[str]:
         """The comma-separated parts of the `reinitialize` or `freeze` setting."""
-        return [p.strip() for p in getattr(self, name).split(",") if p.strip()]
+        return parse_parts(getattr(self, name))
 
     def reinitialize_parts(self) -> list[str]:
         return self.parts("reinitialize")

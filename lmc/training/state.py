@@ -18,7 +18,7 @@ import torch
 from lmc.config import ModelConfig
 from lmc.errors import CheckpointError
 from lmc.io import atomic_write, safe_torch_load
-from lmc.model import PARTS
+from lmc.model import PARTS, parse_parts
 from lmc.weights import (
     check_declared,
     check_finite,
@@ -157,7 +157,7 @@ def _frozen(state: dict[str, Any], path: str | Path) -> list[str]:
     value = train_config.get("freeze", "") if isinstance(train_config, dict) else ""
     if not isinstance(value, str):
         raise CheckpointError(f"{path} holds freeze {value!r}; expected comma-separated parts")
-    parts = [p.strip() for p in value.split(",") if p.strip()]
+    parts = parse_parts(value)
     unknown = [p for p in parts if p not in PARTS]
     if unknown:
         raise CheckpointError(f"{path} froze {unknown}, not among {PARTS}")

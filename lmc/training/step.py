@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lmc.model import trainable_parameters
 from lmc.training.memory_terms import (
     MemoryTerms,
     addressing_alignment_loss,
@@ -208,7 +209,7 @@ def _term_weight(terms: MemoryTerms, key: str) -> float:
 @contextmanager
 def _frozen(module: torch.nn.Module) -> Iterator[None]:
     """Run the block with `module`'s parameters out of autograd, then as they were."""
-    params = [p for p in module.parameters() if p.requires_grad]
+    params = trainable_parameters(module)
     for p in params:
         p.requires_grad_(False)
     try:
