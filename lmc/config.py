@@ -84,6 +84,11 @@ class ModelConfig:
     # motion query always reads the whole input. With 1 the predictor cannot see any motion, so
     # everything it knows of the velocity must come through the memory's recall (not published).
     predictor_frames: int = 0
+    # False (published): the memory feature F reaches the prediction only through the decoder's
+    # gated fusion, so it can shape each frame but not the ConvLSTM's dynamics except through the
+    # fed-back predictions. True: F also enters the first ConvLSTM layer beside the encoded frame
+    # at every step (not published; `lmc.model.with_recurrent_memory` adds it to a trained model).
+    memory_recurrent: bool = False
 
     def __post_init__(self) -> None:
         # JSON round trips turn tuples into lists; normalise so equality and hashing keep working.
@@ -114,8 +119,9 @@ class ModelConfig:
         # An int beyond a float's range (10**400 in a file) is no finite float either.
         if not isinstance(t, (int, float)) or isinstance(t, bool) or not _finite_float(t):
             problems.append(f"temperature={t!r}: must be a finite number")
-        if not isinstance(self.memory, bool):
-            problems.append(f"memory={self.memory!r}: must be true or false")
+        for name in ("memory", "memory_recurrent"):
+            if not isinstance(getattr(self, name), bool):
+                problems.append(f"{name}={getattr(self, name)!r}: must be true or false")
         for name in ("query", "query_padding", "addressing", "output_activation"):
             if not isinstance(getattr(self, name), str):
                 problems.append(f"{name}={getattr(self, name)!r}: must be a string")
@@ -184,6 +190,8 @@ class ModelConfig:
             problems.append(
                 f"predictor_frames={self.predictor_frames}: must be at least 0 (0: every input frame)"
             )
+        if self.memory_recurrent and not self.memory:
+            problems.append("memory_recurrent=True: needs memory=True (no feature to feed in)")
         if not self.temperature > 0:
             problems.append(f"temperature={self.temperature}: must be > 0")
         if self.output_activation not in OUTPUT_ACTIVATIONS:

@@ -44,7 +44,8 @@ class LMCMemoryModel(nn.Module):
         c = config
         width1, width2 = c.encoder_channels
         self.frame_encoder = FrameEncoder(c.image_channels, width1, width2)
-        self.convlstm = ConvLSTMStack(width2, c.lstm_channels, c.lstm_layers)
+        lstm_in = width2 + (c.feature_channels if c.memory_recurrent else 0)
+        self.convlstm = ConvLSTMStack(lstm_in, c.lstm_channels, c.lstm_layers)
         decoder_in = c.lstm_channels + (c.feature_channels if c.memory else 0)
         self.frame_decoder = FrameDecoder(
             decoder_in, width1, width2, c.image_channels, sigmoid=c.output_activation == "sigmoid"
@@ -197,6 +198,8 @@ class LMCMemoryModel(nn.Module):
         frames, gates = [], []
         for step in range(t + out_len - 1):
             x = encoded[:, step] if step < t else self.frame_encoder(frames[-1])
+            if self.config.memory_recurrent:
+                x = torch.cat([x, feature], dim=1)
             state = self.convlstm(x, state)
             if step < t - 1:
                 continue
@@ -371,3 +374,22 @@ def reinitialize(model: LMCMemoryModel, parts: list[str]) -> None:
         for module in model.get_submodule(part).modules():
             if hasattr(module, "reset_parameters"):
                 module.reset_parameters()
+
+
+def with_recurrent_memory(model: LMCMemoryModel) -> LMCMemoryModel:
+    """A copy of `model` whose ConvLSTM also reads the memory feature F (`memory_recurrent`),
+    computing the same function until it trains: the first layer's new input channels start at
+    zero weight, every other weight is the model's."""
+    if model.memory is None:
+        raise ValueError("the model has no memory, so no feature to feed its ConvLSTM")
+    if model.config.memory_recurrent:
+        raise ValueError("the model's ConvLSTM already reads the memory feature")
+    grown = build_model(model.config.replace(memory_recurrent=True))
+    state = model.state_dict()
+    key = "convlstm.cells.0.weight"
+    old = state[key]
+    width = model.convlstm.cells[0].in_channels  # the encoded frame's channels come first
+    zeros = old.new_zeros(old.shape[0], model.config.feature_channels, *old.shape[2:])
+    state[key] = torch.cat([old[:, :width], zeros, old[:, width:]], dim=1)
+    grown.load_state_dict(state)
+    return grown.to(next(model.parameters()).device).train(model.training)

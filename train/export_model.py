@@ -135,6 +135,12 @@ def departures(train_cfg: dict, model_cfg: dict) -> list[str]:
             "frame(s) while the memory's query reads them all, so the motion it needs must come "
             "through the recall (published: the predictor reads every input frame)"
         )
+    if model_cfg.get("memory_recurrent", False):
+        out.append(
+            "the memory feature also enters the ConvLSTM's first layer at every step, so the recall "
+            "can steer the dynamics (published: it reaches only the decoder, through the gated "
+            "fusion)"
+        )
     if train_cfg.get("long_window", "anywhere") != "anywhere":
         out.append(
             f"phase 1's long window ends with the short input ({train_cfg.get('long_len')} frames, "

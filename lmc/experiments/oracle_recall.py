@@ -17,7 +17,9 @@ predictor train as usual (L1 + MSE), the query is not used. On held-out clips it
 
 Labels train nothing here; they only choose the addressing, which is the point: an upper bound on
 what a memory naming the family can give this predictor. `python -m lmc.experiments.oracle_recall
-CHECKPOINT [--steps K] [--eval_every K] [--shuffle] [--save OUT]`.
+CHECKPOINT [--steps K] [--eval_every K] [--shuffle] [--recurrent] [--save OUT]`; `--recurrent` first
+lets the memory feature into the ConvLSTM as well (`lmc.model.with_recurrent_memory`; the
+published model feeds it to the decoder only).
 """
 
 from __future__ import annotations
@@ -137,6 +139,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument(
         "--shuffle", action="store_true", help="the control: another clip's families"
     )
+    parser.add_argument(
+        "--recurrent",
+        action="store_true",
+        help="feed the memory feature to the ConvLSTM too (lmc.model.with_recurrent_memory)",
+    )
     parser.add_argument("--save", help="write the trained checkpoint here")
     args = parser.parse_args(argv)
     if args.test_clips < MIN_TEST_CLIPS:
@@ -144,6 +151,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     from lmc.checkpoint import load_checkpoint, save_checkpoint
 
     model, metadata = load_checkpoint(args.checkpoint)
+    if args.recurrent:
+        from lmc.model import with_recurrent_memory
+
+        model = with_recurrent_memory(model)
     test = context_batch(args.test_clips, args.short_len, args.out_len, TEST_SEED, "test")
     history = train_oracle(
         model,
@@ -160,6 +171,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if args.save:
         record = {k: v for k, v in metadata.items() if k in ("motion", "run_dir", "step")}
         oracle = {"by": __name__, "shuffle": args.shuffle, "steps": args.steps, "lr": args.lr}
+        oracle["recurrent"] = args.recurrent
         save_checkpoint(model, args.save, **record, oracle_recall=oracle | history[-1])
     return history
 

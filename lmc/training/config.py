@@ -81,6 +81,9 @@ class TrainConfig:
     )
     query_padding: str | None = None  # zeros | replicate; None: the preset's (zeros, as published)
     predictor_frames: int | None = None  # the last N input frames the ConvLSTM reads; None/0: all
+    # True: the memory feature also enters the ConvLSTM at every step (not published); None: the
+    # preset's (False, as published)
+    memory_recurrent: bool | None = None
     # Parts (lmc.model.PARTS, comma-separated) given fresh initial weights after checkpoint_load,
     # e.g. "memory.embedder" to reopen a memory path whose ReLUs a run has silenced.
     reinitialize: str = ""
@@ -209,6 +212,7 @@ class TrainConfig:
             ("query_padding", "query_padding"),
             ("addressing", "addressing"),
             ("predictor_frames", "predictor_frames"),
+            ("memory_recurrent", "memory_recurrent"),
         ):
             if getattr(self, theirs) is not None:
                 overrides[ours] = getattr(self, theirs)
