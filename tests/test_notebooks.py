@@ -74,6 +74,11 @@ facts["rows"] = table["variant"].tolist()
 facts["family_probe"] = [None if v != v else float(v) for v in table["family_probe_readout"]]
 facts["twin_ratio"] = float(table.loc[table["variant"] == "no-memory", "mse_vs_twin"].iloc[0])
 facts["best_verdicts"] = report.verdicts
+facts["capacity"] = {k: taught[k] for k in ("cells", "chance", "probe_trained_query", "probe_truth")}
+facts["capacity_own"] = taught["probe_checkpoint_query"]
+facts["oracle_arms"] = oracle["arm"].tolist()
+facts["oracle_steps"] = oracle["step"].tolist()
+facts["oracle_ratios"] = oracle["other_ratio"].tolist()
 """
 PROBE_TAIL = "\nprint(json.dumps(facts))\n"
 
@@ -209,3 +214,14 @@ def test_motion_contexts_runs_the_controls_and_the_study_with_family_figures(smo
     assert facts["twin_ratio"] == pytest.approx(1.0)
     assert len(facts["best_verdicts"]) == 8
     assert any("motion context" in v for v in facts["best_verdicts"])
+    capacity = facts["capacity"]
+    assert capacity["cells"] > 0 and 0 < capacity["chance"] < 1
+    assert 0 <= capacity["probe_trained_query"] <= 1 and 0 <= facts["capacity_own"] <= 1
+    # Each arm evaluated where it starts and after its one smoke step, on the same test clips.
+    assert facts["oracle_arms"] == [
+        arm for arm in ("oracle", "shuffled control", "oracle, recurrent") for _ in range(2)
+    ]
+    assert facts["oracle_steps"] == [0, 1] * 3
+    ratios = facts["oracle_ratios"]
+    assert all(r > 0 for r in ratios)
+    assert ratios[2] == ratios[0] and ratios[4] == pytest.approx(ratios[0], rel=1e-6)
