@@ -170,6 +170,17 @@ def test_a_changed_learning_rate_is_applied_and_recorded(killed_early, copied):
     assert [(r["iteration"], r["lr"]) for r in records] == [(1, 0.0002), (2, 0.001)]
 
 
+def test_a_state_saved_before_a_model_field_existed_resumes_with_its_default(copied):
+    """memory_recurrent came after the motion-context runs saved their states: its absence there
+    means the default (False), not another model."""
+    path = copied / "last.pt"
+    state = load_train_state(path)
+    del state["config"]["memory_recurrent"]
+    torch.save(state, path)
+    train.main([*TINY, "--run_dir", str(copied), "--resume", "auto", "--iterations", "2"])
+    assert load_train_state(path)["iteration"] == 2
+
+
 # ----------------------------------------------------------------- a forged state, checked whole
 def _list_model(state):
     state["model"] = list(state["model"].values())

@@ -128,6 +128,9 @@ def open_resume(path: Path, cfg: TrainConfig, model_cfg: ModelConfig) -> Resume:
     changed = resume_changes(cfg, saved, str(path))
     now = model_cfg.to_dict()
     saved_model = state["config"] if isinstance(state["config"], dict) else {}
+    # A model field added after the state was saved reads as its default there, as a training
+    # setting does (resume_changes): the state was trained without it.
+    saved_model = {**ModelConfig().to_dict(), **saved_model}
     differ = sorted(k for k in set(now) | set(saved_model) if saved_model.get(k) != now.get(k))
     if differ:
         details = ", ".join(f"{k} {saved_model.get(k)!r} there, {now.get(k)!r} now" for k in differ)
