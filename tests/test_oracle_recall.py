@@ -82,7 +82,14 @@ def test_the_cli_trains_reports_and_saves_with_its_record(tmp_path):
     record = read_header(out)["metadata"]["oracle_recall"]
     assert record["shuffle"] is True and record["steps"] == 1
     assert record["other_ratio"] == pytest.approx(history[-1]["other_ratio"])
+    assert record["recurrent"] is False and record["from"] == str(start)
     load_checkpoint(out)  # a model the rest of the project opens
+    # Trained on from its own save: a recurrent oracle stays recurrent, and says where it began.
+    grown, again = tmp_path / "grown.safetensors", tmp_path / "again.safetensors"
+    oracle.main([str(out), *flags.split(), "--recurrent", "--save", str(grown)])
+    oracle.main([str(grown), *flags.split(), "--seed", "1", "--save", str(again)])
+    record = read_header(again)["metadata"]["oracle_recall"]
+    assert record["recurrent"] is True and record["from"] == str(grown)
     with pytest.raises(ValueError, match="test_clips=1: must be at least 2"):
         oracle.main([str(start), "--test_clips", "1"])
     with pytest.raises(ValueError, match="steps=0: must be between 1"):

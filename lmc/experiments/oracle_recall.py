@@ -171,7 +171,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if args.save:
         record = {k: v for k, v in metadata.items() if k in ("motion", "run_dir", "step")}
         oracle = {"by": __name__, "shuffle": args.shuffle, "steps": args.steps, "lr": args.lr}
-        oracle["recurrent"] = args.recurrent
+        # The model's own flag: a checkpoint saved here and trained on stays recurrent.
+        oracle["recurrent"] = model.config.memory_recurrent
+        oracle["from"] = str(args.checkpoint)
         save_checkpoint(model, args.save, **record, oracle_recall=oracle | history[-1])
     return history
 
