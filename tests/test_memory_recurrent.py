@@ -1,11 +1,13 @@
 import pytest
 import torch
+from train_helpers import TINY_CLI
 
-from lmc import ModelConfig, build_model
+from lmc import ModelConfig, build_model, load_checkpoint, save_checkpoint
 from lmc.errors import ConfigError
 from lmc.model import with_recurrent_memory
 from lmc.nn.memory import MemoryOverride
 from lmc.training.config import TrainConfig
+from train import train
 
 
 def tiny(**changes):
@@ -68,3 +70,27 @@ def test_the_switch_needs_a_memory_and_a_boolean_and_the_training_flag_sets_it()
         ModelConfig.preset("tiny", memory_recurrent=1)
     assert TrainConfig(preset="tiny", memory_recurrent=True).model_config().memory_recurrent
     assert not TrainConfig(preset="tiny").model_config().memory_recurrent
+
+
+def test_training_from_a_model_without_it_grows_the_model_and_starts_from_its_function(
+    tmp_path, monkeypatch
+):
+    """--memory_recurrent True with --checkpoint_load of a published-design model: the loaded
+    model is grown (zero weights on the new input), not refused for its ConvLSTM's shape."""
+    monkeypatch.setenv("LMC_CACHE_DIR", str(tmp_path / "cache"))
+    start = tmp_path / "start.safetensors"
+    save_checkpoint(tiny(), start)
+    run = tmp_path / "run"
+    train.main(
+        [*TINY_CLI, "--iterations", "1", "--print_freq", "1", "--run_dir", str(run)]
+        + ["--checkpoint_load", "True", "--checkpoint_load_file", str(start)]
+        + ["--memory_recurrent", "True", "--freeze", "convlstm"]
+    )
+    grown, _ = load_checkpoint(run / "last.safetensors")
+    assert grown.config.memory_recurrent
+    published = tiny()
+    weight, before = grown.convlstm.cells[0].weight, published.convlstm.cells[0].weight
+    width, f = published.convlstm.cells[0].in_channels, published.config.feature_channels
+    assert weight[:, width : width + f].eq(0).all()  # frozen: still the growth's zeros
+    torch.testing.assert_close(weight[:, :width], before[:, :width])
+    torch.testing.assert_close(weight[:, width + f :], before[:, width:])

@@ -40,7 +40,14 @@ from lmc.device import resolve_device
 from lmc.errors import ConfigError, TrainingStopped
 from lmc.evaluation import batched, evaluate, finalize
 from lmc.io import atomic_write, remove_stale_temps
-from lmc.model import build_model, freeze, parameter_counts, reinitialize, trainable_parameters
+from lmc.model import (
+    build_model,
+    freeze,
+    parameter_counts,
+    reinitialize,
+    trainable_parameters,
+    with_recurrent_memory,
+)
 from lmc.training import metrics_log
 from lmc.training.config import TrainConfig
 from lmc.training.data import make_train_source, validation_clips
@@ -107,6 +114,10 @@ def run(cfg: TrainConfig) -> dict:
     model = build_model(model_cfg).to(device)
     if cfg.checkpoint_load and resume is None:  # a resume brings its own weights
         loaded, _ = load_checkpoint(cfg.checkpoint_load_file, dataset=cfg.dataset)
+        if model_cfg.memory_recurrent and not loaded.config.memory_recurrent:
+            # Grown with zero weights on the new input: training starts from the loaded
+            # model's own function, and the recall's way into the ConvLSTM opens as it learns.
+            loaded = with_recurrent_memory(loaded)
         load_state_strict(model, loaded.state_dict(), cfg.checkpoint_load_file)
         reinitialize(model, cfg.reinitialize_parts())
     freeze(model, cfg.parts("freeze"))
