@@ -8,7 +8,11 @@ Three demos of the `small` preset, trained on a 2-core CPU on generated data:
   come through the recall (its card says which criteria of a live memory it meets and which not);
 - "contexts": the live demo trained on with Moving-MNIST of motion contexts
   (`lmc.data.motion_contexts`), the study of docs/memory-health.md, with its no-memory twin
-  beside it in the same folder (its card says which criteria of issue 24 it meets).
+  beside it in the same folder (its card says which criteria of issue 24 it meets);
+- "named": the positive control of that study, beside it: a memory whose query was taught the
+  motion family with labels (which the paper's recipe never does) and then frozen, so its slots
+  are named by the family ("slot 54: orbit-ccw, 84 % of its cells"), with a no-memory twin of its
+  three-frame predictor.
 The dashboard opens the first demo of DEMOS that is on disk, so the live one where it exists.
 
 Paths are relative to the repository root (`REPO_ROOT`), where the README's commands run.
@@ -24,11 +28,13 @@ DEMOS = {
     "live": Path("models") / "demo-live" / "lmc-small-mnist-live.safetensors",
     "paper": Path("models") / "demo" / "lmc-small-mnist.safetensors",
     "contexts": Path("models") / "demo-contexts" / "lmc-small-contexts.safetensors",
+    "named": Path("models") / "demo-contexts" / "lmc-small-contexts-named.safetensors",
 }
 DEMO_TITLES = {
     "live": "live memory (this project's recipe)",
     "paper": "published recipe (collapsed memory)",
     "contexts": "motion contexts (the live recipe on six motion families)",
+    "named": "motion contexts, slots named by family (a query taught the family: positive control)",
 }
 PAPER_DEMO = "paper"
 # How the sidebar and the pages name a demo in one breath.
@@ -36,6 +42,7 @@ DEMO_SHORT_NAMES = {
     "live": "live memory",
     "paper": "published recipe",
     "contexts": "motion contexts",
+    "named": "slots named by family",
 }
 
 

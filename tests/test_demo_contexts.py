@@ -21,7 +21,7 @@ SUBSET = 16
 
 
 def test_the_demo_and_its_twin_ship_with_their_cards_and_health():
-    assert available_demos() == ["live", "paper", "contexts"] and default_demo() == "live"
+    assert available_demos() == ["live", "paper", "contexts", "named"] and default_demo() == "live"
     model, meta = load_checkpoint(CONTEXTS)
     twin, twin_meta = load_checkpoint(TWIN)
     assert model.memory is not None and twin.memory is None

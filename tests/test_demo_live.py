@@ -21,7 +21,7 @@ SUBSET = 64
 
 def test_the_live_demo_ships_with_its_card_and_opens_first():
     assert LIVE.is_file()
-    assert available_demos() == ["live", "paper", "contexts"] and default_demo() == "live"
+    assert available_demos() == ["live", "paper", "contexts", "named"] and default_demo() == "live"
     assert "live" in DEMO_TITLES["live"]
     model, meta = load_checkpoint(LIVE)
     assert model.config.predictor_frames == 1 and model.config.addressing == "standardized"
