@@ -22,6 +22,7 @@ from dashboard import input_state, model_state, views
 from dashboard.clip_picker import step
 from dashboard.keys import Input, Intervene, Model, Recall, Rollout
 from dashboard.series import LONG_RECALL, SHORT_RECALL
+from lmc.demos import DEMOS
 
 
 @pytest.fixture
@@ -103,7 +104,7 @@ def test_bad_values_on_the_recall_page_are_named_and_ignored(models, tmp_path, m
     link = {"model": "nonexistent", "clip": "4", "cell": "16", "phase": "sideways", "cel": "5"}
     at = open_link(monkeypatch, tmp_path, models, views.RECALL, link)
     note = ignored(at)
-    assert "`model=nonexistent` is neither a bundled demo (live, paper, contexts)" in note
+    assert f"`model=nonexistent` is neither a bundled demo ({', '.join(DEMOS)})" in note
     assert "`clip=4` is out of range: the test set has clips 0 .. 3" in note
     assert (
         "`cell=16` is out of range: this model's query grid on this input has cells 0 .. 15" in note

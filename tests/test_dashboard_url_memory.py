@@ -15,7 +15,7 @@ from dashboard.second_model import DEMO, FOLDERS
 from dashboard.series import LONG_RECALL
 from lmc.analysis import search as se
 from lmc.analysis.dataset_pass import load_pass
-from lmc.demos import DEMO_TITLES
+from lmc.demos import DEMO_TITLES, DEMOS
 
 CARD = re.compile(r"^slot (\d+): weight \d\.\d{4} .* · clip (\d+), cell (\d+) ")
 
@@ -195,7 +195,7 @@ def test_a_bad_second_model_is_named_and_never_opened(models, tmp_path, monkeypa
     for value, message in (
         (str(outside), "outside the folders the dashboard may read"),
         (str(models / "planted.safetensors"), "outside the folders the dashboard may read"),
-        ("nonexistent", "is neither a bundled demo (live, paper, contexts)"),
+        ("nonexistent", f"is neither a bundled demo ({', '.join(DEMOS)})"),
         (str(models / "data" / "standard.npy"), "is not a checkpoint: its name must end in"),
         (str(models / "corrupt.safetensors"), "could not be opened"),
     ):
