@@ -6,6 +6,7 @@ A probe cell appended to the in-memory copy prints what the notebook computed, a
 """
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -79,6 +80,9 @@ facts["capacity_own"] = taught["probe_checkpoint_query"]
 facts["oracle_arms"] = oracle["arm"].tolist()
 facts["oracle_steps"] = oracle["step"].tolist()
 facts["oracle_ratios"] = oracle["other_ratio"].tolist()
+facts["shipped"] = shipped.to_dict()
+facts["slot_names"] = list(slot_names.values())
+facts["named_cells"] = int(known.sum())
 """
 PROBE_TAIL = "\nprint(json.dumps(facts))\n"
 
@@ -225,3 +229,11 @@ def test_motion_contexts_runs_the_controls_and_the_study_with_family_figures(smo
     ratios = facts["oracle_ratios"]
     assert all(r > 0 for r in ratios)
     assert ratios[2] == ratios[0] and ratios[4] == pytest.approx(ratios[0], rel=1e-6)
+    # The shipped memories, from their bundled reports: the named one's slots follow the family
+    # more than the cell, the contexts one's the other way round.
+    named, plain = facts["shipped"]["named"], facts["shipped"]["contexts"]
+    assert named["NMI top slot ~ family"] > named["NMI top slot ~ cell (< NMI family)"]
+    assert plain["NMI top slot ~ family"] < plain["NMI top slot ~ cell (< NMI family)"]
+    assert named["slots alive (>= 25)"] >= 25 and plain["slots alive (>= 25)"] >= 25
+    assert facts["named_cells"] > 0
+    assert all(re.fullmatch(r"[a-z-]+, \d+ % of its cells", n) for n in facts["slot_names"])
