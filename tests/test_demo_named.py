@@ -16,7 +16,7 @@ from lmc.demos import DEMO_TITLES, available_demos, default_demo, demo_label, de
 NAMED = demo_path("named")
 TWIN = NAMED.with_name("lmc-small-contexts-named-no-memory.safetensors")
 SHORT, OUT = 10, 20
-SUBSET = 32
+SUBSET = 16
 
 
 def test_the_demo_and_its_twin_ship_with_their_cards_and_health():
@@ -42,7 +42,7 @@ def test_the_demo_and_its_twin_ship_with_their_cards_and_health():
     assert demo_label(NAMED) == f"bundled demo, slots named by family ({NAMED.name})"
 
 
-@pytest.mark.slow  # a health check and one dataset pass of the small model over 32 clips
+@pytest.mark.slow  # a health check of the small model over 16 clips
 def test_its_top_slots_follow_the_family_and_are_named_by_it(tmp_path):
     model, _ = load_checkpoint(NAMED)
     clips = fixed_set("test", SUBSET, SHORT + OUT, root=tmp_path, motion="contexts")
