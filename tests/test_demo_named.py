@@ -7,6 +7,7 @@ follows the family more than the cell, and the health says it names the motion c
 import json
 
 import pytest
+from demo_helpers import shipped_pair
 
 from lmc import load_checkpoint
 from lmc.analysis.health_check import health_check, health_path
@@ -22,16 +23,7 @@ SUBSET = 16
 def test_the_demo_and_its_twin_ship_with_their_cards_and_health():
     assert available_demos() == ["live", "paper", "contexts", "named"] and default_demo() == "live"
     assert "positive control" in DEMO_TITLES["named"]
-    model, meta = load_checkpoint(NAMED)
-    twin, twin_meta = load_checkpoint(TWIN)
-    assert model.memory is not None and twin.memory is None
-    assert model.config.predictor_frames == twin.config.predictor_frames == 3
-    assert meta["motion"] == twin_meta["motion"] == "contexts"  # the dashboard's test set
-    folder = NAMED.parent
-    for path, card in ((NAMED, meta["model_card"]), (TWIN, twin_meta["model_card"])):
-        assert (folder / f"{path.stem}.MODEL_CARD.md").read_text() == card
-        assert (folder / f"{path.stem}.metrics.jsonl").is_file()
-        assert json.loads((folder / f"{path.stem}.test_metrics.json").read_text())["model"]
+    _, meta, _, _ = shipped_pair(NAMED, TWIN, predictor_frames=3)
     report = json.loads(health_path(NAMED).read_text())
     assert meta["health"] == report
     family = report["family"]
