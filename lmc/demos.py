@@ -1,6 +1,6 @@
 """The demo models that ship in the repository's `models/` folder, named once for everyone.
 
-Three demos of the `small` preset, trained on a 2-core CPU on generated data:
+Four demos of the `small` preset, trained on a 2-core CPU on generated data:
 - "paper": the published recipe; its memory collapsed (docs/memory-health.md says how);
 - "live": this project's recipe whose memory the prediction reads: a standardized addressing
   that keeps most slots in use, a slot-usage balance term, the short input's addressing aligned
